@@ -1,0 +1,235 @@
+"""Media files on disk beside the database: atomic, content-addressed, confined to one root.
+
+Layout under the media root (one per data dir):
+
+    projects/<project_id>/<kind>/<sha256>.<ext>     kind: faces, crops, keyframes, references, renders
+
+Rules that keep the files and the rows consistent through crashes:
+
+* a file is written to a temp file in its final folder, fsynced, then `os.replace`d to its
+  content-hash name (and the folder fsynced), so a name either holds the whole file or does
+  not exist; the caller inserts the row only after the write returned;
+* rows are deleted before their files, so a row never points at a missing file; a crash in
+  between leaves an unreferenced file, which `sweep` removes at the next start-up;
+* the same content in the same folder is one file (the name is its hash), so a file is
+  deleted only when no row references it any more.
+
+Paths handed to and returned by the store are relative POSIX strings ("projects/3/faces/ab...png");
+`resolve` refuses anything that would leave the root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from studio.errors import MediaError
+from studio.media.upload import UploadLimits
+
+logger = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".tmp-"
+PROJECTS_DIR = "projects"
+MEDIA_KINDS = ("faces", "crops", "keyframes", "references", "renders")
+_COPY_CHUNK = 1024 * 1024
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file now in the store: where (relative), its sha256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class MediaStore:
+    """The media files of one data dir, and the upload limits that apply to them."""
+
+    def __init__(self, root: str | Path, limits: UploadLimits | None = None):
+        self.limits = limits or UploadLimits()
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- paths --------------------------------------------------------------------------
+
+    @staticmethod
+    def project_dir(project_id: int) -> str:
+        return f"{PROJECTS_DIR}/{int(project_id)}"
+
+    @classmethod
+    def kind_dir(cls, project_id: int, kind: str) -> str:
+        if kind not in MEDIA_KINDS:
+            raise ValueError(f"unknown media kind {kind!r}; expected one of {MEDIA_KINDS}")
+        return f"{cls.project_dir(project_id)}/{kind}"
+
+    def resolve(self, relative: str) -> Path:
+        """The absolute path of a stored relative path, refusing anything outside the root."""
+        if not relative or not isinstance(relative, str):
+            raise MediaError("A media path is empty; the file it named cannot be found.")
+        pure = PurePosixPath(relative)
+        # Stored paths are always canonical ("a/b.png"); anything else ("a//b", "./a", "a/../b")
+        # was not made by the store and is refused rather than interpreted.
+        if (pure.is_absolute() or "\\" in relative or "\x00" in relative or ".." in pure.parts
+                or str(pure) != relative or relative == "."):
+            raise MediaError(f"The media path {relative!r} points outside the studio's media folder; it was refused.")
+        path = (self.root / pure).resolve()
+        if not path.is_relative_to(self.root):
+            # A symlink inside the root pointing out of it.
+            raise MediaError(f"The media path {relative!r} points outside the studio's media folder; it was refused.")
+        return path
+
+    def exists(self, relative: str) -> bool:
+        return self.resolve(relative).is_file()
+
+    def read_bytes(self, relative: str) -> bytes:
+        path = self.resolve(relative)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as error:
+            raise MediaError(
+                f"The media file {relative!r} is missing from the data folder; regenerate or upload it again."
+            ) from error
+
+    # -- writing ------------------------------------------------------------------------
+
+    def write_bytes(self, directory: str, data: bytes, suffix: str) -> StoredFile:
+        """Store `data` as `<directory>/<sha256><suffix>` atomically (idempotent)."""
+        self._check_suffix(suffix)
+        digest = hashlib.sha256(data).hexdigest()
+        target_dir = self._ensure_dir(directory)
+        final = target_dir / f"{digest}{suffix}"
+        if not final.exists():
+            temp = target_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}{suffix}"
+            try:
+                with open(temp, "xb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, final)
+            finally:
+                temp.unlink(missing_ok=True)
+            _fsync_dir(target_dir)
+        return StoredFile(path=f"{directory}/{final.name}", sha256=digest, size=len(data))
+
+    def write_file(self, directory: str, source: str | Path, suffix: str | None = None) -> StoredFile:
+        """Copy the file `source` (e.g. a finished video) into the store atomically."""
+        source = Path(source)
+        suffix = source.suffix.lower() if suffix is None else suffix
+        self._check_suffix(suffix)
+        target_dir = self._ensure_dir(directory)
+        temp = target_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}{suffix}"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(source, "rb") as reader, open(temp, "xb") as writer:
+                while chunk := reader.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+                writer.flush()
+                os.fsync(writer.fileno())
+            final = target_dir / f"{digest.hexdigest()}{suffix}"
+            if final.exists():
+                temp.unlink()
+            else:
+                os.replace(temp, final)
+        finally:
+            temp.unlink(missing_ok=True)
+        _fsync_dir(target_dir)
+        return StoredFile(path=f"{directory}/{final.name}", sha256=digest.hexdigest(), size=size)
+
+    def copy(self, relative: str, directory: str) -> StoredFile:
+        """Copy a stored file into another folder of the store (same name: same content)."""
+        return self.write_file(directory, self.resolve(relative), PurePosixPath(relative).suffix)
+
+    @staticmethod
+    def _check_suffix(suffix: str) -> None:
+        if not _SUFFIX.fullmatch(suffix):
+            raise ValueError(f"file suffix {suffix!r} is not of the form .png")
+
+    def _ensure_dir(self, directory: str) -> Path:
+        path = self.resolve(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- deleting -----------------------------------------------------------------------
+
+    def remove(self, relative: str) -> bool:
+        """Delete one stored file; False if it was already gone."""
+        path = self.resolve(relative)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove_tree(self, directory: str) -> None:
+        """Delete a folder of the store and everything in it."""
+        path = self.resolve(directory)
+        if path == self.root:
+            raise ValueError("refusing to delete the whole media root")
+        shutil.rmtree(path, ignore_errors=True)
+
+    # -- inspection and clean-up --------------------------------------------------------
+
+    def iter_files(self) -> Iterator[str]:
+        """Every stored file (not temp files), as relative paths."""
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith(TEMP_PREFIX):
+                yield path.relative_to(self.root).as_posix()
+
+    def temp_files(self) -> list[Path]:
+        return sorted(path for path in self.root.rglob(f"{TEMP_PREFIX}*") if path.is_file())
+
+    def sweep(self, referenced: set[str], *, min_age_seconds: float = 0.0) -> list[str]:
+        """Delete temp files and files no row references that are older than `min_age_seconds`.
+
+        Run at start-up (before any job writes) with the default age; a live studio should pass
+        an age longer than any write takes, so a file written a moment before its row is kept.
+        """
+        now = time.time()
+        removed: list[str] = []
+        for temp in self.temp_files():
+            if now - temp.stat().st_mtime >= min_age_seconds:
+                temp.unlink(missing_ok=True)
+                removed.append(temp.relative_to(self.root).as_posix())
+        for relative in list(self.iter_files()):
+            if relative in referenced:
+                continue
+            path = self.root / relative
+            if now - path.stat().st_mtime >= min_age_seconds:
+                path.unlink(missing_ok=True)
+                removed.append(relative)
+        self._remove_empty_dirs()
+        if removed:
+            logger.info("media sweep removed %d unreferenced file(s)", len(removed))
+        return removed
+
+    def _remove_empty_dirs(self) -> None:
+        for path in sorted(self.root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()

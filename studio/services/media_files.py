@@ -1,0 +1,71 @@
+"""Keeping media files and rows in step: which files rows reference, a transaction that
+cleans up after itself, and the start-up sweep of unreferenced files.
+
+Order of operations (see studio.media.store): write file -> insert row -> commit; delete
+row -> commit -> delete file if nothing references it any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from sqlmodel import Session, col, select
+
+from studio.db import FacePhoto, KeyframeVersion, ReferenceFrame, Render
+from studio.media import MediaStore
+
+logger = logging.getLogger(__name__)
+
+# Every column that holds a media path.
+_MEDIA_COLUMNS = (
+    FacePhoto.media_path,
+    FacePhoto.crop_path,
+    KeyframeVersion.media_path,
+    ReferenceFrame.media_path,
+    Render.media_path,
+)
+
+
+def referenced_media(session: Session) -> set[str]:
+    """Every media path some row points at."""
+    paths: set[str] = set()
+    for column in _MEDIA_COLUMNS:
+        paths.update(value for value in session.exec(select(column).where(col(column).is_not(None))).all() if value)
+    return paths
+
+
+def is_referenced(session: Session, path: str) -> bool:
+    return any(session.exec(select(column).where(column == path).limit(1)).first() for column in _MEDIA_COLUMNS)
+
+
+def release_media(session: Session, media: MediaStore, paths: Iterable[str | None]) -> list[str]:
+    """Delete the files among `paths` that no (committed) row references any more."""
+    removed = []
+    for path in dict.fromkeys(p for p in paths if p):
+        if not is_referenced(session, path) and media.remove(path):
+            removed.append(path)
+    return removed
+
+
+@contextmanager
+def media_transaction(session: Session, media: MediaStore) -> Iterator[list[str]]:
+    """Commit the session at the end; on any error roll back and delete the files written.
+
+    Append every path written inside the block to the yielded list. A file that was already
+    referenced before (same content) is kept.
+    """
+    written: list[str] = []
+    try:
+        yield written
+        session.commit()
+    except BaseException:
+        session.rollback()
+        release_media(session, media, written)
+        raise
+
+
+def sweep_orphan_media(session: Session, media: MediaStore, *, min_age_seconds: float = 0.0) -> list[str]:
+    """Delete temp files and files no row references (start-up clean-up after a crash)."""
+    return media.sweep(referenced_media(session), min_age_seconds=min_age_seconds)

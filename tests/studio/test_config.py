@@ -1,0 +1,57 @@
+"""Settings from flags, then environment, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.config import DEFAULT_DATA_DIR, load_settings, parse_auth
+from studio.errors import StudioError
+
+
+def test_defaults():
+    settings = load_settings([], environ={})
+    assert settings.data_dir == DEFAULT_DATA_DIR
+    assert settings.auth == ()
+    assert settings.database_path == DEFAULT_DATA_DIR / "studio.sqlite3"
+    assert settings.media_root == DEFAULT_DATA_DIR / "media"
+    assert settings.max_upload_bytes == 20 * 1024 * 1024
+    assert settings.upload_limits.max_bytes == settings.max_upload_bytes
+    assert settings.bundle_path is None
+
+
+def test_environment():
+    settings = load_settings([], environ={
+        "STUDIO_DATA_DIR": "/srv/studio", "STUDIO_AUTH": "ann:pw1,bob:pw:2", "STUDIO_MAX_UPLOAD_MB": "5",
+        "STUDIO_BUNDLE": "/models/bundle", "STUDIO_PORT": "8000",
+    })
+    assert settings.data_dir == Path("/srv/studio")
+    assert settings.auth == (("ann", "pw1"), ("bob", "pw:2"))  # passwords may contain ':'
+    assert settings.max_upload_bytes == 5 * 1024 * 1024
+    assert settings.bundle_path == Path("/models/bundle")
+    assert settings.port == 8000
+
+
+def test_flags_win_over_environment():
+    settings = load_settings(
+        ["--data-dir", "here", "--auth", "cid:secret", "--max-upload-mb", "1.5", "--bundle", "b"],
+        environ={"STUDIO_DATA_DIR": "there", "STUDIO_AUTH": "x:y", "STUDIO_MAX_UPLOAD_MB": "9"},
+    )
+    assert settings.data_dir == Path("here")
+    assert settings.auth == (("cid", "secret"),)
+    assert settings.max_upload_bytes == int(1.5 * 1024 * 1024)
+    assert settings.bundle_path == Path("b")
+
+
+@pytest.mark.parametrize("value", ["nopassword", ":pw", "user:", " , "])
+def test_bad_auth_is_a_sentence(value):
+    with pytest.raises(StudioError, match="user:password|empty"):
+        parse_auth(value)
+
+
+def test_bad_upload_limit():
+    with pytest.raises(StudioError, match="more than 0 MB"):
+        load_settings(["--max-upload-mb", "0"], environ={})
+    with pytest.raises(StudioError, match="not a number"):
+        load_settings([], environ={"STUDIO_MAX_UPLOAD_MB": "lots"})
