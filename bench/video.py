@@ -1,0 +1,247 @@
+"""Benchmark of shots-to-video: anchor drift, render speed and animatic export time.
+
+    python -m bench.video --quick [--model runs/stage4/video] [--clip runs/stage0/clip]
+
+* Drift (paper 3.5): on held-out toy-cinema shots (test identities, rendered in memory), each
+  keyframe is extended to 4x the model's native length (4 chained segments), once with the
+  anchor (every segment attends to the ORIGINAL keyframe's embedding) and once without
+  (each segment embeds its own start frame). drift = 1 - mean cosine similarity between the
+  CLIP embedding of every generated frame and that of the keyframe. CLIP is `--clip` (an
+  open_clip folder, e.g. the bundle's) when given, else the model's own anchor tower.
+* seconds_per_video_second: wall time of the anchored 4x render divided by the seconds of
+  video it yields (frames / the model's fps), torch on 2 threads.
+* animatic_seconds_120_shots: MP4 + GIF export of the 120-shot sample script
+  (assets/samples/long/script.json) with its frames/ when present, else synthetic 224x128
+  keyframes; the median of several runs.
+
+Writes bench/results/video.json and prints a table. Without a trained video model the drift
+and speed figures are recorded as null with the reason and the training command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "assets" / "samples" / "long"
+DEFAULT_MODELS = (ROOT / "runs" / "stage4" / "video", ROOT / "assets" / "bundle" / "video")
+TRAIN_COMMAND = (
+    "python -m train.stage4_video --preset default --data DATASET --init runs/stage0 --out runs/stage4"
+)
+
+logger = logging.getLogger("bench.video")
+
+
+# -- animatic --------------------------------------------------------------------------
+
+
+def _synthetic_keyframe(index: int, size=(224, 128)) -> np.ndarray:
+    """A 224x128 frame with a gradient sky, ground and a figure-like block (compresses like a render)."""
+    width, height = size
+    rng = np.random.default_rng(index)
+    y, x = np.mgrid[0:height, 0:width]
+    top, bottom = rng.integers(40, 220, 3), rng.integers(20, 160, 3)
+    mix = (y / height)[..., None]
+    image = top * (1 - mix) + bottom * mix
+    horizon = int(height * rng.uniform(0.5, 0.7))
+    image[horizon:] = rng.integers(30, 120, 3)
+    x0 = int(rng.integers(20, width - 50))
+    image[horizon - 50 : horizon + 10, x0 : x0 + 24] = rng.integers(80, 255, 3)
+    image += 6 * np.sin(x / 7.0)[..., None]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def bench_animatic(runs: int) -> dict:
+    from PIL import Image
+
+    from core.script import Script
+    from core.video.animatic import AnimaticSettings, render_animatic
+
+    script = Script.model_validate_json((SAMPLE / "script.json").read_text())
+    frames_dir = SAMPLE / "frames"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        keyframes = {}
+        synthetic = False
+        for i in range(script.num_shots):
+            shipped = frames_dir / f"{i:06d}.png"
+            if shipped.is_file():
+                keyframes[i] = shipped
+            else:
+                synthetic = True
+                keyframes[i] = tmp / f"{i:06d}.png"
+                Image.fromarray(_synthetic_keyframe(i)).save(keyframes[i])
+        times, result = [], None
+        settings = AnimaticSettings()
+        for _ in range(runs):
+            start = time.perf_counter()
+            result = render_animatic(
+                script, keyframes, tmp / "animatic.mp4", gif_path=tmp / "animatic.gif", settings=settings
+            )
+            times.append(time.perf_counter() - start)
+        mp4_bytes = (tmp / "animatic.mp4").stat().st_size
+        gif_bytes = (tmp / "animatic.gif").stat().st_size
+    return {
+        "animatic_seconds_120_shots": round(statistics.median(times), 3),
+        "animatic_runs_seconds": [round(t, 3) for t in times],
+        "animatic_shots": script.num_shots,
+        "animatic_video_seconds": round(result.duration, 3),
+        "animatic_frames": result.num_frames,
+        "animatic_fps": result.fps,
+        "animatic_size": list(result.size),
+        "animatic_mp4_bytes": mp4_bytes,
+        "animatic_gif_bytes": gif_bytes,
+        "animatic_keyframes": "synthetic 224x128" if synthetic else "assets/samples/long/frames",
+    }
+
+
+# -- drift -----------------------------------------------------------------------------
+
+
+def held_out_keyframes(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Keyframes of a movie cast only with held-out (test) identities."""
+    from train.data.world import generate_movie, make_identity_pool, render_keyframe, split_identities
+
+    pool = make_identity_pool(seed=seed, n=60)
+    _, test_ids = split_identities(pool, 0.2, seed=seed)
+    movie = generate_movie(seed=seed + 1000, identities=test_ids, num_shots=max(count, 4))
+    return [np.asarray(render_keyframe(spec)[0]) for spec in movie.frames[:count]]
+
+
+def _embedder(pipe, clip_folder: Path | None):
+    import torch
+
+    from core.video.image_embedder import OpenClipImageEmbedder, embed_images
+
+    if clip_folder is not None:
+        from core.encoders.open_clip_encoder import OpenClipEncoder
+
+        clip = OpenClipEncoder.from_pretrained(clip_folder).freeze()
+        tower = OpenClipImageEmbedder(clip.model, clip.image_size, clip.mean, clip.std)
+        name = f"open_clip {clip_folder}"
+    else:
+        tower, name = pipe.image_encoder, "the model's own anchor tower"
+
+    def embed(frames: np.ndarray) -> torch.Tensor:  # (N, H, W, 3) in [0, 1]
+        pixels = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+        with torch.no_grad():
+            e = embed_images(
+                tower, pixels, getattr(pipe, "feature_extractor", None) if clip_folder is None else None
+            )
+        return torch.nn.functional.normalize(e, dim=-1)
+
+    return embed, name
+
+
+def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int) -> dict:
+    import torch
+
+    from core.video.loading import load_video_pipeline
+
+    torch.set_num_threads(2)
+    pipe = load_video_pipeline(model)
+    config_file = model / "video_config.json"
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    num_frames = config.get("num_frames", pipe.unet.config.num_frames)
+    fps = config.get("fps", 7)
+    height = config.get("height")
+    width = config.get("width")
+    embed, encoder_name = _embedder(pipe, clip_folder)
+
+    drifts = {True: [], False: []}
+    render_seconds, video_seconds = 0.0, 0.0
+    for i, keyframe in enumerate(held_out_keyframes(shots)):
+        key = embed(keyframe[None].astype(np.float32) / 255.0)
+        for anchor in (True, False):
+            start = time.perf_counter()
+            frames = pipe(
+                keyframe,
+                height=height,
+                width=width,
+                num_frames=num_frames,
+                num_segments=4,
+                anchor=anchor,
+                num_inference_steps=steps,
+                fps=fps,
+                generator=torch.Generator().manual_seed(i),
+            ).frames[0]  # (N, H, W, 3)
+            elapsed = time.perf_counter() - start
+            if anchor:
+                render_seconds += elapsed
+                video_seconds += len(frames) / fps
+            similarity = (embed(frames) @ key.T).squeeze(1)  # (N,)
+            drifts[anchor].append(float(1.0 - similarity.mean()))
+        logger.info("shot %d: drift with anchor %.4f, without %.4f", i, drifts[True][-1], drifts[False][-1])
+    return {
+        "drift_anchor": round(float(np.mean(drifts[True])), 4),
+        "drift_no_anchor": round(float(np.mean(drifts[False])), 4),
+        "drift_per_shot_anchor": [round(d, 4) for d in drifts[True]],
+        "drift_per_shot_no_anchor": [round(d, 4) for d in drifts[False]],
+        "seconds_per_video_second": round(render_seconds / video_seconds, 3),
+        "drift_shots": shots,
+        "drift_segments": 4,
+        "frames_per_segment": num_frames,
+        "inference_steps": steps,
+        "drift_encoder": encoder_name,
+        "video_model": str(model),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="4 held-out shots and 3 animatic runs (under 10 minutes)"
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="video model folder (default: runs/stage4/video)"
+    )
+    parser.add_argument("--clip", type=Path, default=None, help="open_clip folder for measuring drift")
+    parser.add_argument("--steps", type=int, default=20, help="denoising steps per segment")
+    parser.add_argument("--out", type=Path, default=RESULTS / "video.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    results: dict = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    results |= bench_animatic(runs=3 if args.quick else 5)
+
+    model = args.model or next((m for m in DEFAULT_MODELS if (m / "model_index.json").is_file()), None)
+    if model is None or not (model / "model_index.json").is_file():
+        reason = f"no trained video model at {args.model or ' or '.join(map(str, DEFAULT_MODELS))}; train it with: {TRAIN_COMMAND}"
+        logger.warning(reason)
+        results |= {
+            "drift_anchor": None,
+            "drift_no_anchor": None,
+            "seconds_per_video_second": None,
+            "video_model": reason,
+        }
+    else:
+        results |= bench_drift(model, args.clip, shots=4 if args.quick else 16, steps=args.steps)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        if not isinstance(value, list):
+            print(f"{key:<{width}}  {value}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
