@@ -1,11 +1,13 @@
 """MovieDreamer Studio entry point: builds the Gradio app and launches it.
 
-Importing this module builds the page layout only; no model is loaded and no database is
-opened until the app is launched (`python app.py`). Hugging Face Spaces runs this file.
+Importing this module builds the page layout only; no model is loaded, no database opened
+and no folder created until the app is launched (`python app.py [--data-dir DIR] [--auth
+user:pass] ...`, see `python app.py --help`). Hugging Face Spaces runs this file.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -16,4 +18,5 @@ from studio.ui.app import build_demo, launch  # noqa: E402
 demo = build_demo()
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     launch(demo)

@@ -144,12 +144,12 @@ def _embedder(pipe, clip_folder: Path | None):
     return embed, name
 
 
-def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int) -> dict:
+def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, threads: int) -> dict:
     import torch
 
     from core.video.loading import load_video_pipeline
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     pipe = load_video_pipeline(model)
     config_file = model / "video_config.json"
     config = json.loads(config_file.read_text()) if config_file.is_file() else {}
@@ -212,12 +212,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clip", type=Path, default=None, help="open_clip folder for measuring drift")
     parser.add_argument("--steps", type=int, default=20, help="denoising steps per segment")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (2 = the target machine; use 1 when other jobs load the cores, where two "
+        "OpenMP threads were measured 20x slower)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "video.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    results: dict = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    results: dict = {
+        "quick": args.quick,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+    }
     results |= bench_animatic(runs=3 if args.quick else 5)
 
     model = args.model or next((m for m in DEFAULT_MODELS if (m / "model_index.json").is_file()), None)
@@ -231,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             "video_model": reason,
         }
     else:
-        results |= bench_drift(model, args.clip, shots=4 if args.quick else 16, steps=args.steps)
+        results |= bench_drift(
+            model, args.clip, shots=4 if args.quick else 16, steps=args.steps, threads=args.threads
+        )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -4,6 +4,8 @@
 tables, marks jobs orphaned by a previous crash as failed, deletes media files no row
 references (left by a crash between a file write and its row), and starts a job runner.
 UI callbacks then use `studio.session()` or the one-liner `studio.call(service, ...)`.
+Models (storyboard pipelines, video models) are loaded on first use by `studio.models` and
+kept for the next job; opening the studio loads none.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -22,6 +24,7 @@ from studio.db import init_db, make_engine, new_session
 from studio.jobs import JobRunner, recover_stale_jobs
 from studio.media import MediaStore
 from studio.services.media_files import sweep_orphan_media
+from studio.services.model_cache import ModelCache
 
 logger = logging.getLogger(__name__)
 
@@ -34,19 +37,22 @@ class StudioContext:
     engine: Engine
     media: MediaStore
     runner: JobRunner
+    models: ModelCache = field(default_factory=ModelCache)
 
     def session(self) -> Session:
         """A new session (use in a `with` block); objects stay readable after commit."""
         return new_session(self.engine)
 
     def call(self, service: Callable[..., R], /, **kwargs: Any) -> R:
-        """Run one service in its own session, passing `session`, `media` and `samples_dir` if it takes them.
+        """Run one service in its own session, passing `session`, `media`, `models` and `samples_dir` if it takes them.
 
         `studio.call(services.create_project, owner=user, name=name)` is a whole UI callback.
         """
         parameters = inspect.signature(service).parameters
         if "media" in parameters and "media" not in kwargs:
             kwargs["media"] = self.media
+        if "models" in parameters and "models" not in kwargs:
+            kwargs["models"] = self.models
         if "samples_dir" in parameters and "samples_dir" not in kwargs:
             kwargs["samples_dir"] = self.settings.samples_dir
         if "session" not in parameters:
@@ -60,6 +66,7 @@ class StudioContext:
 
     def close(self) -> None:
         self.runner.close()
+        self.models.clear()
         self.engine.dispose()
 
 
@@ -76,4 +83,7 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
         "studio data in %s: %d orphaned job(s) marked failed, %d unreferenced file(s) removed",
         settings.data_dir, len(failed), len(removed),
     )
-    return StudioContext(settings=settings, engine=engine, media=media, runner=JobRunner(engine, max_queued=max_queued))
+    return StudioContext(
+        settings=settings, engine=engine, media=media, runner=JobRunner(engine, max_queued=max_queued),
+        models=ModelCache(default_bundle=settings.bundle_path),
+    )

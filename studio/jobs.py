@@ -92,6 +92,9 @@ class JobContext:
         self.job_id = job_id
         self.project_id = project_id
         self.owner = owner
+        # What the row says if the job is cancelled; a job that keeps each result as soon as
+        # it exists (keyframes, clips) updates it to say what was kept.
+        self.cancel_message = CANCELLED_MESSAGE
         self._runner = runner
 
     def session(self) -> Session:
@@ -103,7 +106,7 @@ class JobContext:
 
     def raise_if_cancelled(self) -> None:
         if self.cancelled():
-            raise JobCancelledError(CANCELLED_MESSAGE)
+            raise JobCancelledError(self.cancel_message)
 
 
 class _ModelSlot:
@@ -343,7 +346,7 @@ class JobRunner:
         try:
             while True:
                 if self.is_cancel_requested(job_id):
-                    raise JobCancelledError(CANCELLED_MESSAGE)
+                    raise JobCancelledError(context.cancel_message)
                 try:
                     update = next(generator)
                 except StopIteration as stop:

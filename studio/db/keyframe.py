@@ -2,7 +2,9 @@
 
 `seed` and `params` (steps, guidance, prompt-side switches...) are enough to make the same
 image again with the same `bundle_id`; the shot's `current_keyframe_id` picks the version
-shown and exported.
+shown and exported. `tokens_path` names the version's visual tokens (an (L, d) float32 .npy
+in the media store) when a model made it: a later run uses them as context without
+re-encoding the image. Imported images have none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class KeyframeVersion(KeyframeVersionBase, table=True):
     shot_id: int = Field(foreign_key="shot.id", ondelete="CASCADE", index=True)
     media_path: str
     content_hash: str
+    tokens_path: str | None = None
     width: int = 0
     height: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -36,6 +39,7 @@ class KeyframeVersionPublic(KeyframeVersionBase):
     shot_id: int
     media_path: str
     content_hash: str
+    tokens_path: str | None = None
     width: int
     height: int
     created_at: datetime

@@ -73,7 +73,8 @@ References (references.py)
 
 Keyframes (keyframes.py)
     add_keyframe_version(session, media, owner, shot_id, image, seed, params=None, bundle_id=None,
-                         make_current=True) -> KeyframeVersionPublic
+                         make_current=True, tokens=None) -> KeyframeVersionPublic   tokens (L, d) -> .npy
+    load_keyframe_tokens(media, tokens_path) -> (L, d) float32 | None
     list_keyframe_versions(session, media, owner, shot_id) -> [KeyframeVersionView]
     restore_keyframe_version(session, owner, keyframe_id) -> ShotPublic
     lock_shot / unlock_shot / set_shot_locked(session, owner, shot_id[, locked]) -> ShotPublic
@@ -86,6 +87,21 @@ Exports and renders (storyboard_pdf.py, keyframe_zip.py, script_export.py, rende
     add_render(session, media, owner, project_id, kind, source, params=None, shot_id=None) -> RenderPublic
     list_renders(session, owner, project_id, kind=None) -> [RenderPublic];  delete_render(...)
     (a render's file: media.resolve(render.media_path))
+
+Generation (generation.py, model_cache.py, face_analysis.py) — plan now, then run as a job
+    plan_generation(session, media, models, owner, project_id, scope="storyboard"|"scene"|"shot",
+                    scene_id=None, shot_id=None, seed_mode="policy"|"new"|"fixed", seed=None) -> GenerationPlan
+    generation_job(plan, media=, models=) -> job function; previews KeyframeMade, each version stored at once
+    analyse_face_photo(session_factory, media, models, owner, photo_id) -> FaceAnalysis   crop + embedding
+    ModelCache (StudioContext.models): pipelines loaded once per bundle; bundle_path(), video_folder()
+
+Video (video.py)
+    plan_clips(session, media, models, owner, project_id, shot_ids, num_inference_steps=12, connect_next=True,
+               max_segments=4, seed_mode="policy", seed=None) -> ClipPlan;  clip_job(plan, media=, models=)
+    plan_animatic(session, media, owner, project_id, use_clips=True, transition=, captions=, title_card=)
+        -> AnimaticPlan;  animatic_job(plan, media=)   MP4 + GIF as two "animatic" renders
+    latest_animatic(session, media, owner, project_id) -> AnimaticView | None
+    list_clips(session, media, owner, project_id) -> [ClipView]
 
 Long jobs live in studio.jobs (JobRunner, JobUpdate, recover_stale_jobs); start-up wiring in
 studio.context (open_studio).
@@ -102,17 +118,27 @@ from studio.services.cast import (
     remove_face_photo,
     set_face_analysis,
 )
+from studio.services.face_analysis import FaceAnalysis, analyse_face_photo
+from studio.services.generation import (
+    SEED_MODES,
+    GenerationPlan,
+    KeyframeMade,
+    generation_job,
+    plan_generation,
+)
 from studio.services.keyframe_zip import build_keyframe_zip, export_keyframe_zip
 from studio.services.keyframes import (
     KeyframeVersionView,
     add_keyframe_version,
     choose_seed,
     list_keyframe_versions,
+    load_keyframe_tokens,
     lock_shot,
     restore_keyframe_version,
     set_shot_locked,
     unlock_shot,
 )
+from studio.services.model_cache import ModelCache
 from studio.services.project_view import (
     CharacterView,
     PhotoView,
@@ -158,9 +184,42 @@ from studio.services.script_import import (
     parse_script,
 )
 from studio.services.storyboard_pdf import build_storyboard_pdf, export_storyboard_pdf
+from studio.services.video import (
+    AnimaticPlan,
+    AnimaticView,
+    ClipMade,
+    ClipPlan,
+    ClipView,
+    animatic_job,
+    clip_job,
+    latest_animatic,
+    list_clips,
+    plan_animatic,
+    plan_clips,
+)
 
 __all__ = [
     "GENERAL",
+    "SEED_MODES",
+    "AnimaticPlan",
+    "AnimaticView",
+    "ClipMade",
+    "ClipPlan",
+    "ClipView",
+    "FaceAnalysis",
+    "GenerationPlan",
+    "KeyframeMade",
+    "ModelCache",
+    "analyse_face_photo",
+    "animatic_job",
+    "clip_job",
+    "generation_job",
+    "latest_animatic",
+    "list_clips",
+    "load_keyframe_tokens",
+    "plan_animatic",
+    "plan_clips",
+    "plan_generation",
     "CharacterView",
     "EditResult",
     "ImportReport",

@@ -66,20 +66,45 @@ def _refuse_if_locked(shot: Shot) -> None:
         raise StudioError("This shot is locked, so its keyframe stays as it is; unlock the shot to change it.")
 
 
+def _npy_bytes(tokens: np.ndarray) -> bytes:
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.floating) or not np.all(np.isfinite(tokens)):
+        raise ValueError(f"keyframe tokens must be a finite float (L, d) array, got {tokens.dtype} {tokens.shape}")
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(tokens, dtype="<f4"), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def load_keyframe_tokens(media: MediaStore, tokens_path: str | None) -> np.ndarray | None:
+    """The (L, d) float32 tokens stored for a keyframe version, or None when it has none."""
+    if not tokens_path:
+        return None
+    with io.BytesIO(media.read_bytes(tokens_path)) as buffer:
+        return np.load(buffer, allow_pickle=False).astype(np.float32)
+
+
 def add_keyframe_version(
     *, session: Session, media: MediaStore, owner: str, shot_id: int, image: Image.Image | np.ndarray,
     seed: int | None, params: dict[str, Any] | None = None, bundle_id: str | None = None, make_current: bool = True,
+    tokens: np.ndarray | None = None,
 ) -> KeyframeVersionPublic:
-    """Store a generated keyframe as a new version of the shot (and make it current)."""
+    """Store a generated keyframe (and its (L, d) visual tokens) as a new version of the shot,
+    and make it current."""
     shot, _, project = require_shot(session, shot_id, owner)
     _refuse_if_locked(shot)
     png, width, height = _png_bytes(image)
+    npy = _npy_bytes(tokens) if tokens is not None else None
     with media_transaction(session, media) as written:
         stored = media.write_bytes(media.kind_dir(project.id, "keyframes"), png, ".png")
         written.append(stored.path)
+        tokens_path = None
+        if npy is not None:
+            stored_tokens = media.write_bytes(media.kind_dir(project.id, "keyframes"), npy, ".npy")
+            written.append(stored_tokens.path)
+            tokens_path = stored_tokens.path
         version = KeyframeVersion(
             shot_id=shot.id, media_path=stored.path, content_hash=stored.sha256, width=width, height=height,
-            seed=seed, params=dict(params or {}), bundle_id=bundle_id,
+            seed=seed, params=dict(params or {}), bundle_id=bundle_id, tokens_path=tokens_path,
         )
         session.add(version)
         session.flush()

@@ -23,6 +23,7 @@ _MEDIA_COLUMNS = (
     FacePhoto.media_path,
     FacePhoto.crop_path,
     KeyframeVersion.media_path,
+    KeyframeVersion.tokens_path,
     ReferenceFrame.media_path,
     Render.media_path,
 )

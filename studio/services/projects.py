@@ -237,6 +237,7 @@ def duplicate_project(
                 for version in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id):
                     new_version = KeyframeVersion(
                         shot_id=new_shot.id, media_path=copy_file(version.media_path, "keyframes"),
+                        tokens_path=copy_file(version.tokens_path, "keyframes"),
                         content_hash=version.content_hash, width=version.width, height=version.height,
                         seed=version.seed, params=dict(version.params), bundle_id=version.bundle_id,
                         created_at=version.created_at,

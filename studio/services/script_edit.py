@@ -153,7 +153,13 @@ def move_scene(*, session: Session, owner: str, scene_id: int, new_index: int) -
 
 
 def _keyframe_paths(session: Session, shots: Sequence[Shot]) -> list[str]:
-    return [v.media_path for shot in shots for v in list_keyframe_versions(session=session, shot_id=shot.id)]
+    return [
+        path
+        for shot in shots
+        for v in list_keyframe_versions(session=session, shot_id=shot.id)
+        for path in (v.media_path, v.tokens_path)
+        if path
+    ]
 
 
 def delete_scene(*, session: Session, media: MediaStore, owner: str, scene_id: int) -> None:

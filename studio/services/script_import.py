@@ -148,7 +148,8 @@ def _clear_script(session: Session, project: Project) -> list[str]:
         session.delete(character)
     for scene in storyboard_db.list_scenes(session=session, project_id=project.id):
         for shot in storyboard_db.list_shots(session=session, scene_id=scene.id):
-            paths += [v.media_path for v in list_keyframe_versions(session=session, shot_id=shot.id)]
+            for version in list_keyframe_versions(session=session, shot_id=shot.id):
+                paths += [p for p in (version.media_path, version.tokens_path) if p]
         session.delete(scene)
     session.flush()
     session.expire_all()

@@ -1,0 +1,367 @@
+"""Frame-by-frame sampling of visual tokens with a KV cache and a sliding context window.
+
+Dimensions: T frames of the movie, S description slots and C face slots per frame, R reference
+frames, L visual tokens per frame, d token width, H hidden width.
+
+Per frame t the sampler feeds what the model has not seen yet (the last token of frame t-1,
+the rest of frame t-1 after its tokens, and frame t's script up to its tokens) in one forward
+pass over the KV cache (past_key_values: a transformers Cache of DynamicLayers that grow in
+place, see core.ar.kv_cache), draws token 1 from the GMM head, then feeds each drawn token to draw the
+next. The prefix is never re-encoded.
+
+Window (paper App. E): the model sees the reference block plus at most `context_frames`
+frames (the one being generated included). When the window is full it keeps the reference
+frames and the `keep_frames` most recent frames, starts a fresh cache and pre-fills them once;
+positions restart at 0, the layout the model was trained on. So the per-frame cost stays flat
+however long the movie is, and each window's history is the frames actually generated before,
+which keeps it coherent across windows.
+
+Regenerating one shot: the model is causal, so shot j is conditioned on the frames before it
+(as many as the window allows) and the frames after it are kept exactly as they are. Feeding
+the later frames too would need a model trained to fill gaps, which the paper's is not.
+
+Randomness only through the `generator` argument; `torch.distributions` sampling cannot take
+one, so the draws are in `core.ar.gmm.sample_gmm`. There is no end-of-sequence: the script
+fixes the number of frames (and the backbone has no eos id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor
+
+from core.ar.batch import build_batch
+from core.ar.gmm import sample_gmm
+from core.ar.kv_cache import growing_cache
+from core.ar.model import KeyframeAR
+from core.ar.sequence import FrameSequence, as_tensors
+from core.script.inputs import KeyframeInputs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SamplerConfig:
+    context_frames: int = 128  # frames in the model's view, the one being generated included (App. E)
+    keep_frames: int = 64  # most recent frames kept when the window slides
+    mixture_temperature: float = 1.0  # softmax temperature of the component choice (0 = most likely)
+    scale_temperature: float = 1.0  # multiplies every Gaussian scale (0 = component mean)
+    use_cache: bool = True  # False recomputes the whole window per token (for checks and benchmarks)
+
+    @classmethod
+    def tiny(cls, **overrides) -> SamplerConfig:
+        return replace(cls(context_frames=8, keep_frames=4), **overrides)
+
+    @classmethod
+    def default(cls, **overrides) -> SamplerConfig:
+        return replace(cls(), **overrides)
+
+    @classmethod
+    def paper(cls, **overrides) -> SamplerConfig:
+        return replace(cls(context_frames=128, keep_frames=96), **overrides)
+
+    def check(self) -> None:
+        if self.context_frames < 1:
+            raise ValueError(f"context_frames must be at least 1, got {self.context_frames}.")
+        if not 0 <= self.keep_frames < self.context_frames:
+            raise ValueError(
+                f"keep_frames ({self.keep_frames}) must be between 0 and context_frames - 1 "
+                f"({self.context_frames - 1}), otherwise the window could never slide."
+            )
+        if self.mixture_temperature < 0 or self.scale_temperature < 0:
+            raise ValueError("Sampling temperatures must be 0 or positive.")
+
+
+@dataclass
+class SamplerProgress:
+    """Reported after every generated frame. Raise from the callback to cancel."""
+
+    done: int
+    total: int
+    frame_index: int
+    tokens: Tensor  # (L, d) tokens just drawn for frame_index
+
+
+class _Window:
+    """The model's view of the current window: a KV cache, or (use_cache=False) the full history."""
+
+    def __init__(self, model: KeyframeAR, use_cache: bool):
+        self.model = model
+        self.cache = growing_cache(model.backbone.config.num_hidden_layers) if use_cache else None
+        self.history: list[Tensor] = []
+        self.forward_positions = 0  # positions pushed through the backbone, for cost accounting
+
+    def feed(self, embeds: Tensor) -> Tensor:
+        """embeds (n, H) new positions -> hidden state (H,) of the last one."""
+        if self.cache is not None:
+            out = self.model(embeds[None], past_key_values=self.cache, use_cache=True)
+            self.forward_positions += embeds.shape[0]
+        else:
+            self.history.append(embeds)
+            full = torch.cat(self.history)  # (P, H)
+            out = self.model(full[None])
+            self.forward_positions += full.shape[0]
+        return out.last_hidden_state[0, -1]
+
+
+@dataclass
+class _Movie:
+    frames: Sequence[KeyframeInputs]
+    sentence_embeddings: Tensor  # (T, S, e)
+    face_embeddings: Tensor  # (T, C, f)
+    reference_tokens: Tensor | None  # (R, L, d)
+
+
+class KeyframeSampler:
+    """Generates visual tokens for the keyframes of a script with a trained KeyframeAR."""
+
+    def __init__(self, model: KeyframeAR, config: SamplerConfig | None = None):
+        self.model = model
+        self.config = config or SamplerConfig.default()
+        self.config.check()
+        self.forward_positions = 0  # positions computed by the last call (cost, for benchmarks)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        frames: Sequence[KeyframeInputs],
+        sentence_embeddings: Tensor,
+        face_embeddings: Tensor,
+        *,
+        reference_tokens: Tensor | None = None,
+        visual_tokens: Tensor | None = None,
+        start: int = 0,
+        generator: torch.Generator | None = None,
+        callback: Callable[[SamplerProgress], None] | None = None,
+    ) -> Tensor:
+        """Tokens (T, L, d) for all frames; frames before `start` are taken from `visual_tokens`.
+
+        frames: T KeyframeInputs; sentence_embeddings (T, S, e); face_embeddings (T, C, f);
+        reference_tokens (R, L, d) of the user's reference frames (few-shot), or None;
+        visual_tokens (T, L, d) known tokens, needed when start > 0 (continuing a storyboard).
+        """
+        movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
+        tokens = self._known_tokens(len(frames), visual_tokens, start)
+        return self._generate(movie, tokens, range(start, len(frames)), generator, callback)
+
+    @torch.no_grad()
+    def regenerate(
+        self,
+        frame_index: int,
+        frames: Sequence[KeyframeInputs],
+        sentence_embeddings: Tensor,
+        face_embeddings: Tensor,
+        visual_tokens: Tensor,
+        *,
+        reference_tokens: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        callback: Callable[[SamplerProgress], None] | None = None,
+    ) -> Tensor:
+        """A copy of visual_tokens (T, L, d) with frame `frame_index` drawn anew.
+
+        Conditioned on the frames before it within the window; later frames are left unchanged
+        (see the module docstring for why).
+        """
+        if not 0 <= frame_index < len(frames):
+            raise ValueError(f"Shot {frame_index} does not exist; the storyboard has {len(frames)} shots.")
+        movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
+        tokens = self._known_tokens(len(frames), visual_tokens, len(frames))
+        return self._generate(movie, tokens, range(frame_index, frame_index + 1), generator, callback)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _generate(
+        self,
+        movie: _Movie,
+        tokens: Tensor,
+        targets: range,
+        generator: torch.Generator | None,
+        callback: Callable[[SamplerProgress], None] | None,
+    ) -> Tensor:
+        total = len(targets)
+        for done, t in enumerate(self._iterate(movie, tokens, list(targets), lambda t: generator), start=1):
+            if callback is not None:
+                callback(SamplerProgress(done, total, t, tokens[t].clone()))
+        return tokens
+
+    @torch.no_grad()
+    def stream(
+        self,
+        frames: Sequence[KeyframeInputs],
+        sentence_embeddings: Tensor,
+        face_embeddings: Tensor,
+        *,
+        targets: Sequence[int],
+        visual_tokens: Tensor | None = None,
+        reference_tokens: Tensor | None = None,
+        generators: Mapping[int, torch.Generator] | None = None,
+    ) -> Iterator[tuple[int, Tensor]]:
+        """Draw the frames in `targets` one by one, yielding (t, tokens (L, d)) as each is drawn.
+
+        Frames that are not targets keep their `visual_tokens` and are read as they are (the
+        studio's locked shots, or the shots around one being regenerated). Each target frame
+        draws from `generators[t]`, so a frame's tokens depend only on its seed and the frames
+        before it, which makes every keyframe reproducible on its own.
+        """
+        targets = sorted(set(targets))
+        count = len(frames)
+        for t in targets:
+            if not 0 <= t < count:
+                raise ValueError(f"Shot {t} does not exist; the storyboard has {count} shots.")
+        movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
+        if visual_tokens is None:
+            if targets and any(t not in set(targets) for t in range(targets[-1] + 1)):
+                raise ValueError(
+                    "Some shots before the last one to generate are kept as they are, so their tokens are "
+                    "needed; pass visual_tokens."
+                )
+            tokens = self._known_tokens(count, None, 0)
+        else:
+            tokens = self._known_tokens(count, visual_tokens, count)
+        generators = generators or {}
+        for t in self._iterate(movie, tokens, targets, generators.get):
+            yield t, tokens[t].clone()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _iterate(
+        self,
+        movie: _Movie,
+        tokens: Tensor,
+        targets: Sequence[int],
+        generator_for: Callable[[int], torch.Generator | None],
+    ) -> Iterator[int]:
+        """Walk the frames from the first target to the last, drawing targets into `tokens`.
+
+        Yields each target frame index once its tokens are drawn. Frames in between that are
+        not targets are fed with their known tokens (teacher forcing), so they are history.
+        """
+        model, config = self.model, self.config
+        L = model.config.tokens_per_frame
+        self.forward_positions = 0
+        if len(targets) == 0:
+            return
+        draw = set(targets)
+        first, last = min(targets), max(targets)
+        # As much known history as the window allows before the first generated frame.
+        context = list(range(max(0, first - (config.context_frames - 1)), first))
+        window: _Window | None = None
+        pending: list[Tensor] = []  # embeddings (n, H) the model has not seen yet
+        with _eval_mode(model), torch.no_grad():
+            for t in range(first, last + 1):
+                if window is None or len(context) + 1 > config.context_frames:
+                    if window is not None:
+                        self.forward_positions += window.forward_positions
+                        context = context[len(context) - config.keep_frames :] if config.keep_frames else []
+                        logger.debug(
+                            "Context window full at frame %d; re-prefilling %d frames.", t, len(context)
+                        )
+                    window = _Window(model, config.use_cache)
+                    pending = [self._prefill(movie, tokens, context)]
+                plan = model.planner.frame_plan(
+                    movie.frames[t], movie.sentence_embeddings.shape[1], movie.face_embeddings.shape[1]
+                )
+                pending.append(self._frame_part(movie, t, plan.prefix_kinds, plan.prefix_values))
+                if t in draw:
+                    generator = generator_for(t)
+                    for i in range(L):
+                        hidden = window.feed(torch.cat(pending))  # (H,)
+                        pdf = model.distribution(hidden[None])
+                        # The next token (1, d), drawn with the configured temperatures.
+                        token = sample_gmm(pdf, generator, config.mixture_temperature, config.scale_temperature)
+                        tokens[t, i] = token[0]
+                        pending = [model.visual_proj(token)]  # (1, H)
+                else:
+                    # A kept frame between targets is read as it is: its L tokens, projected.
+                    pending.append(model.visual_proj(tokens[t]))  # (L, H)
+                pending.append(self._frame_part(movie, t, plan.suffix_kinds, plan.suffix_values))
+                context.append(t)
+                if t in draw:
+                    yield t
+            self.forward_positions += window.forward_positions
+
+    def _prefill(self, movie: _Movie, tokens: Tensor, context: list[int]) -> Tensor:
+        """Embeddings (P, H) of the references and the complete context frames, as in training."""
+        sample = FrameSequence(
+            frames=[movie.frames[i] for i in context],
+            sentence_embeddings=movie.sentence_embeddings[context],
+            face_embeddings=movie.face_embeddings[context],
+            visual_tokens=tokens[context],
+            reference_tokens=movie.reference_tokens,
+        )
+        return build_batch(self.model, [sample]).inputs_embeds[0]
+
+    def _frame_part(self, movie: _Movie, t: int, kinds: Sequence[int], values: Sequence[int]) -> Tensor:
+        """Embeddings (n, H) of a part of frame t's script (before or after its visual tokens)."""
+        model = self.model
+        if not kinds:
+            return torch.zeros((0, model.hidden_size), dtype=model.dtype, device=model.device)
+        kinds_t, values_t = as_tensors(kinds, values, model.device)
+        empty_visual = torch.zeros((0, model.config.token_dim), dtype=model.dtype, device=model.device)
+        return model.embed(
+            kinds_t, values_t, movie.sentence_embeddings[t], movie.face_embeddings[t], empty_visual
+        )[0]
+
+    # -- checks ------------------------------------------------------------------------
+
+    def _movie(self, frames, sentence_embeddings, face_embeddings, reference_tokens) -> _Movie:
+        config, device = self.model.config, self.model.device
+        count = len(frames)
+        for name, tensor, width in (
+            ("sentence", sentence_embeddings, config.sentence_dim),
+            ("face", face_embeddings, config.face_dim),
+        ):
+            if tensor.ndim != 3 or tensor.shape[0] != count or tensor.shape[2] != width:
+                raise ValueError(
+                    f"The {name} embeddings have shape {tuple(tensor.shape)}; expected ({count}, slots, {width}) "
+                    f"for {count} shots and this model's {name} width."
+                )
+        if reference_tokens is not None:
+            expected = (config.tokens_per_frame, config.token_dim)
+            if reference_tokens.ndim != 3 or tuple(reference_tokens.shape[1:]) != expected:
+                raise ValueError(
+                    f"The reference frames' tokens have shape {tuple(reference_tokens.shape)}; expected "
+                    f"(frames, {expected[0]}, {expected[1]}). Encode the reference images with the model's tokenizer."
+                )
+            if reference_tokens.shape[0] == 0:
+                reference_tokens = None
+            else:
+                reference_tokens = reference_tokens.to(device=device, dtype=self.model.dtype)
+        return _Movie(
+            frames,
+            sentence_embeddings.to(device=device, dtype=self.model.dtype),
+            face_embeddings.to(device=device, dtype=self.model.dtype),
+            reference_tokens,
+        )
+
+    def _known_tokens(self, count: int, visual_tokens: Tensor | None, start: int) -> Tensor:
+        config = self.model.config
+        shape = (count, config.tokens_per_frame, config.token_dim)
+        if not 0 <= start <= count:
+            raise ValueError(f"start={start} is outside the storyboard of {count} shots.")
+        if visual_tokens is None:
+            if start > 0:
+                raise ValueError(
+                    f"Generation starts at shot {start}, so the tokens of the shots before it are needed; "
+                    "pass visual_tokens."
+                )
+            return torch.zeros(shape, dtype=self.model.dtype, device=self.model.device)
+        if tuple(visual_tokens.shape) != shape:
+            raise ValueError(f"visual_tokens has shape {tuple(visual_tokens.shape)}; expected {shape}.")
+        return visual_tokens.to(device=self.model.device, dtype=self.model.dtype).clone()
+
+
+@contextlib.contextmanager
+def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Sampling never uses dropout; restore the caller's mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)

@@ -1,0 +1,153 @@
+"""Named sizes of the decoder's UNet and VAE, and the paper-scale SDXL loader.
+
+Dimensions: images (B, 3, H, W) = (B, 3, 128, 224) by default; VAE latents (B, c, h, w) with
+h = H / 2**(levels-1) (default 8x: 4 x 16 x 28); the UNet denoises latents while its
+cross-attention reads a context of width D = `cross_attention_dim`.
+
+Default sizes were chosen by measured speed on 2 CPU cores (see the report of issue 3):
+cross-attention only at the two coarse latent levels, 20 steps + VAE decode about 0.5 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+
+VAE_PRESETS: dict[str, dict] = {
+    # 32 x 56 images -> 8 x 14 latents (4x): for tests only.
+    "tiny": {
+        "block_out_channels": (16, 32, 32),
+        "layers_per_block": 1,
+        "latent_channels": 4,
+        "norm_num_groups": 8,
+        "sample_size": 32,
+    },
+    # 128 x 224 keyframes -> 16 x 28 latents (8x).
+    "default": {
+        "block_out_channels": (32, 64, 128, 128),
+        "layers_per_block": 1,
+        "latent_channels": 4,
+        "norm_num_groups": 16,
+        "sample_size": 128,
+    },
+}
+
+UNET_PRESETS: dict[str, dict] = {
+    "tiny": {
+        "block_out_channels": (16, 32),
+        "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+        "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+        "layers_per_block": 1,
+        "attention_head_dim": 2,
+        "norm_num_groups": 8,
+    },
+    # The SDXL architecture in miniature: text_time added embedding, tokens also feed the pooled path.
+    "tiny-sdxl": {
+        "block_out_channels": (16, 32),
+        "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+        "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+        "layers_per_block": 1,
+        "attention_head_dim": 2,
+        "norm_num_groups": 8,
+        "addition_embed_type": "text_time",
+        "addition_time_embed_dim": 8,
+        "transformer_layers_per_block": (1, 2),
+    },
+    # Cross-attention only at the 8 x 14 and 4 x 7 levels: attention at 16 x 28 tripled the time.
+    "default": {
+        "block_out_channels": (64, 128, 192),
+        "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        "layers_per_block": 1,
+        "attention_head_dim": 4,
+        "norm_num_groups": 16,
+    },
+}
+
+
+def build_vae(preset: str = "default", **overrides) -> AutoencoderKL:
+    """A new AutoencoderKL of a named size (RGB in, RGB out)."""
+    if preset not in VAE_PRESETS:
+        raise ValueError(f"Unknown VAE preset {preset!r}; choose one of {', '.join(VAE_PRESETS)}.")
+    cfg = {**VAE_PRESETS[preset], **overrides}
+    levels = len(cfg["block_out_channels"])
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * levels,
+        up_block_types=("UpDecoderBlock2D",) * levels,
+        **cfg,
+    )
+
+
+def build_unet(
+    preset: str,
+    *,
+    cross_attention_dim: int,
+    sample_size: tuple[int, int],
+    latent_channels: int = 4,
+    pooled_dim: int | None = None,
+    **overrides,
+) -> UNet2DConditionModel:
+    """A new UNet2DConditionModel of a named size.
+
+    sample_size: (h, w) of the latents. pooled_dim: width of SDXL's pooled text_embeds, needed
+    by presets with addition_embed_type="text_time".
+    """
+    if preset not in UNET_PRESETS:
+        raise ValueError(f"Unknown UNet preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}.")
+    cfg = {**UNET_PRESETS[preset], **overrides}
+    if cfg.get("addition_embed_type") == "text_time":
+        if not pooled_dim:
+            raise ValueError(f"The UNet preset {preset!r} is SDXL-style and needs pooled_dim (SDXL: 1280).")
+        # SDXL's added embedding reads [pooled text_embeds ; Fourier(6 time ids)].
+        cfg["projection_class_embeddings_input_dim"] = pooled_dim + 6 * cfg["addition_time_embed_dim"]
+    return UNet2DConditionModel(
+        sample_size=tuple(sample_size),
+        in_channels=latent_channels,
+        out_channels=latent_channels,
+        cross_attention_dim=cross_attention_dim,
+        **cfg,
+    )
+
+
+def sdxl_pooled_dim(unet: UNet2DConditionModel) -> int | None:
+    """Width of the pooled text_embeds a text_time UNet expects (SDXL base: 1280), else None."""
+    cfg = unet.config
+    if cfg.addition_embed_type != "text_time":
+        return None
+    return cfg.projection_class_embeddings_input_dim - 6 * cfg.addition_time_embed_dim
+
+
+def load_sdxl(folder: str | Path) -> tuple[UNet2DConditionModel, AutoencoderKL, DDIMScheduler]:
+    """UNet, VAE and a DDIM scheduler from a local SDXL diffusers folder (paper scale)."""
+    folder = Path(folder)
+    missing = [sub for sub in ("unet", "vae") if not (folder / sub / "config.json").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} is not a local SDXL diffusers folder: {', '.join(missing)} missing. Give the "
+            "folder that holds unet/, vae/ and scheduler/ (e.g. stable-diffusion-xl-base-1.0); "
+            "nothing is downloaded."
+        )
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True)
+    vae = AutoencoderKL.from_pretrained(folder / "vae", local_files_only=True)
+    if (folder / "scheduler" / "scheduler_config.json").is_file():
+        scheduler = DDIMScheduler.from_pretrained(folder / "scheduler", local_files_only=True)
+    else:
+        scheduler = default_scheduler()
+    return unet, vae, scheduler
+
+
+def default_scheduler() -> DDIMScheduler:
+    """The training/sampling noise schedule of our decoders (SD's scaled-linear betas)."""
+    return DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+        prediction_type="epsilon",
+    )

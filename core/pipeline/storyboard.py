@@ -1,0 +1,276 @@
+"""Script (+ cast photos, + reference frames) -> keyframe images: the whole MovieDreamer method.
+
+Dimensions: T shots (= keyframes) of the script, S <= 15 description sentences and C <= 5 face
+slots per keyframe, e / f their embedding widths, L visual tokens of width d per keyframe,
+R reference frames.
+
+    script --core.script.inputs--> T KeyframeInputs
+           --description encoder--> (T, S, e)      --face encoder (cast photos)--> (T, C, f)
+    reference images --tokenizer--> (R, L, d)
+    --AR sampler (KV cache, sliding window)--> tokens (T, L, d), one frame at a time
+    --ID-preserving decoder (tokens + descriptions + faces)--> one image per keyframe
+
+The pipeline composes the bundle's models and owns no weights. Keyframes stream out as soon
+as they are rendered. Each target keyframe draws its tokens and its diffusion noise from its
+own seed, so given the tokens of the frames before it (the context) and its seed, a keyframe
+is reproduced exactly; its tokens alone plus the seed reproduce its image.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.pipeline.bundle import ModelBundle, load_bundle
+from core.pipeline.types import (
+    CancelCheck,
+    GenerationCancelled,
+    GenerationProgress,
+    GenerationSettings,
+    KeyframeResult,
+    ProgressCallback,
+)
+from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT, Script
+from core.script.inputs import KeyframeInputs, keyframe_inputs
+
+logger = logging.getLogger(__name__)
+
+
+def _open_rgb(path: str | Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+class StoryboardPipeline:
+    """Generates and regenerates the keyframes of a script with one model bundle."""
+
+    def __init__(self, bundle: ModelBundle):
+        from core.ar.sampler import KeyframeSampler, SamplerConfig
+
+        self.bundle = bundle
+        sampler = bundle.manifest.sampler
+        self.sampler = KeyframeSampler(
+            bundle.ar, SamplerConfig(context_frames=sampler.context_frames, keep_frames=sampler.keep_frames)
+        )
+
+    @classmethod
+    def from_bundle(cls, folder: str | Path, device: str | torch.device = "cpu") -> StoryboardPipeline:
+        return cls(load_bundle(folder, device=device))
+
+    @property
+    def bundle_id(self) -> str:
+        return self.bundle.bundle_id
+
+    @property
+    def defaults(self) -> GenerationSettings:
+        d = self.bundle.manifest.defaults
+        return GenerationSettings(num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale)
+
+    # -- encoding the script ------------------------------------------------------------
+
+    def encode_sentences(self, frames: Sequence[KeyframeInputs]) -> torch.Tensor:
+        """(T, S, e): each frame's description sentences, zero rows where it has fewer."""
+        width = self.bundle.descriptions.embedding_dim
+        unique = list(dict.fromkeys(s for frame in frames for s in frame.sentences))
+        table = self.bundle.descriptions.encode(unique) if unique else torch.zeros(0, width)
+        row = {sentence: i for i, sentence in enumerate(unique)}
+        out = torch.zeros(len(frames), MAX_DESCRIPTIONS_PER_SHOT, width)
+        for t, frame in enumerate(frames):
+            for i, sentence in enumerate(frame.sentences):
+                out[t, i] = table[row[sentence]]
+        return out
+
+    def encode_cast(self, cast_photos: Mapping[str, Sequence[str | Path]]) -> dict[str, torch.Tensor]:
+        """One face embedding (f,) per character: the normalised mean over its photos.
+
+        Photos are face crops (the studio crops uploads at upload time; toy-cinema photos are
+        crops already), embedded as they are, the way the training cache embeds them.
+        """
+        faces = {}
+        for name, photos in cast_photos.items():
+            if not photos:
+                continue
+            crops = [_open_rgb(p) for p in photos]
+            embeddings = self.bundle.faces.embed_crops(crops).float()  # (P, f)
+            mean = embeddings.mean(0)
+            faces[name.casefold()] = mean / mean.norm().clamp_min(1e-6)
+        return faces
+
+    def face_slots(self, frames: Sequence[KeyframeInputs], faces: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """(T, C, f): the face of the character in each slot, zero where none is known."""
+        width = self.bundle.faces.embedding_dim
+        out = torch.zeros(len(frames), MAX_CHARACTERS_PER_SHOT, width)
+        for t, frame in enumerate(frames):
+            for slot in frame.characters:
+                face = faces.get(slot.name.casefold())
+                if face is not None:
+                    out[t, slot.slot] = face
+        return out
+
+    def encode_references(self, references: Sequence[str | Path]) -> torch.Tensor | None:
+        """(R, L, d) tokens of the user's few-shot reference frames, or None."""
+        if not references:
+            return None
+        return self.bundle.tokenizer.encode([_open_rgb(p) for p in references])
+
+    # -- generation ---------------------------------------------------------------------
+
+    def generate(
+        self,
+        script: Script,
+        *,
+        cast_photos: Mapping[str, Sequence[str | Path]] | None = None,
+        references: Sequence[str | Path] = (),
+        targets: Sequence[int] | None = None,
+        context: Mapping[int, np.ndarray] | None = None,
+        seeds: Mapping[int, int] | None = None,
+        settings: GenerationSettings | None = None,
+        should_cancel: CancelCheck | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[KeyframeResult]:
+        """Stream the keyframes of `targets` (all shots by default), in story order.
+
+        context: tokens (L, d) of shots kept as they are (locked, or not being regenerated);
+        the AR model reads them as history. A shot before the last target that is neither a
+        target nor in `context` has its tokens drawn (not rendered), so the history never has
+        holes. seeds: per target shot; a missing seed defaults to the shot's index, so results
+        stay reproducible. Raises GenerationCancelled between keyframes when `should_cancel()`.
+        """
+        settings = settings or self.defaults
+        frames = keyframe_inputs(script)
+        total = len(frames)
+        if total == 0:
+            raise ValueError("The script has no shots yet; add at least one shot before generating keyframes.")
+        context = dict(context or {})
+        targets = sorted(set(range(total) if targets is None else targets))
+        for t in targets:
+            if not 0 <= t < total:
+                raise ValueError(f"Shot {t + 1} does not exist; the script has {total} shots.")
+        seeds = {t: int((seeds or {}).get(t, t)) for t in targets}
+
+        sentence_embeddings = self.encode_sentences(frames)  # (T, S, e)
+        faces = self.encode_cast(cast_photos or {}) if settings.use_faces else {}
+        face_embeddings = self.face_slots(frames, faces)  # (T, C, f)
+        reference_tokens = self.encode_references(references)
+
+        ar = self.bundle.ar
+        known = torch.zeros(total, ar.config.tokens_per_frame, ar.config.token_dim)
+        for t, tokens in context.items():
+            if 0 <= t < total and t not in targets:
+                known[t] = torch.as_tensor(np.asarray(tokens, dtype=np.float32))
+        # Frames neither targeted nor given as context still have to exist as history for
+        # later targets; they are drawn (not rendered) so the history is never zeros.
+        last = targets[-1] if targets else 0
+        history_fill = [t for t in range(last) if t not in context and t not in seeds]
+        draw = sorted(set(targets) | set(history_fill)) if settings.use_history else targets
+
+        report = on_progress or (lambda progress: None)
+        cancelled = should_cancel or (lambda: False)
+        report(GenerationProgress(0, len(targets), "Preparing the script"))
+        params = {**settings.to_dict(), "bundle": self.bundle_id}
+        done = 0
+        for t, tokens in self._draw_tokens(
+            frames, sentence_embeddings, face_embeddings, reference_tokens, known, draw, seeds, settings
+        ):
+            if t not in seeds:
+                continue
+            if cancelled():
+                raise GenerationCancelled(f"Generation was cancelled after {done} of {len(targets)} keyframes.")
+            image = self.render(
+                tokens,
+                sentence_embeddings[t],
+                face_embeddings[t],
+                seed=seeds[t],
+                settings=settings,
+            )
+            done += 1
+            scene_index, shot_index = _position(script, t)
+            yield KeyframeResult(
+                frame_index=t,
+                scene_index=scene_index,
+                shot_index=shot_index,
+                image=image,
+                tokens=tokens.detach().float().cpu().numpy(),
+                seed=seeds[t],
+                params=params,
+            )
+            report(GenerationProgress(done, len(targets), f"Keyframe {done} of {len(targets)} done"))
+
+    def _draw_tokens(
+        self,
+        frames: Sequence[KeyframeInputs],
+        sentence_embeddings: torch.Tensor,
+        face_embeddings: torch.Tensor,
+        reference_tokens: torch.Tensor | None,
+        known: torch.Tensor,
+        draw: Sequence[int],
+        seeds: Mapping[int, int],
+        settings: GenerationSettings,
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """(t, tokens (L, d)) for every frame in `draw`, in story order."""
+        self.sampler.config.mixture_temperature = settings.mixture_temperature
+        self.sampler.config.scale_temperature = settings.scale_temperature
+        generators = {t: torch.Generator().manual_seed(seeds.get(t, t)) for t in draw}
+        if settings.use_history:
+            yield from self.sampler.stream(
+                frames,
+                sentence_embeddings,
+                face_embeddings,
+                visual_tokens=known,
+                targets=draw,
+                reference_tokens=reference_tokens,
+                generators=generators,
+            )
+            return
+        # Ablation "no history": every frame is drawn from its own script alone.
+        for t in draw:
+            tokens = self.sampler(
+                [frames[t]],
+                sentence_embeddings[t : t + 1],
+                face_embeddings[t : t + 1],
+                reference_tokens=reference_tokens,
+                generator=generators[t],
+            )
+            yield t, tokens[0]
+
+    @torch.no_grad()
+    def render(
+        self,
+        tokens: torch.Tensor | None,
+        sentence_embeddings: torch.Tensor,
+        face_embeddings: torch.Tensor,
+        *,
+        seed: int,
+        settings: GenerationSettings,
+    ) -> Image.Image:
+        """One keyframe image from its tokens (L, d) (None: text and faces only), (S, e) and (C, f)."""
+        decoder = self.bundle.decoder
+        generator = torch.Generator().manual_seed(seed)
+        out = decoder(
+            tokens=None if tokens is None else tokens[None].to(decoder.device, decoder.dtype),
+            text_embeds=sentence_embeddings[None].to(decoder.device, decoder.dtype),
+            face_embeds=face_embeddings[None].to(decoder.device, decoder.dtype) if settings.use_faces else None,
+            num_inference_steps=settings.num_inference_steps,
+            guidance_scale=settings.guidance_scale,
+            generator=generator,
+            output_type="pil",
+            batch_size=1,
+        )
+        return out.images[0]
+
+
+def _position(script: Script, frame_index: int) -> tuple[int, int]:
+    for t, (scene_index, shot_index, _) in enumerate(script.shots()):
+        if t == frame_index:
+            return scene_index, shot_index
+    raise IndexError(frame_index)
+
+
+def load_pipeline(folder: str | Path, device: str | torch.device = "cpu") -> StoryboardPipeline:
+    """The storyboard pipeline of a local bundle folder; raises BundleError with a sentence."""
+    return StoryboardPipeline.from_bundle(folder, device=device)

@@ -1,0 +1,65 @@
+"""A model bundle of tiny random-config components: the real classes at test size.
+
+Used by tests and by the studio's browser test so that every code path (manifest, loading,
+AR sampling, ID-preserving decoding) runs end to end in seconds on a CPU. Its images are
+noise-like 56x32 keyframes: it is for exercising code, never for judging quality.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from core.pipeline.bundle import BundleManifest, Components, FolderComponent, GenerationDefaults, SamplerSettings
+
+
+def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
+    """Write a complete bundle of tiny, randomly initialised components into `folder`."""
+    from core.ar.model import ARConfig, KeyframeAR
+    from core.decoder.architectures import build_unet, build_vae, default_scheduler
+    from core.decoder.conditioning import DecoderConditioner
+    from core.decoder.pipeline import KeyframeDecoderPipeline
+    from core.encoders.descriptions import MiniLMDescriptionEncoder
+    from core.encoders.open_clip_encoder import OpenClipEncoder
+    from core.script.inputs import IDENTIFIER_VOCABULARY
+    from core.tokenizer.keyframe_tokenizer import KeyframeTokenizer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    description_dim = MiniLMDescriptionEncoder().embedding_dim
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        clip = OpenClipEncoder.build("moviedreamer-clip-tiny", seed=seed)
+        tokenizer = KeyframeTokenizer.build(
+            clip, num_tokens=2, token_dim=8, num_heads=2, blocks_before=1, blocks_after=1
+        )
+        tokenizer.save_pretrained(folder / "tokenizer")
+
+        vae = build_vae("tiny")
+        latent = (vae.config.sample_size // 4, (vae.config.sample_size * 7 // 4) // 4)
+        conditioner = DecoderConditioner(
+            token_dim=8, num_tokens=2, context_dim=32, description_dim=description_dim, face_dim=clip.embed_dim
+        )
+        unet = build_unet("tiny", cross_attention_dim=32, sample_size=latent)
+        decoder = KeyframeDecoderPipeline(unet=unet, vae=vae, scheduler=default_scheduler(), conditioner=conditioner)
+        decoder.save_pretrained(folder / "decoder")
+
+        ar = KeyframeAR.from_config(
+            ARConfig.tiny(token_dim=8, sentence_dim=description_dim, face_dim=clip.embed_dim),
+            IDENTIFIER_VOCABULARY,
+        )
+        ar.save_pretrained(folder / "ar")
+
+    BundleManifest(
+        name="tiny-random",
+        description="Tiny random-config components for tests; not trained.",
+        components=Components(
+            tokenizer=FolderComponent(path="tokenizer"),
+            decoder=FolderComponent(path="decoder"),
+            ar=FolderComponent(path="ar"),
+        ),
+        sampler=SamplerSettings(context_frames=16, keep_frames=8),
+        defaults=GenerationDefaults(num_inference_steps=2, guidance_scale=2.0),
+    ).save(folder)
+    return folder

@@ -1,0 +1,147 @@
+"""The models a running studio has loaded: storyboard pipelines by bundle folder, video models
+by video folder, each loaded on first use and then reused by every job and every user.
+
+A `ModelCache` is owned by the `StudioContext` (never a module global), so tests and several
+studios in one process never share models by accident. Loading is serialised by one lock:
+two users asking for the same bundle at once load it once. Only the most recently used few
+models stay in memory, so trying another bundle in Settings does not pile models up.
+
+Bundle folders are resolved here too: a project's own `bundle_path` setting, else the
+studio's `--bundle`, else the embedded default `assets/bundle`. A video model lives in the
+manifest's video component, else in the bundle's `video/` folder (the layout
+`train.stage4_video` exports).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[2] / "assets" / "bundle"
+VIDEO_DIR = "video"
+MANIFEST_FILE = "manifest.json"  # core.pipeline.bundle's, read only when present
+VIDEO_MODEL_INDEX = "model_index.json"
+
+PipelineLoader = Callable[[Path, str], Any]
+
+
+def _load_storyboard_pipeline(path: Path, device: str) -> Any:
+    try:
+        from core.pipeline import BundleError, load_pipeline
+    except ImportError as error:
+        raise StudioError(
+            "The storyboard generator (core.pipeline) is not installed in this copy of the studio; "
+            "update the studio to a version that includes it."
+        ) from error
+    try:
+        return load_pipeline(path, device=device)
+    except BundleError as error:
+        raise StudioError(str(error)) from error
+
+
+def _load_video_pipeline(path: Path, device: str) -> Any:
+    from core.video.loading import load_video_pipeline
+
+    try:
+        return load_video_pipeline(path, device=device)
+    except (FileNotFoundError, ValueError) as error:
+        raise StudioError(f"The video model in {path} could not be loaded: {error}") from error
+
+
+class ModelCache:
+    """Loaded pipelines of one studio process, keyed by their resolved folder."""
+
+    def __init__(
+        self, *, default_bundle: Path | None = None, device: str = "cpu", keep: int = 2,
+        storyboard_loader: PipelineLoader = _load_storyboard_pipeline,
+        video_loader: PipelineLoader = _load_video_pipeline,
+    ):
+        self.default_bundle = Path(default_bundle) if default_bundle is not None else DEFAULT_BUNDLE_DIR
+        self.device = device
+        self.keep = keep
+        self._loaders = {"storyboard": storyboard_loader, "video": video_loader}
+        self._models: OrderedDict[tuple[str, Path], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def bundle_path(self, project_bundle: str | Path | None = None) -> Path:
+        """The bundle folder a project uses; a StudioError sentence when it is missing."""
+        if project_bundle is not None and str(project_bundle).strip():
+            path = Path(str(project_bundle).strip()).expanduser().resolve()
+            if not path.is_dir():
+                raise StudioError(
+                    f"The model bundle folder {path} does not exist; choose an existing bundle folder in "
+                    "Settings, or leave the field empty to use the default bundle."
+                )
+            return path
+        path = self.default_bundle.expanduser().resolve()
+        if not path.is_dir():
+            raise StudioError(
+                f"The default model bundle is not installed (no folder {path}); train it with the scripts in "
+                "train/ (see README), or choose a bundle folder in Settings."
+            )
+        return path
+
+    @staticmethod
+    def video_folder(bundle_path: Path) -> Path:
+        """The bundle's image-to-video model (its manifest's video component, else its video/
+        folder); a StudioError sentence when the bundle has none."""
+        folder = Path(bundle_path) / VIDEO_DIR
+        if (Path(bundle_path) / MANIFEST_FILE).is_file():
+            from core.pipeline.bundle import BundleError, read_manifest, resolve
+
+            try:
+                video = read_manifest(bundle_path).components.video
+            except BundleError as error:
+                raise StudioError(str(error)) from error
+            if video is not None:
+                folder = resolve(Path(bundle_path), video.path)
+        if not (folder / VIDEO_MODEL_INDEX).is_file():
+            raise StudioError(
+                f"The model bundle {bundle_path} has no video model, so clips cannot be rendered with it; the "
+                "animatic still works from the keyframes. Choose a bundle with a video model in Settings to "
+                "render clips."
+            )
+        return folder
+
+    # -- models ------------------------------------------------------------------------------
+
+    def storyboard(self, bundle_path: Path) -> Any:
+        """The storyboard pipeline of a bundle folder (loaded once)."""
+        return self._get("storyboard", Path(bundle_path))
+
+    def video(self, folder: Path) -> Any:
+        """The image-to-video pipeline of a video model folder (loaded once)."""
+        return self._get("video", Path(folder))
+
+    def loaded(self, kind: str, path: Path) -> Any | None:
+        """The model if it is already in memory (never loads)."""
+        with self._lock:
+            return self._models.get((kind, Path(path).resolve()))
+
+    def _get(self, kind: str, path: Path) -> Any:
+        key = (kind, path.resolve())
+        with self._lock:
+            model = self._models.get(key)
+            if model is None:
+                logger.info("loading the %s model from %s on %s", kind, key[1], self.device)
+                model = self._loaders[kind](key[1], self.device)
+                self._models[key] = model
+            self._models.move_to_end(key)
+            while len(self._models) > self.keep:
+                (old_kind, old_path), _ = self._models.popitem(last=False)
+                logger.info("unloaded the %s model of %s", old_kind, old_path)
+            return model
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()

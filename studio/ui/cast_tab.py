@@ -1,0 +1,183 @@
+"""Cast tab: characters (name, description sentences) and their face photos.
+
+Uploading a photo validates and stores it, then runs the bundle's face step when the bundle
+has a face encoder: the gallery then shows the face crop instead of the whole photo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from studio import services
+from studio.errors import StudioError
+from studio.ui.choices import NEW, character_choices
+from studio.ui.feedback import guarded, inform, warn
+from studio.ui.field_messages import field_infos, general_problems
+from studio.ui.shell import Shell, project_id_of, require_project_id
+
+FIELDS = ("name", "description")
+HINTS = {
+    "name": "As the script names them; renaming updates every shot and line.",
+    "description": "One sentence per line, e.g. 'A tall woman with short grey hair.'",
+}
+
+
+def photo_items(character: services.CharacterView | None) -> list[tuple[str, str]]:
+    """Gallery items: the face crop when analysed, else the photo; captions say which."""
+    items = []
+    for number, photo in enumerate(character.photos if character else (), start=1):
+        if photo.crop is not None:
+            caption = f"Photo {number} · face found ({photo.photo.detector})"
+            items.append((str(photo.crop), caption))
+        else:
+            items.append((str(photo.path), f"Photo {number}"))
+    return items
+
+
+def cast_rows(view: services.ProjectView | None) -> list[list[object]]:
+    return [
+        [c.character.name, len(c.photos), " ".join(c.character.description)]
+        for c in (view.cast if view else ())
+    ]
+
+
+def find_character(view: services.ProjectView | None, character_id: int | None) -> services.CharacterView | None:
+    if view is None or character_id in (None, NEW):
+        return None
+    return next((c for c in view.cast if c.character.id == character_id), None)
+
+
+def build(shell: Shell) -> None:
+    with gr.Tab("Cast", id="cast") as tab:
+        with gr.Row():
+            with gr.Column(scale=2):
+                character = gr.Dropdown(label="Character", choices=[("+ New character", NEW)], value=NEW,
+                                        elem_id="character-choice")
+                name = gr.Textbox(label="Name", info=HINTS["name"], max_lines=1, elem_id="character-name")
+                description = gr.Textbox(label="Description", info=HINTS["description"], lines=4,
+                                         elem_id="character-description")
+                status = gr.Markdown()
+                with gr.Row():
+                    save = gr.Button("Add character", variant="primary", elem_id="save-character")
+                    remove = gr.Button("Remove character", variant="stop")
+                table = gr.Dataframe(headers=["Name", "Photos", "Description"], datatype=["str", "number", "str"],
+                                     interactive=False, label="Cast", wrap=True, column_widths=["25%", "15%", "60%"])
+            with gr.Column(scale=3):
+                photos = gr.Gallery(label="Face photos", columns=4, height=300, allow_preview=False, fit_columns=False,
+                                    object_fit="contain", elem_id="face-photos")
+                upload = gr.File(label="Add face photos (PNG, JPEG or WEBP)", file_count="multiple",
+                                 file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
+                                 elem_id="face-upload")
+                remove_photo = gr.Button("Remove the selected photo")
+        photo_ids = gr.State([])
+        chosen_photo = gr.State(None)
+
+    def project_view(owner: str, ref) -> services.ProjectView | None:
+        project_id = project_id_of(ref)
+        if project_id is None:
+            return None
+        return shell.studio().call(services.open_project, owner=owner, project_id=project_id)
+
+    def form(view, character_id):
+        """Every output of the tab for the chosen character (NEW: an empty form)."""
+        chosen = find_character(view, character_id)
+        value = chosen.character.id if chosen else NEW
+        return [
+            gr.Dropdown(choices=character_choices(view, new="+ New character"), value=value),
+            gr.Textbox(value=chosen.character.name if chosen else "", info=HINTS["name"]),
+            gr.Textbox(value="\n".join(chosen.character.description) if chosen else "", info=HINTS["description"]),
+            gr.Button(value="Save changes" if chosen else "Add character"),
+            cast_rows(view),
+            photo_items(chosen),
+            [p.photo.id for p in chosen.photos] if chosen else [],
+            None,
+            "",
+        ]
+
+    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status]
+
+    @guarded
+    def refresh(ref, character_id, request: gr.Request):
+        return form(project_view(shell.owner(request), ref), character_id)
+
+    @guarded
+    def on_project(ref, request: gr.Request):
+        return form(project_view(shell.owner(request), ref), NEW)
+
+    tab.select(refresh, [shell.project, character], outputs)
+    shell.project.change(on_project, [shell.project], outputs)
+    character.input(refresh, [shell.project, character], outputs)
+
+    @guarded
+    def save_character(ref, character_id, name_value, description_value, request: gr.Request):
+        owner = shell.owner(request)
+        project_id = require_project_id(ref)
+        if character_id in (None, NEW):
+            result = shell.studio().call(services.add_character, owner=owner, project_id=project_id,
+                                         name=name_value, description=description_value)
+        else:
+            result = shell.studio().call(services.edit_character, owner=owner, character_id=character_id,
+                                         name=name_value, description=description_value)
+        if not result.ok:
+            updates = [gr.update()] * len(outputs)
+            infos = field_infos(result.problems, FIELDS, HINTS)
+            updates[1], updates[2] = infos
+            updates[-1] = general_problems(result.problems, FIELDS)
+            return updates
+        inform(f"Saved {result.value.name}.")
+        return form(project_view(owner, ref), result.value.id)
+
+    save.click(save_character, [shell.project, character, name, description], outputs)
+
+    @guarded
+    def remove_character(ref, character_id, request: gr.Request):
+        owner = shell.owner(request)
+        if character_id in (None, NEW):
+            raise StudioError("Choose the character to remove first.")
+        shell.studio().call(services.remove_character, owner=owner, character_id=character_id)
+        inform("Removed the character and their photos.")
+        return form(project_view(owner, ref), NEW)
+
+    remove.click(remove_character, [shell.project, character], outputs)
+
+    @guarded
+    def add_photos(ref, character_id, files: list[str] | None, request: gr.Request):
+        owner = shell.owner(request)
+        studio = shell.studio()
+        if character_id in (None, NEW):
+            raise StudioError("Add the character first (name and description), then upload their face photos.")
+        for path in files or []:
+            try:
+                upload_result = studio.call(services.add_face_photo, owner=owner, character_id=character_id,
+                                            upload=path, filename=Path(path).name)
+            except StudioError as error:
+                warn(str(error))
+                continue
+            for note in upload_result.notes:
+                inform(note)
+            analysis = services.analyse_face_photo(
+                session_factory=studio.session, media=studio.media, models=studio.models, owner=owner,
+                photo_id=upload_result.value.id,
+            )
+            for note in analysis.notes:
+                inform(note)
+        return form(project_view(owner, ref), character_id) + [None]
+
+    upload.upload(add_photos, [shell.project, character, upload], outputs + [upload])
+
+    def choose_photo(ids: list[int], evt: gr.SelectData):
+        return ids[evt.index] if evt.index is not None and evt.index < len(ids) else None
+
+    photos.select(choose_photo, [photo_ids], [chosen_photo])
+
+    @guarded
+    def remove_chosen_photo(ref, character_id, photo_id, request: gr.Request):
+        owner = shell.owner(request)
+        if photo_id is None:
+            raise StudioError("Click the photo to remove first.")
+        shell.studio().call(services.remove_face_photo, owner=owner, photo_id=photo_id)
+        return form(project_view(owner, ref), character_id)
+
+    remove_photo.click(remove_chosen_photo, [shell.project, character, chosen_photo], outputs)

@@ -1,0 +1,54 @@
+"""Export tab: the animatic MP4, a storyboard PDF, the script as JSON and a ZIP of the
+keyframes (with the script and cast photos), each offered as a download."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio import services
+from studio.errors import StudioError
+from studio.ui.feedback import guarded
+from studio.ui.shell import Shell, require_project_id
+
+INTRO = ("Downloads of the open project. The ZIP opens again as a sample project (script.json, cast/ and "
+         "frames/), so it is also a backup.")
+
+
+def build(shell: Shell) -> None:
+    with gr.Tab("Export", id="export"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column():
+                animatic = gr.Button("Animatic (MP4)", elem_id="export-animatic")
+                animatic_file = gr.File(label="Animatic", interactive=False)
+            with gr.Column():
+                pdf = gr.Button("Storyboard (PDF)", elem_id="export-pdf")
+                pdf_file = gr.File(label="Storyboard PDF", interactive=False)
+            with gr.Column():
+                script = gr.Button("Script (JSON)", elem_id="export-json")
+                script_file = gr.File(label="Script JSON", interactive=False)
+            with gr.Column():
+                frames = gr.Button("Keyframes (ZIP)", elem_id="export-zip")
+                frames_file = gr.File(label="Keyframes ZIP", interactive=False)
+
+    @guarded
+    def latest_animatic(ref, request: gr.Request):
+        view = shell.studio().call(services.latest_animatic, owner=shell.owner(request),
+                                   project_id=require_project_id(ref))
+        if view is None:
+            raise StudioError("There is no animatic yet; build it in the Video tab first.")
+        return str(view.video_path)
+
+    def exporter(service):
+        @guarded
+        def export(ref, request: gr.Request):
+            studio = shell.studio()
+            render = studio.call(service, owner=shell.owner(request), project_id=require_project_id(ref))
+            return str(studio.media.resolve(render.media_path))
+
+        return export
+
+    animatic.click(latest_animatic, [shell.project], [animatic_file])
+    pdf.click(exporter(services.export_storyboard_pdf), [shell.project], [pdf_file])
+    script.click(exporter(services.export_script_json), [shell.project], [script_file])
+    frames.click(exporter(services.export_keyframe_zip), [shell.project], [frames_file])

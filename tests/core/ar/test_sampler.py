@@ -1,0 +1,197 @@
+import pytest
+import torch
+
+from core.ar import FrameSequence, KeyframeSampler, SamplerConfig, build_batch
+from core.ar.gmm import sample_gmm
+from tests.core.ar.synthetic import make_sample, tiny_model
+
+
+def _sample(model, frames=20, references=0, seed=0):
+    return make_sample(model.config, frames, seed=seed, num_references=references)
+
+
+def _run(model, sample, generator_seed=0, **config):
+    sampler = KeyframeSampler(model, SamplerConfig.tiny(**config))
+    return sampler(
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        reference_tokens=sample.reference_tokens,
+        generator=torch.Generator().manual_seed(generator_seed),
+    )
+
+
+def test_kv_cached_sampling_equals_full_recomputation_for_a_fixed_generator():
+    model = tiny_model()
+    sample = _sample(model, frames=20, references=3)  # window 8: slides twice
+    cached = _run(model, sample, use_cache=True)
+    recomputed = _run(model, sample, use_cache=False)
+    assert cached.shape == (20, 2, model.config.token_dim)
+    torch.testing.assert_close(cached, recomputed, atol=1e-5, rtol=1e-5)
+
+
+def test_same_seed_same_tokens_other_seed_other_tokens():
+    model = tiny_model()
+    sample = _sample(model, frames=6)
+    torch.testing.assert_close(_run(model, sample, 1), _run(model, sample, 1))
+    assert not torch.allclose(_run(model, sample, 1), _run(model, sample, 2))
+
+
+def _teacher_forced_choice(model, sample: FrameSequence) -> torch.Tensor:
+    """The deterministic (temperature 0) token at each target of a training batch: (T*L, d)."""
+    batch = build_batch(model, [sample])
+    with torch.no_grad():
+        hidden = model(batch.inputs_embeds).last_hidden_state[0, batch.prediction_positions[:, 1]]
+        return sample_gmm(model.distribution(hidden), mixture_temperature=0, scale_temperature=0)
+
+
+def test_every_window_conditions_on_references_and_the_kept_frames_exactly_as_in_training():
+    model = tiny_model(seed=4)
+    sample = _sample(model, frames=21, references=2)
+    tokens = _run(model, sample, mixture_temperature=0, scale_temperature=0)  # window 8, keep 4
+    # The window holds 8 frames: frames 0..7 see all earlier ones; at frame 8 it is full and
+    # keeps 4..7, so 8..11 see 4..; at 12 it keeps 8..11; and so on.
+    windows = [(0, 0, 8), (4, 8, 12), (8, 12, 16), (12, 16, 20), (16, 20, 21)]
+    for first, start, stop in windows:
+        context = list(range(first, stop))
+        seen = FrameSequence(
+            frames=[sample.frames[i] for i in context],
+            sentence_embeddings=sample.sentence_embeddings[context],
+            face_embeddings=sample.face_embeddings[context],
+            visual_tokens=tokens[context],
+            reference_tokens=sample.reference_tokens,
+        )
+        expected = _teacher_forced_choice(model, seen).view(len(context), 2, -1)
+        torch.testing.assert_close(tokens[start:stop], expected[start - first :], atol=1e-5, rtol=1e-5)
+
+
+def test_per_frame_cost_stays_flat_past_the_window():
+    model = tiny_model()
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())  # window 8, keep 4
+    movie = _sample(model, frames=160)
+    costs = {}
+    for frames in (40, 160):  # the same script, 9 vs 39 windows
+        sampler(
+            movie.frames[:frames],
+            movie.sentence_embeddings[:frames],
+            movie.face_embeddings[:frames],
+            generator=torch.Generator().manual_seed(0),
+        )
+        costs[frames] = sampler.forward_positions / frames  # positions through the backbone per frame
+    assert costs[160] == pytest.approx(costs[40], rel=0.15)
+
+
+def test_continuation_past_128_frames_with_the_default_window():
+    model = tiny_model()
+    sample = _sample(model, frames=130, references=2)
+    sampler = KeyframeSampler(model, SamplerConfig.default(mixture_temperature=0, scale_temperature=0))
+    tokens = sampler(
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        reference_tokens=sample.reference_tokens,
+    )
+    assert tokens.shape == (130, 2, model.config.token_dim)
+    assert torch.isfinite(tokens).all()
+    # Frame 128 does not fit the 128-frame window: the references and frames 64..127 are kept.
+    context = list(range(64, 130))
+    seen = FrameSequence(
+        frames=[sample.frames[i] for i in context],
+        sentence_embeddings=sample.sentence_embeddings[context],
+        face_embeddings=sample.face_embeddings[context],
+        visual_tokens=tokens[context],
+        reference_tokens=sample.reference_tokens,
+    )
+    expected = _teacher_forced_choice(model, seen).view(len(context), 2, -1)
+    torch.testing.assert_close(tokens[128:], expected[-2:], atol=1e-5, rtol=1e-5)
+
+
+def test_continuing_from_known_frames_matches_one_long_run():
+    model = tiny_model()
+    sample = _sample(model, frames=7)
+    full = _run(model, sample, mixture_temperature=0, scale_temperature=0)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    known = full.clone()
+    known[4:] = 0
+    continued = sampler(
+        sample.frames, sample.sentence_embeddings, sample.face_embeddings, visual_tokens=known, start=4
+    )
+    torch.testing.assert_close(continued, full, atol=1e-5, rtol=1e-5)
+
+
+def test_regenerating_a_shot_changes_only_that_shot_and_conditions_on_the_ones_before():
+    model = tiny_model()
+    sample = _sample(model, frames=7, references=1)
+    deterministic = _run(model, sample, mixture_temperature=0, scale_temperature=0)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    edited = deterministic.clone()
+    edited[5:] = torch.randn_like(edited[5:])  # later shots: whatever the user has, kept as they are
+    again = sampler.regenerate(
+        3,
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        edited,
+        reference_tokens=sample.reference_tokens,
+    )
+    torch.testing.assert_close(again[3], deterministic[3], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(again[torch.arange(7) != 3], edited[torch.arange(7) != 3])
+
+    random = KeyframeSampler(model, SamplerConfig.tiny())
+    redrawn = random.regenerate(
+        3,
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        edited,
+        generator=torch.Generator().manual_seed(5),
+    )
+    assert not torch.allclose(redrawn[3], edited[3])
+    torch.testing.assert_close(redrawn[torch.arange(7) != 3], edited[torch.arange(7) != 3])
+
+
+def test_progress_is_reported_per_frame_and_a_raising_callback_cancels():
+    model = tiny_model()
+    sample = _sample(model, frames=5)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
+    reports = []
+    tokens = sampler(
+        sample.frames, sample.sentence_embeddings, sample.face_embeddings, callback=reports.append
+    )
+    assert [(r.done, r.total, r.frame_index) for r in reports] == [(i + 1, 5, i) for i in range(5)]
+    torch.testing.assert_close(reports[2].tokens, tokens[2])
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(progress):
+        if progress.done == 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        sampler(sample.frames, sample.sentence_embeddings, sample.face_embeddings, callback=cancel)
+
+
+def test_sampling_leaves_a_training_model_in_training_mode_and_uses_no_dropout():
+    model = tiny_model(dropout=0.5).train()
+    sample = _sample(model, frames=3)
+    a = _run(model, sample, mixture_temperature=0, scale_temperature=0)
+    b = _run(model, sample, mixture_temperature=0, scale_temperature=0)
+    assert model.training
+    torch.testing.assert_close(a, b)
+
+
+def test_bad_requests_are_refused_with_a_reason():
+    model = tiny_model()
+    sample = _sample(model, frames=4)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
+    with pytest.raises(ValueError, match="pass visual_tokens"):
+        sampler(sample.frames, sample.sentence_embeddings, sample.face_embeddings, start=2)
+    with pytest.raises(ValueError, match="sentence embeddings have shape"):
+        sampler(sample.frames, sample.sentence_embeddings[:3], sample.face_embeddings)
+    with pytest.raises(ValueError, match="Shot 9 does not exist"):
+        sampler.regenerate(
+            9, sample.frames, sample.sentence_embeddings, sample.face_embeddings, sample.visual_tokens
+        )
+    with pytest.raises(ValueError, match="keep_frames"):
+        KeyframeSampler(model, SamplerConfig(context_frames=8, keep_frames=8))

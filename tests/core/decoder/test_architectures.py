@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from core.decoder.architectures import (
+    UNET_PRESETS,
+    VAE_PRESETS,
+    build_unet,
+    build_vae,
+    load_sdxl,
+    sdxl_pooled_dim,
+)
+
+
+def test_default_vae_maps_keyframes_to_16_by_28_latents():
+    vae = build_vae("default").eval()
+    with torch.no_grad():
+        latents = vae.encode(torch.zeros(1, 3, 128, 224)).latent_dist.mode()
+        image = vae.decode(latents).sample
+    assert latents.shape == (1, 4, 16, 28)
+    assert image.shape == (1, 3, 128, 224)
+
+
+def test_default_unet_denoises_default_latents():
+    unet = build_unet("default", cross_attention_dim=256, sample_size=(16, 28)).eval()
+    with torch.no_grad():
+        out = unet(torch.randn(1, 4, 16, 28), 10, encoder_hidden_states=torch.randn(1, 22, 256)).sample
+    assert out.shape == (1, 4, 16, 28) and torch.isfinite(out).all()
+    assert sdxl_pooled_dim(unet) is None
+
+
+def test_sdxl_style_preset_needs_and_reports_its_pooled_width():
+    with pytest.raises(ValueError, match="pooled_dim"):
+        build_unet("tiny-sdxl", cross_attention_dim=16, sample_size=(8, 14))
+    unet = build_unet("tiny-sdxl", cross_attention_dim=16, sample_size=(8, 14), pooled_dim=24)
+    assert sdxl_pooled_dim(unet) == 24
+
+
+def test_unknown_presets_and_missing_sdxl_folder_are_explained(tmp_path):
+    with pytest.raises(ValueError, match="choose one of"):
+        build_vae("huge")
+    with pytest.raises(ValueError, match="choose one of"):
+        build_unet("huge", cross_attention_dim=8, sample_size=(8, 8))
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        load_sdxl(tmp_path)
+    assert {"tiny", "default"} <= set(VAE_PRESETS) and {"tiny", "tiny-sdxl", "default"} <= set(UNET_PRESETS)
+
+
+def test_load_sdxl_reads_a_local_diffusers_folder(tmp_path):
+    build_unet("tiny-sdxl", cross_attention_dim=16, sample_size=(8, 14), pooled_dim=24).save_pretrained(
+        tmp_path / "unet"
+    )
+    build_vae("tiny").save_pretrained(tmp_path / "vae")
+    unet, vae, scheduler = load_sdxl(tmp_path)
+    assert sdxl_pooled_dim(unet) == 24 and vae.config.latent_channels == 4
+    assert scheduler.config.prediction_type == "epsilon"

@@ -1,0 +1,201 @@
+"""The studio in a real browser: Debian's Chromium driven by Playwright against `python app.py`
+with a temporary data folder and a tiny random model bundle (core.pipeline.build_tiny_bundle).
+
+One walk through the product: create a project, add a character with a face photo, write a
+scene with two shots, generate the storyboard, regenerate one shot, build the animatic and
+watch its <video> play. A screenshot of every tab is saved (to $STUDIO_SCREENSHOTS_DIR when
+set, else the test's temp folder) so a person can look at the layout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+FACE_PHOTO = ROOT / "assets" / "samples" / "short" / "cast" / "Robin_0.png"
+START_TIMEOUT = 180.0  # seconds for the app to answer (imports torch and gradio on a busy machine)
+STEP_TIMEOUT_MS = 180_000  # generation and encoding on 2 CPU cores
+TABS = ["Projects", "Cast", "Script", "References", "Storyboard", "Video", "Export", "Settings"]
+
+
+def _tiny_bundle_builder():
+    try:
+        from core.pipeline import build_tiny_bundle
+    except ImportError as error:
+        pytest.skip(f"core.pipeline (load_pipeline, build_tiny_bundle) is not importable yet: {error}")
+    return build_tiny_bundle
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1.0)
+    pytest.fail(f"app.py did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def studio_app(tmp_path_factory):
+    """(url, log path) of `python app.py` on a free port with a fresh data folder and a tiny bundle."""
+    build_tiny_bundle = _tiny_bundle_builder()
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt install chromium).")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    root = tmp_path_factory.mktemp("browser")
+    bundle = build_tiny_bundle(root / "bundle", seed=0)
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GRADIO_SERVER", "STUDIO_"))}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    log = root / "app.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--data-dir", str(root / "data"), "--bundle", str(bundle),
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(os.environ.get("STUDIO_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _settle(page) -> None:
+    """Wait until no component is waiting for a callback (Gradio marks them `.pending`)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => document.querySelectorAll('.pending').length === 0", timeout=STEP_TIMEOUT_MS)
+
+
+def _open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    _settle(page)
+
+
+def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, log = studio_app
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        try:
+            page.goto(url)
+            page.wait_for_selector("#create-project")
+            _settle(page)
+
+            # a project
+            page.locator("#new-project-name input").fill("Harbour Night")
+            page.locator("#create-project").click()
+            expect(page.locator("#current-project")).to_contain_text("Harbour Night")
+            _settle(page)
+
+            # a character with a face photo
+            _open_tab(page, "Cast")
+            page.locator("#character-name input").fill("Mara")
+            page.locator("#character-description textarea").fill("A tall woman with short grey hair.")
+            page.locator("#save-character").click()
+            expect(page.locator("#character-choice input")).to_have_value("Mara (0 photos)")
+            page.locator("#face-upload input[type=file]").set_input_files(str(FACE_PHOTO))
+            expect(page.locator("#character-choice input")).to_have_value("Mara (1 photo)")
+            expect(page.locator("#face-photos img")).to_have_count(1)
+            _settle(page)
+
+            # a scene with two shots
+            _open_tab(page, "Script")
+            page.locator("#scene-heading input").fill("EXT. HARBOUR - NIGHT")
+            page.locator("#save-scene").click()
+            expect(page.locator("#scene-choice input")).to_have_value("Scene 1: EXT. HARBOUR - NIGHT")
+            _settle(page)
+            for plot in ["Mara waits on the pier.", "Mara looks at the dark sea."]:
+                page.locator("#shot-choice input").click()
+                page.get_by_role("option", name="+ New shot").click()
+                _settle(page)
+                expect(page.locator("#shot-plot textarea")).to_have_value("")
+                page.locator("#shot-plot textarea").fill(plot)
+                page.locator("#shot-characters input").click()
+                page.get_by_role("option", name="Mara").click()
+                page.locator("#save-shot").click()
+                expect(page.locator("#script-overview")).to_contain_text(plot)
+                _settle(page)
+
+            # generate, then regenerate one shot
+            _open_tab(page, "Storyboard")
+            page.locator("#generate-all").click()
+            expect(page.locator("#storyboard-status")).to_contain_text("Generation: done.")
+            _settle(page)
+            expect(page.locator("#storyboard-gallery img")).to_have_count(2)
+            page.locator("#storyboard-gallery img").first.click()
+            expect(page.locator("#shot-panel")).to_contain_text("Shot 1")
+            _settle(page)
+            expect(page.locator("#versions img")).to_have_count(1)
+            page.locator("#regenerate-shot").click()
+            expect(page.locator("#storyboard-status")).to_contain_text("Generation: done.")
+            expect(page.locator("#versions img")).to_have_count(2)
+            _settle(page)
+
+            # the animatic plays
+            _open_tab(page, "Video")
+            page.locator("#build-animatic").click()
+            expect(page.locator("#animatic-status")).to_contain_text("Animatic: done.")
+            video = page.locator("#animatic-player video")
+            expect(video).to_have_count(1)
+            playing = video.evaluate(
+                """async video => {
+                    video.muted = true;
+                    await video.play();
+                    const start = video.currentTime;
+                    await new Promise(resolve => setTimeout(resolve, 1500));
+                    return {start, now: video.currentTime, readyState: video.readyState, paused: video.paused};
+                }"""
+            )
+            assert playing["readyState"] >= 2 and playing["now"] > playing["start"], playing
+
+            for name in TABS:
+                _open_tab(page, name)
+                page.screenshot(path=str(screenshots / f"{TABS.index(name)}-{name.lower()}.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(screenshots / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert "a studio callback failed" not in log.read_text(), log.read_text()[-4000:]

@@ -1,0 +1,63 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from diffusers import AutoencoderKL
+from PIL import Image
+
+import train.stage0_representation as stage0
+from core.encoders.open_clip_encoder import OpenClipEncoder
+from tests.train.test_common_synthetic_movies import synthetic_movies
+
+
+@pytest.fixture()
+def data(tmp_path, monkeypatch):
+    movies = synthetic_movies(tmp_path / "data")
+    monkeypatch.setattr(stage0, "open_movies", lambda root, split: movies)
+    return tmp_path / "data"
+
+
+def _steps(out):
+    return [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "train.stage0_representation", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert "--preset" in result.stdout and "paper" in result.stdout and "--max-steps" in result.stdout
+
+
+def test_two_steps_checkpoint_then_resume(data, tmp_path):
+    out = tmp_path / "run"
+    args = ["--preset", "tiny", "--data", str(data), "--out", str(out)]
+    assert stage0.main(args + ["--max-steps", "2"]) == 0
+    assert (out / "checkpoints" / "step_00000002").is_dir()
+    assert _steps(out) == [1, 2]
+    first = OpenClipEncoder.from_pretrained(out / "clip").freeze()
+
+    assert stage0.main(args) == 0  # resumes at step 2 and runs the VAE phase
+    assert _steps(out) == [1, 2, 3, 4]
+    phases = [json.loads(line)["phase"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert phases == ["clip", "clip", "vae", "vae"]
+    assert all(
+        torch.isfinite(torch.tensor(json.loads(line)["loss"]))
+        for line in (out / "log.jsonl").read_text().splitlines()
+    )
+    clip = OpenClipEncoder.from_pretrained(out / "clip").freeze()
+    pixels = clip.to_pixels([Image.new("RGB", (224, 128), (90, 40, 10))])
+    assert torch.equal(
+        clip.encode_image_tokens(pixels)[1], first.encode_image_tokens(pixels)[1]
+    )  # CLIP done at step 2
+    vae = AutoencoderKL.from_pretrained(out / "vae")
+    assert vae.config.scaling_factor != AutoencoderKL().config.scaling_factor  # measured on the frames
+    assert stage0.main(args) == 0  # nothing left to do
+    assert _steps(out) == [1, 2, 3, 4]
+
+
+def test_paper_preset_asks_for_its_local_checkpoints(data, tmp_path):
+    with pytest.raises(ValueError, match="--set clip_checkpoint="):
+        stage0.main(["--preset", "paper", "--data", str(data), "--out", str(tmp_path / "run")])

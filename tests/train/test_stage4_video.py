@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from train import stage4_video
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # two OpenMP threads of a tiny model spin against each other on a busy 2-core machine
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _clips(root, movies=2, clips=2, frames=6):
+    """Toy-cinema layout with synthetic motion: a textured strip sliding right."""
+    rng = np.random.default_rng(0)
+    for m in range(movies):
+        folder = root / "train" / f"movie{m}" / "clips"
+        folder.mkdir(parents=True)
+        for c in range(clips):
+            strip = rng.integers(0, 255, (128, 224 + 4 * frames, 3), dtype=np.uint8)
+            np.savez(
+                folder / f"{c:06d}.npz",
+                frames=np.stack([strip[:, 4 * t : 4 * t + 224] for t in range(frames)]),
+            )
+    return root
+
+
+def _log(out):
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_help_runs(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        stage4_video.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "--init" in capsys.readouterr().out
+
+
+def test_two_steps_then_resume_and_export(tmp_path):
+    data = _clips(tmp_path / "data")
+    out = tmp_path / "run"
+    argv = ["--preset", "tiny", "--data", str(data), "--out", str(out)]
+    assert stage4_video.main([*argv, "--max-steps", "2"]) == 0
+    first = _log(out)
+    assert [r["step"] for r in first] == [1, 2]
+    assert [r["phase"] for r in first] == ["vae", "unet"]
+    assert all(np.isfinite(r["loss"]) for r in first)
+    assert (out / "checkpoints" / "step_00000002").is_dir()
+
+    assert stage4_video.main(argv) == 0  # resumes at step 2, runs the last step, exports
+    assert [r["step"] for r in _log(out)] == [1, 2, 3]
+
+    from core.video.loading import load_video_pipeline
+
+    pipe = load_video_pipeline(out / "video")
+    assert pipe.vae.config.scaling_factor != pytest.approx(0.5)  # measured, not the preset's guess
+    image = np.random.default_rng(1).integers(0, 255, (32, 56, 3), dtype=np.uint8)
+    frames = pipe(
+        image, last_image=image, num_inference_steps=2, generator=torch.Generator().manual_seed(0)
+    ).frames
+    assert frames.shape == (1, 4, 32, 56, 3) and np.isfinite(frames).all()
+
+
+def test_a_stage0_run_provides_the_clip_and_vae(tmp_path):
+    from core.encoders.open_clip_encoder import OpenClipEncoder
+    from core.video.config import build_vae, preset
+    from core.video.image_embedder import OpenClipImageEmbedder
+    from core.video.loading import load_video_pipeline
+
+    init = tmp_path / "stage0"
+    OpenClipEncoder.build("moviedreamer-clip-tiny", seed=0).save_pretrained(init / "clip")
+    build_vae(preset("tiny")).save_pretrained(init / "vae")
+    data = _clips(tmp_path / "data", movies=1)
+    out = tmp_path / "run"
+    assert (
+        stage4_video.main(
+            [
+                "--preset",
+                "tiny",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--init",
+                str(init),
+                "--set",
+                "steps=1",
+            ]
+        )
+        == 0
+    )
+    assert [r["phase"] for r in _log(out)] == ["unet"]  # stage 0's VAE is reused, not retrained
+    pipe = load_video_pipeline(out / "video")
+    assert isinstance(pipe.image_encoder, OpenClipImageEmbedder)
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="pretrained"):
+        stage4_video.main(["--preset", "paper", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    with pytest.raises(FileNotFoundError, match="No motion clips"):
+        stage4_video.main(["--preset", "tiny", "--data", str(tmp_path), "--out", str(tmp_path / "o")])

@@ -1,0 +1,1 @@
+"""Plumbing shared by the training stages: presets, accelerate runs, checkpoints, data records."""

@@ -1,0 +1,510 @@
+"""Stage 4: the image-to-video model (paper 3.5) with first-and-last-frame conditioning (App. E.2).
+
+Trains diffusers' UNetSpatioTemporalConditionModel on toy-cinema motion clips
+(DATASET/train/<movie>/clips/*.npz, frames (T, 128, 224, 3), frame 0 = the keyframe). Every
+step takes a random window of `num_frames` frames from each sampled clip:
+
+* the first frame's VAE latent (noise-augmented, SVD) conditions every frame; its CLIP image
+  embedding is the cross-attention context (the anchor at inference);
+* the window's last frame is the last-frame condition (latent + mask channel), dropped with
+  probability `last_frame_dropout` so clips can be made with or without a target frame;
+* image embedding and first latent are each dropped with `conditioning_dropout` so
+  classifier-free guidance has an unconditional model;
+* motion bucket = mean frame difference, fps = the model's rate, noise_aug = the sampled
+  augmentation: SVD's micro-conditioning.
+
+Objectives: `ddpm_v` (v-prediction on the model's scaled-linear schedule; sampled with Euler
+on the same betas) for models trained here, `edm` (SVD's preconditioning and log-normal
+sigmas) for fine-tuning SVD weights at paper scale.
+
+Where the VAE and anchor tower come from:
+* `--init STAGE0_RUN`: the bundle's own VAE (vae/) and CLIP (clip/) from stage 0 (default);
+* nothing (tiny runs, tests): a VAE trained here first ("vae" phase) and a frozen, randomly
+  initialised CLIP vision tower;
+* `--set pretrained=SVD_FOLDER` (paper): a local Stable Video Diffusion folder; its UNet gets
+  zero-initialised last-frame channels.
+
+The trained model is exported to OUT/video (load it with core.video.loading.load_video_pipeline).
+
+    python -m train.stage4_video --preset default --data DATASET --init runs/stage0 --out runs/stage4
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.video.conditioning import (
+    added_time_ids,
+    condition_channels,
+    encode_condition_latents,
+    motion_bucket,
+)
+from core.video.config import (
+    VideoModelConfig,
+    build_image_encoder,
+    build_scheduler,
+    build_training_scheduler,
+    build_unet,
+    build_vae,
+    expand_unet_for_first_last,
+    preset,
+)
+from core.video.image_embedder import OpenClipImageEmbedder, embed_images
+from core.video.loading import save_video_pipeline
+from core.video.pipeline import AnchoredVideoPipeline
+from train.common.cli import stage_parser, stop_step
+from train.common.phases import Phase, PhaseSchedule
+from train.common.presets import require, resolve_preset
+from train.common.run import TrainingRun
+from train.common.step_sampler import step_indices
+
+logger = logging.getLogger(__name__)
+
+PRESETS: dict[str, dict] = {
+    "tiny": {
+        "seed": 0,
+        "model": "tiny",
+        "objective": "ddpm_v",
+        "pretrained": None,
+        "vae_steps": 1,
+        "vae_lr": 1e-3,
+        "kl_weight": 1e-6,
+        "scaling_samples": 4,
+        "steps": 2,
+        "lr": 1e-3,
+        "warmup": 0,
+        "batch_size": 2,
+        "weight_decay": 0.0,
+        "grad_clip": 1.0,
+        "log_every": 1,
+        "checkpoint_every": 2,
+        "keep_checkpoints": 2,
+    },
+    "default": {
+        "seed": 0,
+        "model": "default",
+        "objective": "ddpm_v",
+        "pretrained": None,
+        "vae_steps": 3000,  # only used without --init (the bundle normally reuses stage 0's VAE)
+        "vae_lr": 4e-4,
+        "kl_weight": 1e-6,
+        "scaling_samples": 64,
+        "steps": 20000,
+        "lr": 2e-4,
+        "warmup": 200,
+        "batch_size": 4,
+        "weight_decay": 0.01,
+        "grad_clip": 1.0,
+        "log_every": 20,
+        "checkpoint_every": 500,
+        "keep_checkpoints": 2,
+    },
+    "paper": {
+        "seed": 0,
+        "model": "paper",
+        "objective": "edm",
+        "pretrained": None,  # local SVD-XT diffusers folder (required)
+        "vae_steps": 0,
+        "vae_lr": 0.0,
+        "kl_weight": 0.0,
+        "scaling_samples": 0,
+        "steps": 50000,
+        "lr": 1e-5,
+        "warmup": 500,
+        "batch_size": 1,
+        "weight_decay": 0.0,
+        "grad_clip": 1.0,
+        "log_every": 20,
+        "checkpoint_every": 1000,
+        "keep_checkpoints": 2,
+    },
+}
+
+# SVD's training distribution of noise levels (EDM, Karras et al. 2022)
+EDM_P_MEAN, EDM_P_STD = 0.7, 1.6
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def clip_files(data: str | Path, split: str = "train") -> list[Path]:
+    root = Path(data)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"The dataset folder {root} does not exist; export the toy world first (train.data.toy_cinema)."
+        )
+    files = sorted((root / split).glob("*/clips/*.npz"))
+    if not files:
+        raise FileNotFoundError(
+            f"No motion clips were found under {root / split}/<movie>/clips/; export the dataset with clips enabled."
+        )
+    return files
+
+
+class ClipWindows:
+    """Random windows of `num_frames` frames, resized to (H, W), as (B, T, 3, H, W) in [-1, 1]."""
+
+    def __init__(self, files: list[Path], num_frames: int, size: tuple[int, int]):
+        self.files = files
+        self.num_frames = num_frames
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def batch(self, indices: list[int], generator: torch.Generator) -> torch.Tensor:
+        windows = []
+        for index in indices:
+            with np.load(self.files[index]) as data:
+                frames = data["frames"]
+            if len(frames) < self.num_frames:
+                raise ValueError(
+                    f"The clip {self.files[index]} has {len(frames)} frames but the model needs windows of "
+                    f"{self.num_frames}; export longer clips or lower num_frames."
+                )
+            start = int(torch.randint(0, len(frames) - self.num_frames + 1, (1,), generator=generator))
+            window = torch.from_numpy(np.ascontiguousarray(frames[start : start + self.num_frames, ..., :3]))
+            window = window.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (T, 3, h0, w0)
+            if tuple(window.shape[-2:]) != self.size:
+                window = F.interpolate(
+                    window, size=self.size, mode="bilinear", antialias=True, align_corners=False
+                )
+            windows.append(window)
+        return torch.stack(windows)  # (B, T, 3, H, W)
+
+
+# -- models ----------------------------------------------------------------------------
+
+
+class Components:
+    """The frozen anchor tower, the VAE and the UNet of one run, plus what the export needs."""
+
+    def __init__(
+        self, model: VideoModelConfig, unet, vae, image_encoder, clip_encoder=None, feature_extractor=None
+    ):
+        self.model, self.unet, self.vae = model, unet, vae
+        self.image_encoder, self.clip_encoder, self.feature_extractor = (
+            image_encoder,
+            clip_encoder,
+            feature_extractor,
+        )
+
+
+def build_components(cfg: dict, init: Path | None) -> Components:
+    model = preset(cfg["model"])
+    if cfg["pretrained"]:
+        from diffusers import AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
+        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+
+        folder = Path(cfg["pretrained"])
+        if not (folder / "unet" / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{folder} is not a Stable Video Diffusion folder (unet/config.json is missing)."
+            )
+        unet = UNetSpatioTemporalConditionModel.from_pretrained(
+            folder, subfolder="unet", local_files_only=True
+        )
+        vae = AutoencoderKLTemporalDecoder.from_pretrained(folder, subfolder="vae", local_files_only=True)
+        encoder = CLIPVisionModelWithProjection.from_pretrained(
+            folder / "image_encoder", local_files_only=True
+        )
+        extractor = None
+        if (folder / "feature_extractor").is_dir():
+            extractor = CLIPImageProcessor.from_pretrained(
+                folder / "feature_extractor", local_files_only=True
+            )
+        if model.first_last:
+            unet = expand_unet_for_first_last(unet, vae.config.latent_channels)
+        model = replace(
+            model, latent_channels=vae.config.latent_channels, image_embed_dim=unet.config.cross_attention_dim
+        )
+        return Components(model, unet, vae, encoder.eval().requires_grad_(False), feature_extractor=extractor)
+
+    clip_encoder = None
+    if init is not None:
+        from diffusers import AutoencoderKL
+
+        from core.encoders.open_clip_encoder import OpenClipEncoder
+
+        clip_encoder = OpenClipEncoder.from_pretrained(init / "clip").freeze()
+        encoder = OpenClipImageEmbedder(
+            clip_encoder.model, clip_encoder.image_size, clip_encoder.mean, clip_encoder.std
+        )
+        vae = AutoencoderKL.from_pretrained(init / "vae", local_files_only=True)
+        model = replace(
+            model,
+            image_embed_dim=clip_encoder.embed_dim,
+            latent_channels=vae.config.latent_channels,
+            vae_block_out_channels=tuple(vae.config.block_out_channels),
+        )
+    else:
+        vae = build_vae(model)
+        encoder = build_image_encoder(model, seed=cfg["seed"])
+    unet = build_unet(model)
+    return Components(model, unet, vae, encoder.eval().requires_grad_(False), clip_encoder=clip_encoder)
+
+
+# -- losses ----------------------------------------------------------------------------
+
+
+def vae_loss(vae, pixels: torch.Tensor, kl_weight: float, generator: torch.Generator) -> torch.Tensor:
+    """L1 + MSE reconstruction and latent-diffusion's KL weight, as stage 0 trains its VAE."""
+    posterior = vae.encode(pixels).latent_dist
+    recon = vae.decode(posterior.sample(generator)).sample
+    kl = posterior.kl().sum() / pixels.shape[0]
+    return F.l1_loss(recon, pixels) + F.mse_loss(recon, pixels) + kl_weight * kl
+
+
+@torch.no_grad()
+def measure_scaling_factor(vae, windows: ClipWindows, count: int, seed: int) -> float:
+    """1 / std of the latents of `count` clip frames: unit-variance UNet inputs."""
+    generator = torch.Generator().manual_seed(seed)
+    indices = [i % len(windows) for i in range(max(1, count // windows.num_frames))]
+    pixels = windows.batch(indices, generator).flatten(0, 1)
+    return float(1.0 / vae.encode(pixels).latent_dist.mode().float().std())
+
+
+def conditioning(
+    parts: Components, frames: torch.Tensor, generator: torch.Generator, train_conditioning: bool = True
+) -> dict[str, torch.Tensor]:
+    """Everything the UNet reads beside the noisy latents, for (B, T, 3, H, W) clips."""
+    model, vae = parts.model, parts.vae
+    batch, num_frames = frames.shape[:2]
+    device = frames.device
+    aug = (torch.rand(batch, generator=generator) * model.max_noise_aug).to(device)  # (B,)
+    first, last = frames[:, 0], frames[:, -1]  # (B, 3, H, W)
+    first_latents = encode_condition_latents(
+        vae, first + aug.view(-1, 1, 1, 1) * torch.randn(first.shape, generator=generator).to(device)
+    )
+    last_latents = encode_condition_latents(
+        vae, last + aug.view(-1, 1, 1, 1) * torch.randn(last.shape, generator=generator).to(device)
+    )
+    embedding = embed_images(parts.image_encoder, (first + 1.0) / 2.0, parts.feature_extractor).unsqueeze(
+        1
+    )  # (B, 1, D)
+
+    if train_conditioning:
+        drop = torch.rand(3, batch, generator=generator).to(device)
+        keep_embedding = (drop[0] >= model.conditioning_dropout).float()
+        keep_first = (drop[1] >= model.conditioning_dropout).float()
+        keep_last = (drop[2] >= model.last_frame_dropout).float()
+    else:
+        keep_embedding = keep_first = keep_last = torch.ones(batch, device=device)
+    embedding = embedding * keep_embedding.view(-1, 1, 1)
+    first_latents = first_latents * keep_first.view(-1, 1, 1, 1)
+    if model.first_last:
+        condition = condition_channels(first_latents, num_frames, last_latents, first_last=True)
+        # a dropped last frame must look exactly like "no last frame" at inference: zeros, mask 0
+        condition[:, :, model.latent_channels :] *= keep_last.view(-1, 1, 1, 1, 1)
+    else:
+        condition = condition_channels(first_latents, num_frames)
+    buckets = motion_bucket(frames, model.motion_full_scale)
+    time_ids = torch.stack(
+        [added_time_ids(model.fps, float(b), float(a), 1)[0] for b, a in zip(buckets, aug, strict=True)]
+    ).to(device)  # (B, 3)
+    return {"condition": condition, "embedding": embedding, "time_ids": time_ids}
+
+
+def diffusion_loss(
+    parts: Components, unet, frames: torch.Tensor, objective: str, noise_schedule, generator: torch.Generator
+) -> torch.Tensor:
+    """Denoising loss of the UNet on (B, T, 3, H, W) clips in [-1, 1]."""
+    vae = parts.vae
+    batch, num_frames = frames.shape[:2]
+    with torch.no_grad():
+        posterior = vae.encode(frames.flatten(0, 1)).latent_dist
+        latents = (
+            posterior.mode() * vae.config.scaling_factor
+        )  # the mode: a CPU generator cannot sample on a GPU
+        latents = latents.reshape(batch, num_frames, *latents.shape[1:])  # (B, T, C, h, w)
+        cond = conditioning(parts, frames, generator)
+    device = latents.device
+    noise = torch.randn(latents.shape, generator=generator).to(device)
+    if objective == "ddpm_v":
+        t = torch.randint(0, noise_schedule.config.num_train_timesteps, (batch,), generator=generator).to(
+            device
+        )
+        noisy = noise_schedule.add_noise(latents, noise, t)
+        target = noise_schedule.get_velocity(latents, noise, t)
+        model_input = torch.cat([noisy, cond["condition"]], dim=2)
+        prediction = unet(model_input, t, cond["embedding"], cond["time_ids"], return_dict=False)[0]
+        return F.mse_loss(prediction.float(), target.float())
+    if objective == "edm":
+        sigma = (
+            torch.exp(EDM_P_MEAN + EDM_P_STD * torch.randn(batch, generator=generator))
+            .to(device)
+            .view(-1, 1, 1, 1, 1)
+        )
+        noisy = latents + sigma * noise
+        c_in = 1.0 / torch.sqrt(sigma**2 + 1.0)
+        c_skip = 1.0 / (sigma**2 + 1.0)
+        c_out = -sigma / torch.sqrt(sigma**2 + 1.0)
+        c_noise = 0.25 * torch.log(sigma.flatten())  # what EulerDiscreteScheduler(continuous) feeds SVD
+        model_input = torch.cat([c_in * noisy, cond["condition"]], dim=2)
+        prediction = unet(model_input, c_noise, cond["embedding"], cond["time_ids"], return_dict=False)[0]
+        denoised = c_out * prediction + c_skip * noisy
+        weight = (sigma**2 + 1.0) / sigma**2
+        return (weight * (denoised.float() - latents.float()) ** 2).mean()
+    raise ValueError(f"Unknown objective {objective!r}; use 'ddpm_v' or 'edm'.")
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser("python -m train.stage4_video", __doc__.split("\n\n")[0], PRESETS)
+    parser.add_argument(
+        "--init", default=None, help="stage 0 run folder (clip/ and vae/): the bundle's CLIP and VAE"
+    )
+    args = parser.parse_args(argv)
+    cfg = resolve_preset(PRESETS, args.preset, args.set) | {"preset": args.preset}
+    if args.preset == "paper":
+        require(cfg, "pretrained", preset="paper")
+    init = Path(args.init) if args.init else None
+    if init is None and args.preset == "default":
+        logger.warning(
+            "No --init stage 0 run was given: the VAE is trained here and the anchor tower is a frozen random "
+            "CLIP; pass --init runs/stage0 to use the bundle's CLIP and VAE."
+        )
+    if init is not None:
+        for sub in ("clip", "vae"):
+            if not (init / sub).is_dir():
+                raise FileNotFoundError(
+                    f"{init} has no {sub}/ folder; give the --out folder of a finished stage 0 run."
+                )
+    if cfg["objective"] not in ("ddpm_v", "edm"):
+        raise ValueError(f"The objective {cfg['objective']!r} is unknown; use 'ddpm_v' or 'edm'.")
+
+    run = TrainingRun(
+        args.out,
+        cfg | {"data": args.data, "init": str(init) if init else None},
+        stage="stage4",
+        mixed_precision=args.mixed_precision,
+        cpu=args.cpu,
+    )
+    torch.manual_seed(cfg["seed"])  # the same initial weights on every process
+    parts = build_components(cfg, init)
+    model = parts.model
+    train_vae_here = init is None and not cfg["pretrained"] and cfg["vae_steps"] > 0
+    schedule = PhaseSchedule(
+        [
+            Phase("vae", cfg["vae_steps"] if train_vae_here else 0, cfg["vae_lr"], cfg["warmup"]),
+            Phase("unet", cfg["steps"], cfg["lr"], cfg["warmup"]),
+        ]
+    )
+    windows = ClipWindows(clip_files(args.data), model.num_frames, (model.height, model.width))
+    noise_schedule = build_training_scheduler(model)
+    parts.image_encoder.to(run.device)
+
+    unet, vae = parts.unet, parts.vae
+    unet_opt = torch.optim.AdamW(unet.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    if train_vae_here:
+        vae_opt = torch.optim.AdamW(vae.parameters(), lr=cfg["vae_lr"], weight_decay=0.0)
+        unet, unet_opt, vae, vae_opt = run.accelerator.prepare(unet, unet_opt, vae, vae_opt)
+    else:
+        vae.requires_grad_(False).eval().to(run.device)
+        unet, unet_opt = run.accelerator.prepare(unet, unet_opt)
+    start = run.resume(args.resume)
+    end = stop_step(schedule.total_steps, args.max_steps)
+    inner_unet = run.accelerator.unwrap_model(unet)
+    inner_vae = run.accelerator.unwrap_model(vae)
+    parts.vae = inner_vae
+
+    vae_end = cfg["vae_steps"] if train_vae_here else 0
+    scaled = not train_vae_here
+
+    def freeze_vae() -> None:
+        nonlocal scaled
+        inner_vae.requires_grad_(False).eval()
+        if not scaled:
+            # measured on fixed clips, so a resumed run gets the very same factor
+            factor = measure_scaling_factor(inner_vae, windows, cfg["scaling_samples"], cfg["seed"])
+            inner_vae.register_to_config(scaling_factor=factor)
+            logger.info("VAE latent scaling factor %.4f", factor)
+            scaled = True
+
+    bar = run.progress_bar(start, schedule.total_steps)
+    step = start
+    unet.train()
+    while step < end:
+        phase, _ = schedule.at(step)
+        lr = schedule.lr(step)
+        generator = run.generator(step)
+        indices = step_indices(
+            len(windows),
+            step,
+            batch_size=cfg["batch_size"],
+            seed=cfg["seed"],
+            rank=run.rank,
+            world_size=run.world_size,
+        )
+        frames = windows.batch(indices, generator).to(run.device)  # (B, T, 3, H, W)
+        if phase.name == "vae":
+            inner_vae.train()
+            optimizer, params = vae_opt, vae.parameters()
+            pick = torch.randint(0, frames.shape[1], (frames.shape[0],), generator=generator)
+            loss = vae_loss(vae, frames[torch.arange(frames.shape[0]), pick], cfg["kl_weight"], generator)
+        else:
+            if step >= vae_end:
+                freeze_vae()
+            optimizer, params = unet_opt, unet.parameters()
+            loss = diffusion_loss(parts, unet, frames, cfg["objective"], noise_schedule, generator)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        run.accelerator.backward(loss)
+        if cfg["grad_clip"]:
+            run.accelerator.clip_grad_norm_(list(params), cfg["grad_clip"])
+        optimizer.step()
+        if not math.isfinite(float(loss)):
+            raise FloatingPointError(
+                f"The {phase.name} loss became {float(loss)} at step {step}; lower the learning rate."
+            )
+        step += 1
+        run.counter.step = step
+        bar.update(1)
+        if step % cfg["log_every"] == 0 or step == end:
+            run.log_step(step, phase.name, lr, {"loss": loss})
+        if step % cfg["checkpoint_every"] == 0 and step < end:
+            run.save_checkpoint(cfg["keep_checkpoints"])
+    bar.close()
+    if end > start:
+        run.save_checkpoint(cfg["keep_checkpoints"])
+
+    if run.is_main:
+        freeze_vae()
+        out = Path(args.out) / "video"
+        scheduler = build_scheduler(model)
+        if cfg["objective"] == "edm" and cfg["pretrained"]:
+            from diffusers import EulerDiscreteScheduler
+
+            scheduler = EulerDiscreteScheduler.from_pretrained(
+                cfg["pretrained"], subfolder="scheduler", local_files_only=True
+            )
+        pipeline = AnchoredVideoPipeline(
+            vae=inner_vae,
+            image_encoder=parts.image_encoder,
+            unet=inner_unet.eval(),
+            scheduler=scheduler,
+            feature_extractor=parts.feature_extractor,
+        )
+        save_video_pipeline(pipeline, out, clip_encoder=parts.clip_encoder)
+        (out / "video_config.json").write_text(
+            json.dumps(model.to_dict() | {"trained_steps": step}, indent=2)
+        )
+        print(f"stage 4 at step {step}/{schedule.total_steps}: wrote {out}")
+    run.accelerator.wait_for_everyone()
+    run.accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
