@@ -273,7 +273,9 @@ class KeyframeSampler:
                         hidden = window.feed(torch.cat(pending))  # (H,)
                         pdf = model.distribution(hidden[None])
                         # The next token (1, d), drawn with the configured temperatures.
-                        token = sample_gmm(pdf, generator, config.mixture_temperature, config.scale_temperature)
+                        token = sample_gmm(
+                            pdf, generator, config.mixture_temperature, config.scale_temperature
+                        )
                         tokens[t, i] = token[0]
                         pending = [model.visual_proj(token)]  # (1, H)
                 else:

@@ -200,7 +200,9 @@ def load_bundle(
         )
     components = manifest.components
     try:
-        tokenizer = KeyframeTokenizer.from_pretrained(resolve(folder, components.tokenizer.path), device=device)
+        tokenizer = KeyframeTokenizer.from_pretrained(
+            resolve(folder, components.tokenizer.path), device=device
+        )
         decoder = KeyframeDecoderPipeline.from_pretrained(resolve(folder, components.decoder.path))
         decoder.to(device)
         if dtype != torch.float32:
@@ -239,12 +241,30 @@ def _check_widths(folder: Path, ar, tokenizer, decoder, descriptions, faces) -> 
     """The components must agree on every width they exchange; say which pair does not."""
     conditioner = decoder.conditioner.config
     checks = [
-        ("visual tokens per keyframe", "AR model", ar.config.tokens_per_frame, "tokenizer", tokenizer.num_tokens),
+        (
+            "visual tokens per keyframe",
+            "AR model",
+            ar.config.tokens_per_frame,
+            "tokenizer",
+            tokenizer.num_tokens,
+        ),
         ("visual-token width", "AR model", ar.config.token_dim, "tokenizer", tokenizer.token_dim),
         ("visual tokens per keyframe", "decoder", conditioner.num_tokens, "tokenizer", tokenizer.num_tokens),
         ("visual-token width", "decoder", conditioner.token_dim, "tokenizer", tokenizer.token_dim),
-        ("description width", "AR model", ar.config.sentence_dim, "description encoder", descriptions.embedding_dim),
-        ("description width", "decoder", conditioner.description_dim, "description encoder", descriptions.embedding_dim),
+        (
+            "description width",
+            "AR model",
+            ar.config.sentence_dim,
+            "description encoder",
+            descriptions.embedding_dim,
+        ),
+        (
+            "description width",
+            "decoder",
+            conditioner.description_dim,
+            "description encoder",
+            descriptions.embedding_dim,
+        ),
         ("face width", "AR model", ar.config.face_dim, "face encoder", faces.embedding_dim),
         ("face width", "decoder", conditioner.face_dim, "face encoder", faces.embedding_dim),
     ]

@@ -145,7 +145,9 @@ class StoryboardPipeline:
         frames = keyframe_inputs(script)
         total = len(frames)
         if total == 0:
-            raise ValueError("The script has no shots yet; add at least one shot before generating keyframes.")
+            raise ValueError(
+                "The script has no shots yet; add at least one shot before generating keyframes."
+            )
         context = dict(context or {})
         targets = sorted(set(range(total) if targets is None else targets))
         for t in targets:
@@ -180,7 +182,9 @@ class StoryboardPipeline:
             if t not in seeds:
                 continue
             if cancelled():
-                raise GenerationCancelled(f"Generation was cancelled after {done} of {len(targets)} keyframes.")
+                raise GenerationCancelled(
+                    f"Generation was cancelled after {done} of {len(targets)} keyframes."
+                )
             image = self.render(
                 tokens,
                 sentence_embeddings[t],
@@ -254,7 +258,9 @@ class StoryboardPipeline:
         out = decoder(
             tokens=None if tokens is None else tokens[None].to(decoder.device, decoder.dtype),
             text_embeds=sentence_embeddings[None].to(decoder.device, decoder.dtype),
-            face_embeds=face_embeddings[None].to(decoder.device, decoder.dtype) if settings.use_faces else None,
+            face_embeds=face_embeddings[None].to(decoder.device, decoder.dtype)
+            if settings.use_faces
+            else None,
             num_inference_steps=settings.num_inference_steps,
             guidance_scale=settings.guidance_scale,
             generator=generator,

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import torch
 
-from core.pipeline.bundle import BundleManifest, Components, FolderComponent, GenerationDefaults, SamplerSettings
+from core.pipeline.bundle import (
+    BundleManifest,
+    Components,
+    FolderComponent,
+    GenerationDefaults,
+    SamplerSettings,
+)
 
 
 def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
@@ -39,10 +45,16 @@ def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
         vae = build_vae("tiny")
         latent = (vae.config.sample_size // 4, (vae.config.sample_size * 7 // 4) // 4)
         conditioner = DecoderConditioner(
-            token_dim=8, num_tokens=2, context_dim=32, description_dim=description_dim, face_dim=clip.embed_dim
+            token_dim=8,
+            num_tokens=2,
+            context_dim=32,
+            description_dim=description_dim,
+            face_dim=clip.embed_dim,
         )
         unet = build_unet("tiny", cross_attention_dim=32, sample_size=latent)
-        decoder = KeyframeDecoderPipeline(unet=unet, vae=vae, scheduler=default_scheduler(), conditioner=conditioner)
+        decoder = KeyframeDecoderPipeline(
+            unet=unet, vae=vae, scheduler=default_scheduler(), conditioner=conditioner
+        )
         decoder.save_pretrained(folder / "decoder")
 
         ar = KeyframeAR.from_config(

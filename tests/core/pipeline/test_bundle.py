@@ -31,7 +31,9 @@ def test_invalid_json_names_line_and_column(tmp_path):
 
 
 def test_manifest_missing_a_component_names_it(tmp_path):
-    (tmp_path / "manifest.json").write_text(json.dumps({"name": "x", "components": {"tokenizer": {"path": "t"}}}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"name": "x", "components": {"tokenizer": {"path": "t"}}})
+    )
     with pytest.raises(BundleError, match=r"components\.decoder"):
         read_manifest(tmp_path)
 
@@ -55,9 +57,9 @@ def test_components_that_do_not_fit_together_are_refused(tiny_bundle, tmp_path):
 
     copy = shutil.copytree(tiny_bundle, tmp_path / "copy")
     shutil.rmtree(copy / "ar")
-    KeyframeAR.from_config(ARConfig.tiny(token_dim=4, sentence_dim=384, face_dim=32), IDENTIFIER_VOCABULARY).save_pretrained(
-        copy / "ar"
-    )
+    KeyframeAR.from_config(
+        ARConfig.tiny(token_dim=4, sentence_dim=384, face_dim=32), IDENTIFIER_VOCABULARY
+    ).save_pretrained(copy / "ar")
     with pytest.raises(BundleError, match="visual-token width of 4"):
         load_bundle(copy)
 

@@ -32,9 +32,7 @@ def _pixels(result):
 def test_streams_one_keyframe_per_shot_in_story_order(pipeline, sample):
     script, photos = sample
     progress = []
-    results = list(
-        pipeline.generate(script, cast_photos=photos, settings=FAST, on_progress=progress.append)
-    )
+    results = list(pipeline.generate(script, cast_photos=photos, settings=FAST, on_progress=progress.append))
     assert [r.frame_index for r in results] == list(range(script.num_shots))
     assert [(r.scene_index, r.shot_index) for r in results] == [(s, k) for s, k, _ in script.shots()]
     assert results[0].image.size == (56, 32)
@@ -49,7 +47,9 @@ def test_same_seeds_reproduce_and_other_seeds_differ(pipeline, sample):
     first = list(pipeline.generate(script, cast_photos=photos, targets=range(4), seeds=seeds, settings=FAST))
     again = list(pipeline.generate(script, cast_photos=photos, targets=range(4), seeds=seeds, settings=FAST))
     other = list(
-        pipeline.generate(script, cast_photos=photos, targets=range(4), seeds={t: 7 + t for t in range(4)}, settings=FAST)
+        pipeline.generate(
+            script, cast_photos=photos, targets=range(4), seeds={t: 7 + t for t in range(4)}, settings=FAST
+        )
     )
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a.tokens, b.tokens) and np.array_equal(_pixels(a), _pixels(b))
@@ -60,21 +60,30 @@ def test_regenerating_one_shot_leaves_the_others_and_reuses_their_tokens_as_cont
     script, photos = sample
     board = {r.frame_index: r for r in pipeline.generate(script, cast_photos=photos, settings=FAST)}
     context = {t: r.tokens for t, r in board.items() if t != 5}
-    (new,) = pipeline.generate(script, cast_photos=photos, targets=[5], context=context, seeds={5: 999}, settings=FAST)
+    (new,) = pipeline.generate(
+        script, cast_photos=photos, targets=[5], context=context, seeds={5: 999}, settings=FAST
+    )
     assert new.frame_index == 5 and new.seed == 999
     assert not np.array_equal(new.tokens, board[5].tokens)
     # The same seed with the same context reproduces the keyframe exactly.
-    (again,) = pipeline.generate(script, cast_photos=photos, targets=[5], context=context, seeds={5: 999}, settings=FAST)
+    (again,) = pipeline.generate(
+        script, cast_photos=photos, targets=[5], context=context, seeds={5: 999}, settings=FAST
+    )
     assert np.array_equal(new.tokens, again.tokens) and np.array_equal(_pixels(new), _pixels(again))
     # The shot's tokens depend on its history: other context, other tokens for the same seed.
     shifted = {t: tok + 1.0 for t, tok in context.items()}
-    (moved,) = pipeline.generate(script, cast_photos=photos, targets=[5], context=shifted, seeds={5: 999}, settings=FAST)
+    (moved,) = pipeline.generate(
+        script, cast_photos=photos, targets=[5], context=shifted, seeds={5: 999}, settings=FAST
+    )
     assert not np.array_equal(moved.tokens, new.tokens)
 
 
 def test_locked_shots_between_targets_are_read_not_redrawn(pipeline, sample):
     script, photos = sample
-    board = {r.frame_index: r for r in pipeline.generate(script, cast_photos=photos, targets=range(6), settings=FAST)}
+    board = {
+        r.frame_index: r
+        for r in pipeline.generate(script, cast_photos=photos, targets=range(6), settings=FAST)
+    }
     locked = {2: board[2].tokens}
     results = list(
         pipeline.generate(script, cast_photos=photos, targets=[0, 1, 3, 4, 5], context=locked, settings=FAST)
@@ -95,7 +104,9 @@ def test_cancel_stops_between_keyframes_and_keeps_the_finished_ones(pipeline, sa
 
 def test_no_history_and_no_faces_ablations_run(pipeline, sample):
     script, photos = sample
-    settings = GenerationSettings(num_inference_steps=2, guidance_scale=2.0, use_history=False, use_faces=False)
+    settings = GenerationSettings(
+        num_inference_steps=2, guidance_scale=2.0, use_history=False, use_faces=False
+    )
     results = list(pipeline.generate(script, cast_photos=photos, targets=[0, 1], settings=settings))
     assert [r.frame_index for r in results] == [0, 1]
     assert results[0].params["use_history"] is False
@@ -108,7 +119,9 @@ def test_reference_frames_change_the_tokens(pipeline, sample, tmp_path):
     ref = tmp_path / "ref.png"
     Image.new("RGB", (224, 128), (200, 30, 30)).save(ref)
     plain = next(iter(pipeline.generate(script, cast_photos=photos, targets=[0], settings=FAST)))
-    few = next(iter(pipeline.generate(script, cast_photos=photos, references=[ref], targets=[0], settings=FAST)))
+    few = next(
+        iter(pipeline.generate(script, cast_photos=photos, references=[ref], targets=[0], settings=FAST))
+    )
     assert not np.array_equal(plain.tokens, few.tokens)
 
 

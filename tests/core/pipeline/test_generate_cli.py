@@ -1,0 +1,33 @@
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.generate import main
+
+SHORT = Path(__file__).parents[3] / "assets" / "samples" / "short" / "script.json"
+
+
+def test_cli_writes_frames_tokens_and_a_record_per_keyframe(tiny_bundle, tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main([str(SHORT), "--out", str(out), "--bundle", str(tiny_bundle), "--seed", "5", "--steps", "2"])
+        == 0
+    )
+    records = json.loads((out / "keyframes.json").read_text())
+    assert len(records) == 12 and records[3]["seed"] == 8 and records[0]["scene"] == 1
+    assert sorted(p.name for p in (out / "frames").iterdir()) == [f"{i:06d}.png" for i in range(12)]
+    assert np.load(out / "tokens.npy").shape == (12, 2, 8)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_cli_reports_a_missing_bundle_clearly(tmp_path, capsys):
+    assert main([str(SHORT), "--out", str(tmp_path / "o"), "--bundle", str(tmp_path / "none")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_reports_a_bad_script_clearly(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"title": "x", "scenes": [{"heading": "A", "shots": [{"plot": ""}]}]}')
+    assert main([str(bad), "--out", str(tmp_path / "o"), "--bundle", str(tmp_path)]) == 2
+    assert "scene 1, shot 1" in capsys.readouterr().err
