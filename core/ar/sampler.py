@@ -173,8 +173,6 @@ class KeyframeSampler:
         tokens = self._known_tokens(len(frames), visual_tokens, len(frames))
         return self._generate(movie, tokens, range(frame_index, frame_index + 1), generator, callback)
 
-    # -- the loop ----------------------------------------------------------------------
-
     def _generate(
         self,
         movie: _Movie,
@@ -215,7 +213,7 @@ class KeyframeSampler:
                 raise ValueError(f"Shot {t} does not exist; the storyboard has {count} shots.")
         movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
         if visual_tokens is None:
-            if targets and any(t not in set(targets) for t in range(targets[-1] + 1)):
+            if targets and targets != list(range(targets[-1] + 1)):
                 raise ValueError(
                     "Some shots before the last one to generate are kept as they are, so their tokens are "
                     "needed; pass visual_tokens."

@@ -40,9 +40,11 @@ class VideoModelConfig:
     vae_mid_attention: bool = False
     vae_scaling_factor: float = 0.5  # sets unit-ish latent variance; stage 4 re-estimates it
 
-    unet_block_out_channels: tuple[int, ...] = (64, 128, 128)
+    # (32, 64, 64), 3.5 M parameters: one guided step over 8 frames at 32x56 took 1.9 s on a
+    # loaded 2-core CPU against 6.0 s for (64, 128, 128); 32 is the floor (32-group norms)
+    unet_block_out_channels: tuple[int, ...] = (32, 64, 64)
     unet_cross_attention: tuple[bool, ...] = (False, True, True)  # attention only at low resolution
-    unet_attention_heads: tuple[int, ...] = (2, 4, 4)
+    unet_attention_heads: tuple[int, ...] = (1, 2, 2)
     unet_layers_per_block: int = 1
     addition_time_embed_dim: int = 32
 

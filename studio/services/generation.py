@@ -279,7 +279,7 @@ def _json_safe(params: dict[str, Any]) -> dict[str, Any]:
 def _kept_message(count: int) -> str:
     if count == 0:
         return "Cancelled before the first keyframe was finished; nothing was changed."
-    return f"Cancelled; the {count} keyframe{'s' if count != 1 else ''} finished before were kept."
+    return f"Cancelled; the {count} keyframe{'s' if count != 1 else ''} finished before {'were' if count != 1 else 'was'} kept."
 
 
 def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCache) -> JobFunction:

@@ -275,7 +275,7 @@ def segments_for(duration: float, fps: int, num_frames: int, max_segments: int) 
 def _kept_clips(count: int) -> str:
     if count == 0:
         return "Cancelled before the first clip was finished; nothing was saved."
-    return f"Cancelled; the {count} clip{'s' if count != 1 else ''} finished before were kept."
+    return f"Cancelled; the {count} clip{'s' if count != 1 else ''} finished before {'were' if count != 1 else 'was'} kept."
 
 
 def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFunction:

@@ -67,7 +67,7 @@ def studio_app(tmp_path_factory):
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt install chromium).")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     root = tmp_path_factory.mktemp("browser")
-    bundle = build_tiny_bundle(root / "bundle", seed=0)
+    bundle = root / "bundle"
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GRADIO_SERVER", "STUDIO_"))}
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
@@ -80,6 +80,9 @@ def studio_app(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}/"
     try:
+        # The app needs the bundle only when a photo is analysed or a keyframe generated, so it
+        # starts while the bundle is written.
+        build_tiny_bundle(bundle, seed=0)
         _wait_until_up(url, process, log)
         yield url, log
     finally:

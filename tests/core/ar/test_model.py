@@ -21,11 +21,12 @@ def test_presets_build_the_documented_sizes():
 
 
 def test_the_backbone_is_a_llama_without_token_ids_to_stop_on():
-    model = tiny_model(dropout=0.5)
+    model = tiny_model(dropout=0.5, attention_dropout=0.25)
+    assert model.input_dropout.p == model.head_dropout.p == 0.5
     config = model.backbone.config
     assert config.model_type == "llama"
     assert config.eos_token_id is None and config.bos_token_id is None
-    assert config.attention_dropout == 0.5
+    assert config.attention_dropout == 0.25
     assert config.vocab_size == len(model.tokenizer)
 
 
@@ -105,3 +106,20 @@ def test_paper_scale_path_loads_a_local_llama_checkpoint_and_adds_the_identifier
 def test_a_missing_checkpoint_folder_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match="No LLaMA checkpoint was found"):
         KeyframeAR.from_config(ARConfig.paper(str(tmp_path / "nowhere")), IDENTIFIER_VOCABULARY)
+
+
+def test_dropout_acts_in_training_only_and_can_be_changed_when_loading(tmp_path):
+    model = tiny_model(dropout=0.5)
+    batch = build_batch(model, [make_sample(model.config, 3)])
+    with torch.no_grad():
+        evaluated = [model.eval().loss(batch).total for _ in range(2)]
+        trained = [model.train().loss(batch).total for _ in range(2)]
+    torch.testing.assert_close(evaluated[0], evaluated[1])
+    assert not torch.allclose(trained[0], trained[1])
+    model.save_pretrained(tmp_path / "bundle")
+    loaded = KeyframeAR.from_pretrained(tmp_path / "bundle", dropout=0.1, attention_dropout=0.2)
+    assert (loaded.config.dropout, loaded.input_dropout.p, loaded.backbone.config.attention_dropout) == (
+        0.1,
+        0.1,
+        0.2,
+    )

@@ -195,3 +195,57 @@ def test_bad_requests_are_refused_with_a_reason():
         )
     with pytest.raises(ValueError, match="keep_frames"):
         KeyframeSampler(model, SamplerConfig(context_frames=8, keep_frames=8))
+
+
+def test_streaming_draws_only_the_targets_and_reads_the_other_frames_as_they_are():
+    model = tiny_model()
+    sample = _sample(model, frames=7, references=1)
+    known = torch.randn(7, 2, model.config.token_dim, generator=torch.Generator().manual_seed(1))
+    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    drawn = dict(
+        sampler.stream(
+            sample.frames,
+            sample.sentence_embeddings,
+            sample.face_embeddings,
+            targets=[5, 2],
+            visual_tokens=known,
+            reference_tokens=sample.reference_tokens,
+        )
+    )
+    assert list(drawn) == [2, 5]  # story order
+    history = known.clone()
+    history[2], history[5] = drawn[2], drawn[5]
+    seen = FrameSequence(
+        frames=sample.frames[:6],
+        sentence_embeddings=sample.sentence_embeddings[:6],
+        face_embeddings=sample.face_embeddings[:6],
+        visual_tokens=history[:6],
+        reference_tokens=sample.reference_tokens,
+    )
+    expected = _teacher_forced_choice(model, seen).view(6, 2, -1)
+    torch.testing.assert_close(drawn[2], expected[2], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(drawn[5], expected[5], atol=1e-5, rtol=1e-5)
+
+
+def test_a_streamed_frame_is_reproducible_from_its_own_seed_and_the_frames_before_it():
+    model = tiny_model()
+    sample = _sample(model, frames=6)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
+    args = (sample.frames, sample.sentence_embeddings, sample.face_embeddings)
+    seeds = {t: 100 + t for t in range(6)}
+    first = dict(
+        sampler.stream(
+            *args,
+            targets=range(6),
+            generators={t: torch.Generator().manual_seed(s) for t, s in seeds.items()},
+        )
+    )
+    tokens = torch.stack([first[t] for t in range(6)])
+    again = dict(
+        sampler.stream(
+            *args, targets=[4], visual_tokens=tokens, generators={4: torch.Generator().manual_seed(seeds[4])}
+        )
+    )
+    torch.testing.assert_close(again[4], first[4], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="pass visual_tokens"):
+        next(sampler.stream(*args, targets=[1, 3]))

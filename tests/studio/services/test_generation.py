@@ -184,7 +184,7 @@ def test_cancel_between_keyframes_keeps_the_finished_ones(studio, project, loade
     plan, events = generate(studio, project.id)
     final = events[-1]
     assert final.status == JobStatus.CANCELLED
-    assert final.message == "Cancelled; the 1 keyframe finished before were kept."
+    assert final.message == "Cancelled; the 1 keyframe finished before was kept."
     shots = shots_of(studio, project.id)
     assert shots[0].keyframe is not None
     assert shots[1].keyframe is None and shots[2].keyframe is None

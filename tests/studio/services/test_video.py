@@ -151,7 +151,7 @@ def test_clip_plan_errors_are_sentences(studio, project, sample_script, tmp_path
     no_video = tmp_path / "keyframes-only"
     no_video.mkdir()
     studio.models = ModelCache(default_bundle=no_video)
-    with pytest.raises(StudioError, match="has no video model .* the animatic still works"):
+    with pytest.raises(StudioError, match="has no video model, so clips cannot be rendered .* the animatic still works"):
         studio.call(plan_clips, owner=OWNER, project_id=project.id, shot_ids=[shots_of(studio, project.id)[0].shot.id])
 
 
