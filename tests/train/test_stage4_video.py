@@ -105,3 +105,19 @@ def test_clear_errors(tmp_path):
         stage4_video.main(["--preset", "paper", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     with pytest.raises(FileNotFoundError, match="No motion clips"):
         stage4_video.main(["--preset", "tiny", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+
+
+@pytest.mark.parametrize("objective", ["ddpm_v", "edm"])
+def test_both_objectives_give_finite_losses_and_gradients(objective):
+    from core.video.config import build_training_scheduler
+
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    frames = torch.rand(2, parts.model.num_frames, 3, parts.model.height, parts.model.width) * 2 - 1
+    generator = torch.Generator().manual_seed(0)
+    loss = stage4_video.diffusion_loss(
+        parts, parts.unet, frames, objective, build_training_scheduler(parts.model), generator
+    )
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert parts.unet.conv_in.weight.grad is not None and torch.isfinite(parts.unet.conv_in.weight.grad).all()
+    assert all(p.grad is None for p in parts.image_encoder.parameters())  # the anchor tower stays frozen
