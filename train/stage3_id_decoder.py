@@ -49,6 +49,7 @@ PRESETS: dict[str, dict] = {
         "seed": 0,
         "description_clip_arch": None,
         "description_clip_checkpoint": None,
+        "description_context_length": None,
         "insightface_root": None,
         "insightface_name": "buffalo_l",
         "batch_size": 2,
@@ -68,6 +69,7 @@ PRESETS: dict[str, dict] = {
         "seed": 0,
         "description_clip_arch": None,
         "description_clip_checkpoint": None,
+        "description_context_length": None,
         "insightface_root": None,
         "insightface_name": "buffalo_l",
         "batch_size": 16,
@@ -88,6 +90,7 @@ PRESETS: dict[str, dict] = {
         "seed": 0,
         "description_clip_arch": "ViT-L-14",
         "description_clip_checkpoint": None,
+        "description_context_length": 248,
         "insightface_root": None,
         "insightface_name": "buffalo_l",
         "batch_size": 16,
@@ -114,7 +117,10 @@ def build_description_encoder(kind: str, cfg: dict, tokenizer: KeyframeTokenizer
     if kind == "open_clip":
         require(cfg, "description_clip_arch", "description_clip_checkpoint", preset=cfg["preset"])
         return OpenClipTextDescriptionEncoder.from_checkpoint(
-            cfg["description_clip_arch"], cfg["description_clip_checkpoint"], device=str(tokenizer.device)
+            cfg["description_clip_arch"],
+            cfg["description_clip_checkpoint"],
+            device=str(tokenizer.device),
+            context_length=cfg["description_context_length"],
         )
     raise ValueError(
         f"Unknown description encoder {kind!r} in encoders.json; use 'minilm', 'clip' or 'open_clip'."

@@ -110,8 +110,20 @@ class OpenClipTextDescriptionEncoder:
         self.batch_size = batch_size
 
     @classmethod
-    def from_checkpoint(cls, architecture: str, checkpoint: str | Path, *, device: str = "cpu"):
-        return cls(OpenClipEncoder.from_checkpoint(architecture, checkpoint, device=device))
+    def from_checkpoint(
+        cls,
+        architecture: str,
+        checkpoint: str | Path,
+        *,
+        device: str = "cpu",
+        context_length: int | None = None,
+    ) -> OpenClipTextDescriptionEncoder:
+        """E.g. ("ViT-L-14", "longclip-L.pt", context_length=248) for LongCLIP-L."""
+        return cls(
+            OpenClipEncoder.from_checkpoint(
+                architecture, checkpoint, device=device, context_length=context_length
+            )
+        )
 
     @property
     def embedding_dim(self) -> int:

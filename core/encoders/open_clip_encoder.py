@@ -141,9 +141,18 @@ class OpenClipEncoder:
 
     @classmethod
     def from_checkpoint(
-        cls, architecture: str, checkpoint: str | Path, *, device: str | torch.device = "cpu"
+        cls,
+        architecture: str,
+        checkpoint: str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        context_length: int | None = None,
     ) -> OpenClipEncoder:
-        """A registered architecture with weights from a local checkpoint file (e.g. ViT-L/14)."""
+        """A registered architecture with weights from a local checkpoint file (e.g. ViT-L/14).
+
+        context_length: the text tower's length when the checkpoint differs from the
+        architecture's (LongCLIP-L: 248 instead of ViT-L-14's 77).
+        """
         import open_clip
 
         checkpoint = Path(checkpoint)
@@ -157,8 +166,12 @@ class OpenClipEncoder:
         model_cfg = open_clip.get_model_config(architecture)
         if model_cfg is None:
             raise ValueError(f"The CLIP architecture {architecture!r} is unknown to open_clip.")
-        model = open_clip.create_model(architecture, pretrained=str(checkpoint), device=device)
-        return cls(model, model_cfg, open_clip.get_tokenizer(architecture))
+        model = open_clip.create_model(
+            architecture, pretrained=str(checkpoint), device=device, force_context_length=context_length
+        )
+        if context_length is not None:
+            model_cfg = {**model_cfg, "text_cfg": {**model_cfg["text_cfg"], "context_length": context_length}}
+        return cls(model, model_cfg, open_clip.get_tokenizer(architecture, context_length=context_length))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, device: str | torch.device = "cpu") -> OpenClipEncoder:

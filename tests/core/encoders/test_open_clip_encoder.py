@@ -80,3 +80,15 @@ def test_clear_errors(clip, tmp_path):
         clip.encode_image_tokens(torch.zeros(1, 3, 64, 64))
     with pytest.raises(ValueError, match="No images"):
         clip.to_pixels([])
+
+
+def test_from_checkpoint_reads_a_local_weights_file(clip, tmp_path):
+    path = tmp_path / "tiny.pt"
+    torch.save(clip.model.state_dict(), path)
+    loaded = OpenClipEncoder.from_checkpoint("moviedreamer-clip-tiny", path).freeze()
+    pixels = clip.to_pixels(_images())
+    assert torch.equal(clip.embed_images(pixels), loaded.embed_images(pixels))
+    # A longer text context (LongCLIP-style) is set on both the tower and the tokenizer.
+    longer = OpenClipEncoder.from_checkpoint("moviedreamer-clip-tiny", path, context_length=24)
+    assert longer.tokenize(["a sentence"]).shape == (1, 24)
+    assert longer.model_cfg["text_cfg"]["context_length"] == 24
