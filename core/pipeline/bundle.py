@@ -7,7 +7,7 @@
             "decoder":      {"path": "decoder"},     # core.decoder.KeyframeDecoderPipeline (diffusers layout)
             "ar":           {"path": "ar"},          # core.ar.KeyframeAR (backbone/, tokenizer/, heads)
             "descriptions": {"kind": "minilm"}       # or {"kind": "minilm", "path": ...}
-                          | {"kind": "open_clip_text", "architecture": "ViT-L-14", "checkpoint": "/path/longclip.pt"},
+                          | {"kind": "open_clip_text", "architecture": "ViT-L-14", "checkpoint": "/path/longclip.pt", "context_length": 248},
             "faces":        {"kind": "clip"}         # the tokenizer's CLIP tower on face crops
                           | {"kind": "insightface", "root": "/path/insightface", "name": "buffalo_l"},
             "video":        {"path": "video"}        # optional: core.video image-to-video model
@@ -55,6 +55,7 @@ class DescriptionComponent(_Strict):
     path: str | None = None  # minilm: a sentence-transformers folder (default: the packaged model)
     architecture: str | None = None  # open_clip_text
     checkpoint: str | None = None  # open_clip_text
+    context_length: int | None = None  # open_clip_text: LongCLIP reads 248 text tokens, CLIP 77
 
 
 class FaceComponent(_Strict):
@@ -223,6 +224,7 @@ def load_bundle(
             components.descriptions.architecture,
             resolve(folder, components.descriptions.checkpoint),
             device=str(device),
+            context_length=components.descriptions.context_length,
         )
     face_root = resolve(folder, components.faces.root) if components.faces.root else None
     faces = make_face_encoder(
