@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.ar", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a few minutes)")
     parser.add_argument("--model", type=Path, default=None, help="trained KeyframeAR folder")
-    parser.add_argument("--cache", type=Path, default=None, help="token cache with a test split (for heldout_nll)")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="token cache with a test split (for heldout_nll)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
