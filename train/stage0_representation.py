@@ -34,7 +34,6 @@ from train.common.image_datasets import FaceTextDataset, FrameTextDataset, VaeIm
 from train.common.phases import Phase, PhaseSchedule
 from train.common.presets import require, resolve_preset
 from train.common.run import TrainingRun
-from train.common.step_sampler import StepBatchSampler
 from train.common.toy_samples import identity_samples, keyframe_samples, open_movies
 
 logger = logging.getLogger(__name__)
@@ -249,16 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     end = stop_step(schedule.total_steps, args.max_steps)
 
     def loader(dataset, batch_size: int, first: int, last: int) -> DataLoader:
-        sampler = StepBatchSampler(
-            len(dataset),
+        return run.step_loader(
+            dataset,
             batch_size=batch_size,
             seed=cfg["seed"],
-            start_step=first,
-            end_step=last,
-            rank=run.rank,
-            world_size=run.world_size,
+            start=first,
+            end=last,
+            num_workers=args.num_workers,
         )
-        return DataLoader(dataset, batch_sampler=sampler, num_workers=args.num_workers)
 
     bar = run.progress_bar(start, schedule.total_steps)
     step = start

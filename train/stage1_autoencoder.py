@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
-from torch.utils.data import DataLoader
 
 from core.decoder.architectures import build_unet, default_scheduler, load_sdxl, sdxl_pooled_dim
 from core.decoder.conditioning import DecoderConditioner
@@ -38,7 +37,6 @@ from train.common.image_datasets import KeyframeDataset, collate_keyframes
 from train.common.phases import Phase, PhaseSchedule
 from train.common.presets import require, resolve_preset
 from train.common.run import TrainingRun
-from train.common.step_sampler import StepBatchSampler
 from train.common.toy_samples import keyframe_samples, open_movies
 
 logger = logging.getLogger(__name__)
@@ -253,17 +251,14 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = run.progress_bar(start, schedule.total_steps)
     step = start
-    sampler = StepBatchSampler(
-        len(dataset),
+    loader = run.step_loader(
+        dataset,
         batch_size=cfg["batch_size"],
         seed=cfg["seed"],
-        start_step=start,
-        end_step=end,
-        rank=run.rank,
-        world_size=run.world_size,
-    )
-    loader = DataLoader(
-        dataset, batch_sampler=sampler, num_workers=args.num_workers, collate_fn=collate_keyframes
+        start=start,
+        end=end,
+        num_workers=args.num_workers,
+        collate_fn=collate_keyframes,
     )
     model.train()
     for batch in loader:

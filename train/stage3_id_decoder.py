@@ -22,7 +22,6 @@ import logging
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from core.decoder.pipeline import KeyframeDecoderPipeline, vae_encode
 from core.encoders.descriptions import (
@@ -39,7 +38,6 @@ from train.common.image_datasets import KeyframeDataset, collate_keyframes
 from train.common.phases import Phase, PhaseSchedule
 from train.common.presets import require, resolve_preset
 from train.common.run import TrainingRun
-from train.common.step_sampler import StepBatchSampler
 from train.common.toy_samples import keyframe_samples, open_movies
 
 logger = logging.getLogger(__name__)
@@ -208,17 +206,14 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = run.progress_bar(start, schedule.total_steps)
     step = start
-    sampler = StepBatchSampler(
-        len(dataset),
+    loader = run.step_loader(
+        dataset,
         batch_size=cfg["batch_size"],
         seed=cfg["seed"],
-        start_step=start,
-        end_step=end,
-        rank=run.rank,
-        world_size=run.world_size,
-    )
-    loader = DataLoader(
-        dataset, batch_sampler=sampler, num_workers=args.num_workers, collate_fn=collate_keyframes
+        start=start,
+        end=end,
+        num_workers=args.num_workers,
+        collate_fn=collate_keyframes,
     )
     model.train()
     inner.compressor.eval()

@@ -130,6 +130,37 @@ class TrainingRun:
 
     # -- logging ---------------------------------------------------------------------
 
+    def step_loader(
+        self,
+        dataset,
+        *,
+        batch_size: int,
+        seed: int,
+        start: int,
+        end: int,
+        num_workers: int = 0,
+        collate_fn=None,
+    ):
+        """A DataLoader yielding this process's batches for global steps [start, end).
+
+        The batches depend only on (seed, step), so a resumed run sees exactly the batches an
+        uninterrupted one would have, and each rank takes its own share of every step.
+        """
+        from torch.utils.data import DataLoader
+
+        from train.common.step_sampler import StepBatchSampler
+
+        sampler = StepBatchSampler(
+            len(dataset),
+            batch_size=batch_size,
+            seed=seed,
+            start_step=start,
+            end_step=end,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
+        return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=collate_fn)
+
     def _setup_logging(self) -> None:
         root = logging.getLogger()
         if not any(
