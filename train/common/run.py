@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping
@@ -73,6 +75,22 @@ def step_generator(seed: int, step: int, rank: int, device: torch.device | str =
     return g
 
 
+def launch_command() -> str | None:
+    """The shell command that started this process, when it is a `python -m train...` run.
+
+    Every invocation (first run and each resume) is appended to OUT/commands.txt, so a bundle
+    built from the run can record exactly how it was made.
+    """
+    argv = list(getattr(sys, "orig_argv", []))
+    if "-m" not in argv:
+        return None
+    module = argv[argv.index("-m") + 1 : argv.index("-m") + 2]
+    if not module or not module[0].startswith("train."):
+        return None
+    env = [f"{key}={os.environ[key]}" for key in ("OMP_NUM_THREADS",) if key in os.environ]
+    return shlex.join([*env, "python", *argv[argv.index("-m") :]])
+
+
 class TrainingRun:
     def __init__(
         self,
@@ -101,6 +119,10 @@ class TrainingRun:
             (self.out / "config.json").write_text(
                 json.dumps({"stage": stage, **self.config}, indent=2, default=str)
             )
+            command = launch_command()
+            if command:
+                with open(self.out / "commands.txt", "a") as f:
+                    f.write(command + "\n")
         self.accelerator.wait_for_everyone()
 
     # -- facts -----------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""train.bundle: assembling a bundle from run folders, with provenance, refusing broken parts."""
+
+import json
+
+import pytest
+
+from core.pipeline.bundle import BundleError, load_bundle, read_manifest
+from core.pipeline.tiny import build_tiny_bundle
+from train.bundle import assemble, main, run_record
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    return build_tiny_bundle(tmp_path_factory.mktemp("tiny"))
+
+
+def fake_run(folder, stage, steps):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"stage": stage, "preset": "default", "steps": steps}))
+    (folder / "commands.txt").write_text(
+        f"python -m train.{stage} --preset default --out {folder.name}\n"
+        f"python -m train.{stage} --preset default --out {folder.name}\n"
+    )
+    logs = [{"step": s, "phase": "train", "lr": 1e-4, "loss": 1.0 / s} for s in range(10, steps + 1, 10)]
+    (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in logs))
+    (folder / "checkpoints").mkdir()
+    return folder
+
+
+def test_run_record_reads_commands_steps_and_last_losses(tmp_path):
+    record = run_record(fake_run(tmp_path / "stage2", "stage2_ar", 30))
+    assert record["stage"] == "stage2_ar"
+    assert len(record["commands"]) == 2
+    assert record["last_step"] == 30
+    assert record["last_logged"]["train"]["loss"] == pytest.approx(1 / 30)
+
+
+def test_assembled_bundle_loads_and_records_provenance(parts, tmp_path):
+    runs = [
+        fake_run(tmp_path / "runs" / "stage1", "stage1", 20),
+        fake_run(tmp_path / "runs" / "stage2", "stage2", 40),
+    ]
+    out = assemble(
+        tmp_path / "bundle",
+        tokenizer=parts / "tokenizer",
+        decoder=parts / "decoder",
+        ar=parts / "ar",
+        runs=runs,
+        assemble_args=["--out", "x"],
+    )
+    bundle = load_bundle(out)
+    assert bundle.tokenizer.num_tokens == 2
+    manifest = read_manifest(out)
+    assert [r["stage"] for r in manifest.training["runs"]] == ["stage1", "stage2"]
+    assert manifest.training["runs"][1]["last_step"] == 40
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "python -m train.stage2 --preset default --out stage2" in card
+    assert "last step 40" in card
+    assert not list(out.rglob("checkpoints"))
+    assert all(p.suffix in {".json", ".safetensors", ".md"} for p in out.rglob("*") if p.is_file())
+
+
+def test_a_broken_component_never_replaces_a_working_bundle(parts, tmp_path):
+    out = assemble(
+        tmp_path / "bundle", tokenizer=parts / "tokenizer", decoder=parts / "decoder", ar=parts / "ar"
+    )
+    before = (out / "manifest.json").read_text()
+    # the decoder given as the AR model: the widths do not fit, so loading fails
+    with pytest.raises(BundleError, match="could not be loaded"):
+        assemble(out, tokenizer=parts / "tokenizer", decoder=parts / "decoder", ar=parts / "decoder")
+    assert (out / "manifest.json").read_text() == before
+    load_bundle(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
+
+
+def test_cli_reports_a_missing_component_folder(parts, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "--tokenizer",
+                str(parts / "tokenizer"),
+                "--decoder",
+                str(tmp_path / "nope"),
+                "--ar",
+                str(parts / "ar"),
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "does not exist; finish that training stage first" in capsys.readouterr().err

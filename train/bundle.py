@@ -1,0 +1,241 @@
+"""Assemble a model bundle from finished training runs, with its provenance and model card.
+
+    python -m train.bundle --tokenizer runs/stage3/tokenizer --decoder runs/stage3/decoder \\
+        --ar runs/stage2/model --video runs/stage4/video \\
+        --runs runs/stage0-clip runs/stage0-vae runs/stage1 runs/stage3 runs/stage2 runs/stage4 \\
+        --out assets/bundle
+
+The component folders are copied (safetensors + configs only: optimizer states, checkpoints and
+token caches stay in the runs). The manifest's `training` entry records, for every run, the
+exact commands that produced it (OUT/commands.txt, one line per invocation, resumes included),
+its resolved settings, the last step and the last logged losses; MODEL_CARD.md says the same
+for people. The assembled folder is loaded with `core.pipeline.load_bundle` before it replaces
+an existing one, so a broken bundle never overwrites a working one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from core.pipeline.bundle import (
+    BundleError,
+    BundleManifest,
+    Components,
+    FolderComponent,
+    GenerationDefaults,
+    SamplerSettings,
+    load_bundle,
+)
+
+# What a component folder may hold in a bundle: weights as safetensors, configs and tokenizers.
+_KEEP_SUFFIXES = {".safetensors", ".json", ".txt", ".model"}
+
+
+def run_record(folder: str | Path) -> dict:
+    """Provenance of one training run folder: commands, settings, last step and losses."""
+    folder = Path(folder)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a training run folder (no config.json); give the --out folder of a train/ stage."
+        )
+    config = json.loads(config_path.read_text())
+    commands_path = folder / "commands.txt"
+    commands = commands_path.read_text().splitlines() if commands_path.is_file() else []
+    last: dict[str, dict] = {}
+    log_path = folder / "log.jsonl"
+    if log_path.is_file():
+        for line in log_path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                last[str(record.get("phase", "train"))] = record
+    steps = max((int(r.get("step", 0)) for r in last.values()), default=0)
+    return {
+        "stage": config.get("stage"),
+        "folder": folder.name,
+        "commands": commands,
+        "config": config,
+        "last_step": steps,
+        "last_logged": last,
+    }
+
+
+def copy_component(source: str | Path, target: Path) -> int:
+    """Copy a saved component (configs + safetensors), returning its size in bytes."""
+    source = Path(source)
+    if not source.is_dir():
+        raise FileNotFoundError(
+            f"The component folder {source} does not exist; finish that training stage first."
+        )
+    size = 0
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and path.suffix in _KEEP_SUFFIXES:
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+            size += path.stat().st_size
+    if size == 0:
+        raise FileNotFoundError(f"The component folder {source} holds no weights or configs.")
+    return size
+
+
+def model_card(manifest: BundleManifest, sizes: dict[str, int], runs: list[dict]) -> str:
+    lines = [
+        f"# Model bundle: {manifest.name}",
+        "",
+        manifest.description,
+        "",
+        "## Components",
+        "",
+        "| component | folder | size |",
+        "|---|---|---|",
+    ]
+    for name, size in sizes.items():
+        lines.append(f"| {name} | `{name}/` | {size / 2**20:.1f} MB |")
+    lines += [
+        f"| descriptions | {manifest.components.descriptions.kind} (all-MiniLM-L6-v2, pretrained, packaged) | - |",
+        f"| faces | {manifest.components.faces.kind} (the tokenizer's CLIP image tower on face crops) | - |",
+        "",
+        f"Sampler: context window {manifest.sampler.context_frames} frames, keep "
+        f"{manifest.sampler.keep_frames} when sliding. Defaults: {manifest.defaults.num_inference_steps} "
+        f"denoising steps, guidance {manifest.defaults.guidance_scale}.",
+        "",
+        "## How it was made",
+        "",
+        "Every command below ran from the repository root on the 2-core CPU machine, in this order;",
+        "a repeated command is a resume (`--resume auto` is the default). The toy dataset came from",
+        "`python -m train.data.toy_cinema export`, as the README says.",
+        "",
+    ]
+    for run in runs:
+        lines.append(f"### {run['stage']} (`{run['folder']}`), last step {run['last_step']}")
+        lines.append("")
+        lines.append("```")
+        lines += run["commands"] or ["(no commands.txt in this run folder)"]
+        lines.append("```")
+        for phase, record in run["last_logged"].items():
+            losses = ", ".join(
+                f"{k} {v:.4g}"
+                for k, v in record.items()
+                if k not in ("step", "phase", "lr") and isinstance(v, float)
+            )
+            lines.append(f"- last logged `{phase}` step {record.get('step')}: {losses}")
+        lines.append("")
+    lines += [
+        "Assembled with:",
+        "",
+        "```",
+        "python -m train.bundle " + " ".join(manifest.training.get("assemble_args", [])),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def assemble(
+    out: str | Path,
+    *,
+    tokenizer: str | Path,
+    decoder: str | Path,
+    ar: str | Path,
+    video: str | Path | None = None,
+    runs: list[str | Path] = (),
+    name: str = "moviedreamer-toy-default",
+    description: str = "",
+    sampler: SamplerSettings | None = None,
+    defaults: GenerationDefaults | None = None,
+    assemble_args: list[str] | None = None,
+) -> Path:
+    """Write a complete, loadable bundle to `out` (replacing it only once the new one loads)."""
+    out = Path(out)
+    records = [run_record(folder) for folder in runs]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
+    try:
+        sizes = {
+            "tokenizer": copy_component(tokenizer, staging / "tokenizer"),
+            "decoder": copy_component(decoder, staging / "decoder"),
+            "ar": copy_component(ar, staging / "ar"),
+        }
+        if video:
+            sizes["video"] = copy_component(video, staging / "video")
+        manifest = BundleManifest(
+            name=name,
+            description=description,
+            components=Components(
+                tokenizer=FolderComponent(path="tokenizer"),
+                decoder=FolderComponent(path="decoder"),
+                ar=FolderComponent(path="ar"),
+                video=FolderComponent(path="video") if video else None,
+            ),
+            sampler=sampler or SamplerSettings(),
+            defaults=defaults or GenerationDefaults(),
+            training={"runs": records, "assemble_args": list(assemble_args or [])},
+        )
+        manifest.save(staging)
+        (staging / "MODEL_CARD.md").write_text(model_card(manifest, sizes, records))
+        load_bundle(staging)  # refuse to install a bundle that does not load
+        if out.exists():
+            backup = out.with_name(out.name + ".previous")
+            shutil.rmtree(backup, ignore_errors=True)
+            out.rename(backup)
+            staging.rename(out)
+            shutil.rmtree(backup)
+        else:
+            staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.bundle",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--tokenizer", required=True, help="keyframe tokenizer folder (stage 1 or 3: OUT/tokenizer)"
+    )
+    parser.add_argument("--decoder", required=True, help="decoder pipeline folder (stage 3: OUT/decoder)")
+    parser.add_argument("--ar", required=True, help="AR model folder (stage 2: OUT/model)")
+    parser.add_argument("--video", help="image-to-video model folder (stage 4: OUT/video)")
+    parser.add_argument("--runs", nargs="*", default=[], help="training run folders, for provenance")
+    parser.add_argument("--out", default="assets/bundle", help="bundle folder to write")
+    parser.add_argument("--name", default="moviedreamer-toy-default")
+    parser.add_argument(
+        "--description", default="The embedded default bundle, trained on the toy-cinema world on CPU."
+    )
+    parser.add_argument("--context-frames", type=int, default=128)
+    parser.add_argument("--keep-frames", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20, help="default denoising steps")
+    parser.add_argument("--guidance", type=float, default=2.0, help="default classifier-free guidance")
+    args = parser.parse_args(argv)
+    try:
+        folder = assemble(
+            args.out,
+            tokenizer=args.tokenizer,
+            decoder=args.decoder,
+            ar=args.ar,
+            video=args.video,
+            runs=args.runs,
+            name=args.name,
+            description=args.description,
+            sampler=SamplerSettings(context_frames=args.context_frames, keep_frames=args.keep_frames),
+            defaults=GenerationDefaults(num_inference_steps=args.steps, guidance_scale=args.guidance),
+            assemble_args=list(argv) if argv is not None else sys.argv[1:],
+        )
+    except (FileNotFoundError, BundleError) as error:
+        parser.exit(2, f"error: {error}\n")
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    print(f"wrote the bundle {folder} ({total / 2**20:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
