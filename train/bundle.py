@@ -22,6 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
 from core.pipeline.bundle import (
     BundleError,
     BundleManifest,
@@ -65,8 +69,24 @@ def run_record(folder: str | Path) -> dict:
     }
 
 
-def copy_component(source: str | Path, target: Path) -> int:
-    """Copy a saved component (configs + safetensors), returning its size in bytes."""
+def copy_weights(source: Path, destination: Path, dtype: torch.dtype | None) -> None:
+    """Copy a safetensors file, storing its floating-point tensors as `dtype` when given."""
+    if dtype is None:
+        shutil.copy2(source, destination)
+        return
+    with safe_open(source, framework="pt") as f:
+        metadata = f.metadata()
+        tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
+    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(tensors, destination, metadata=metadata)
+
+
+def copy_component(source: str | Path, target: Path, dtype: torch.dtype | None = None) -> int:
+    """Copy a saved component (configs + safetensors), returning its size in bytes.
+
+    dtype: store floating-point weights in this precision (float16 halves the default bundle;
+    `load_bundle` computes in float32 whatever the stored precision).
+    """
     source = Path(source)
     if not source.is_dir():
         raise FileNotFoundError(
@@ -77,8 +97,11 @@ def copy_component(source: str | Path, target: Path) -> int:
         if path.is_file() and path.suffix in _KEEP_SUFFIXES:
             destination = target / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, destination)
-            size += path.stat().st_size
+            if path.suffix == ".safetensors":
+                copy_weights(path, destination, dtype)
+            else:
+                shutil.copy2(path, destination)
+            size += destination.stat().st_size
     if size == 0:
         raise FileNotFoundError(f"The component folder {source} holds no weights or configs.")
     return size
@@ -150,6 +173,7 @@ def assemble(
     sampler: SamplerSettings | None = None,
     defaults: GenerationDefaults | None = None,
     assemble_args: list[str] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write a complete, loadable bundle to `out` (replacing it only once the new one loads)."""
     out = Path(out)
@@ -158,12 +182,12 @@ def assemble(
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     try:
         sizes = {
-            "tokenizer": copy_component(tokenizer, staging / "tokenizer"),
-            "decoder": copy_component(decoder, staging / "decoder"),
-            "ar": copy_component(ar, staging / "ar"),
+            "tokenizer": copy_component(tokenizer, staging / "tokenizer", dtype),
+            "decoder": copy_component(decoder, staging / "decoder", dtype),
+            "ar": copy_component(ar, staging / "ar", dtype),
         }
         if video:
-            sizes["video"] = copy_component(video, staging / "video")
+            sizes["video"] = copy_component(video, staging / "video", dtype)
         manifest = BundleManifest(
             name=name,
             description=description,
@@ -215,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-frames", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20, help="default denoising steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="default classifier-free guidance")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float16"],
+        default="float32",
+        help="storage precision of the weights (computation is float32 either way)",
+    )
     args = parser.parse_args(argv)
     try:
         folder = assemble(
@@ -229,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             sampler=SamplerSettings(context_frames=args.context_frames, keep_frames=args.keep_frames),
             defaults=GenerationDefaults(num_inference_steps=args.steps, guidance_scale=args.guidance),
             assemble_args=list(argv) if argv is not None else sys.argv[1:],
+            dtype=None if args.dtype == "float32" else getattr(torch, args.dtype),
         )
     except (FileNotFoundError, BundleError) as error:
         parser.exit(2, f"error: {error}\n")

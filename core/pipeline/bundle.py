@@ -201,17 +201,17 @@ def load_bundle(
         )
     components = manifest.components
     try:
+        # Weights may be stored in float16 (train.bundle --dtype float16 keeps the default
+        # bundle small); every component computes in `dtype` whatever the stored precision.
         tokenizer = KeyframeTokenizer.from_pretrained(
             resolve(folder, components.tokenizer.path), device=device
         )
+        tokenizer.clip.model.to(dtype=torch.float32)
+        tokenizer.compressor.to(dtype=torch.float32)
         decoder = KeyframeDecoderPipeline.from_pretrained(resolve(folder, components.decoder.path))
-        decoder.to(device)
-        if dtype != torch.float32:
-            decoder.to(dtype=dtype)
+        decoder.to(device=device, dtype=dtype)
         decoder.set_progress_bar_config(disable=True)
-        ar = KeyframeAR.from_pretrained(resolve(folder, components.ar.path)).to(device)
-        if dtype != torch.float32:
-            ar.to(dtype=dtype)
+        ar = KeyframeAR.from_pretrained(resolve(folder, components.ar.path)).to(device=device, dtype=dtype)
         ar.eval()
     except (FileNotFoundError, OSError, ValueError) as error:
         raise BundleError(f"A component of the model bundle {folder} could not be loaded: {error}") from error

@@ -94,4 +94,5 @@ def load_video_pipeline(
             f"{folder} holds no anchor image tower; pass one with image_encoder=... (the tower the model was trained with)."
         )
     pipeline.image_encoder.requires_grad_(False).eval()
-    return pipeline.to(device)
+    # Bundles may store weights in float16 to stay small; compute in float32 unless asked.
+    return pipeline.to(device=device, dtype=torch_dtype or torch.float32)

@@ -89,3 +89,31 @@ def test_cli_reports_a_missing_component_folder(parts, tmp_path, capsys):
         )
     assert exit_info.value.code == 2
     assert "does not exist; finish that training stage first" in capsys.readouterr().err
+
+
+def test_float16_storage_halves_the_weights_and_loads_as_float32(parts, tmp_path):
+    import torch
+
+    full = assemble(
+        tmp_path / "fp32", tokenizer=parts / "tokenizer", decoder=parts / "decoder", ar=parts / "ar"
+    )
+    half = assemble(
+        tmp_path / "fp16",
+        tokenizer=parts / "tokenizer",
+        decoder=parts / "decoder",
+        ar=parts / "ar",
+        dtype=torch.float16,
+    )
+
+    def weight_bytes(folder):
+        return sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+
+    assert weight_bytes(half) < 0.6 * weight_bytes(full)
+    a, b = load_bundle(full), load_bundle(half)
+    modules = lambda x: [x.tokenizer.clip.model, x.tokenizer.compressor, x.decoder.unet, x.decoder.vae, x.ar]  # noqa: E731
+    for module in modules(b):
+        assert {p.dtype for p in module.parameters()} == {torch.float32}
+    for ma, mb in zip(modules(a), modules(b), strict=True):
+        for (name, pa), (_, pb) in zip(ma.state_dict().items(), mb.state_dict().items(), strict=True):
+            if pa.is_floating_point():
+                assert torch.allclose(pa, pb, atol=1e-3, rtol=1e-3), name
