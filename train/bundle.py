@@ -35,6 +35,7 @@ from core.pipeline.bundle import (
     SamplerSettings,
     load_bundle,
 )
+from core.video.loading import ANCHOR_FILE, load_video_pipeline
 
 # What a component folder may hold in a bundle: weights as safetensors, configs and tokenizers.
 _KEEP_SUFFIXES = {".safetensors", ".json", ".txt", ".model"}
@@ -105,6 +106,32 @@ def copy_component(source: str | Path, target: Path, dtype: torch.dtype | None =
     if size == 0:
         raise FileNotFoundError(f"The component folder {source} holds no weights or configs.")
     return size
+
+
+def same_folder(a: Path, b: Path) -> bool:
+    """True when two folders hold the same files with the same bytes."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
+
+
+def share_anchor_tower(bundle: Path) -> bool:
+    """Point the video model's anchor tower at the tokenizer's CLIP when they are the same model.
+
+    Stage 4 trains on stage 0's frozen CLIP, which is also the tokenizer's: one copy in the
+    bundle instead of two (its text embedding table alone is most of the CLIP's size).
+    """
+    anchor_file = bundle / "video" / ANCHOR_FILE
+    if not anchor_file.is_file():
+        return False
+    anchor = json.loads(anchor_file.read_text())
+    tower, shared = bundle / "video" / anchor["folder"], bundle / "tokenizer" / "clip"
+    if not (tower.is_dir() and shared.is_dir() and same_folder(tower, shared)):
+        return False
+    shutil.rmtree(tower)
+    anchor["folder"] = "../tokenizer/clip"
+    anchor_file.write_text(json.dumps(anchor, indent=2))
+    return True
 
 
 def model_card(manifest: BundleManifest, sizes: dict[str, int], runs: list[dict]) -> str:
@@ -188,6 +215,8 @@ def assemble(
         }
         if video:
             sizes["video"] = copy_component(video, staging / "video", dtype)
+            if share_anchor_tower(staging):
+                sizes["video"] = sum(p.stat().st_size for p in (staging / "video").rglob("*") if p.is_file())
         manifest = BundleManifest(
             name=name,
             description=description,
@@ -204,6 +233,8 @@ def assemble(
         manifest.save(staging)
         (staging / "MODEL_CARD.md").write_text(model_card(manifest, sizes, records))
         load_bundle(staging)  # refuse to install a bundle that does not load
+        if video:
+            load_video_pipeline(staging / "video")
         if out.exists():
             backup = out.with_name(out.name + ".previous")
             shutil.rmtree(backup, ignore_errors=True)

@@ -117,3 +117,36 @@ def test_float16_storage_halves_the_weights_and_loads_as_float32(parts, tmp_path
         for (name, pa), (_, pb) in zip(ma.state_dict().items(), mb.state_dict().items(), strict=True):
             if pa.is_floating_point():
                 assert torch.allclose(pa, pb, atol=1e-3, rtol=1e-3), name
+
+
+def test_video_anchor_tower_shares_the_tokenizers_clip(parts, tmp_path):
+    import torch
+
+    from core.encoders.open_clip_encoder import OpenClipEncoder
+    from core.video.config import build_scheduler, build_unet, build_vae, preset
+    from core.video.image_embedder import OpenClipImageEmbedder
+    from core.video.loading import load_video_pipeline, save_video_pipeline
+    from core.video.pipeline import AnchoredVideoPipeline
+
+    clip = OpenClipEncoder.from_pretrained(parts / "tokenizer" / "clip").freeze()
+    cfg = preset("tiny", image_embed_dim=clip.embed_dim)
+    torch.manual_seed(0)
+    pipe = AnchoredVideoPipeline(
+        vae=build_vae(cfg).eval(),
+        image_encoder=OpenClipImageEmbedder(clip.model, clip.image_size, clip.mean, clip.std),
+        unet=build_unet(cfg).eval(),
+        scheduler=build_scheduler(cfg),
+    )
+    save_video_pipeline(pipe, tmp_path / "video", clip_encoder=clip)
+    out = assemble(
+        tmp_path / "bundle",
+        tokenizer=parts / "tokenizer",
+        decoder=parts / "decoder",
+        ar=parts / "ar",
+        video=tmp_path / "video",
+    )
+    anchor = json.loads((out / "video" / "anchor_encoder.json").read_text())
+    assert anchor["folder"] == "../tokenizer/clip"
+    assert not (out / "video" / "clip").exists()
+    loaded = load_video_pipeline(out / "video")
+    assert isinstance(loaded.image_encoder, OpenClipImageEmbedder)
