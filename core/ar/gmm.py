@@ -42,6 +42,14 @@ class GMMHead(nn.Module):
 
     def forward(self, hidden: Tensor) -> MixtureSameFamily:
         """(..., H) -> a mixture distribution with batch shape (...) and event shape (d,)."""
+        return mixture(*self.mixture_parameters(hidden))
+
+    def mixture_parameters(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(..., H) -> logits (..., k), means (..., k, d), scales (..., k, d).
+
+        The sampler draws from these directly: building the distribution object costs more than
+        the head itself for one token.
+        """
         k, d = self.num_mixtures, self.token_dim
         out = self.proj(hidden)  # (..., k + 2kd)
         logits = out[..., :k]  # (..., k)
@@ -50,7 +58,7 @@ class GMMHead(nn.Module):
         # softplus keeps scales positive without exp's blow-up; the floor keeps the NLL finite
         # when the model becomes very confident on a training frame.
         scales = F.softplus(raw_scales) + self.min_scale
-        return mixture(logits, means, scales)
+        return logits, means, scales
 
 
 def mixture(logits: Tensor, means: Tensor, scales: Tensor) -> MixtureSameFamily:
@@ -101,20 +109,39 @@ def sample_gmm(
     mixture_temperature: float = 1.0,
     scale_temperature: float = 1.0,
 ) -> Tensor:
-    """Draw one token per batch element; returns (..., d).
+    """Draw one token per batch element of a mixture from `mixture`; returns (..., d).
 
-    `torch.distributions.*.sample` cannot take a generator, so the two draws are written out:
-    the component from softmax(logits / mixture_temperature) (0 = the most likely component),
-    then mean + scale_temperature * scale * noise (0 = the component mean). GIVT samples with
-    lowered temperatures in the same two places.
+    `torch.distributions.*.sample` cannot take a generator, so the draws are written out in
+    `sample_mixture`.
+    """
+    return sample_mixture(
+        pdf.mixture_distribution.logits,
+        pdf.component_distribution.base_dist.loc,
+        pdf.component_distribution.base_dist.scale,
+        generator,
+        mixture_temperature,
+        scale_temperature,
+    )
+
+
+def sample_mixture(
+    logits: Tensor,
+    means: Tensor,
+    scales: Tensor,
+    generator: torch.Generator | None = None,
+    mixture_temperature: float = 1.0,
+    scale_temperature: float = 1.0,
+) -> Tensor:
+    """Draw one token per batch element from logits (..., k), means and scales (..., k, d); returns (..., d).
+
+    Two draws: the component from softmax(logits / mixture_temperature) (0 = the most likely
+    component), then mean + scale_temperature * scale * noise (0 = the component mean). GIVT
+    samples with lowered temperatures in the same two places.
     """
     if mixture_temperature < 0 or scale_temperature < 0:
         raise ValueError(
             f"Temperatures must be 0 or positive, got mixture {mixture_temperature} and scale {scale_temperature}."
         )
-    logits = pdf.mixture_distribution.logits  # (..., k)
-    means = pdf.component_distribution.base_dist.loc  # (..., k, d)
-    scales = pdf.component_distribution.base_dist.scale  # (..., k, d)
     batch_shape = logits.shape[:-1]
     flat_logits = logits.reshape(-1, logits.shape[-1])  # (N, k)
     if mixture_temperature == 0:

@@ -319,6 +319,10 @@ class KeyframeAR(nn.Module):
         """(..., H) hidden states -> mixture over the next visual token, event shape (d,)."""
         return self.head(self.head_dropout(hidden))
 
+    def mixture_parameters(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(..., H) -> logits (..., k), means and scales (..., k, d) of `distribution(hidden)`."""
+        return self.head.mixture_parameters(self.head_dropout(hidden))
+
     def loss(
         self, batch, key_mask_probability: float = 0.0, generator: torch.Generator | None = None
     ) -> GMMLoss:

@@ -166,6 +166,20 @@ class SequencePlanner:
         values = [self.start_of_references, *range(count), self.end_of_references]
         return kinds, values
 
+    def preamble(self, num_references: int) -> tuple[list[int], list[int]]:
+        """Kinds and values of what precedes the first frame: BOS (if the tokenizer has one) and
+        the reference block (if there are reference frames)."""
+        kinds: list[int] = []
+        values: list[int] = []
+        if self.bos_id is not None:
+            kinds.append(Kind.TOKEN)
+            values.append(self.bos_id)
+        if num_references:
+            ref_kinds, ref_values = self.reference_block(num_references)
+            kinds.extend(ref_kinds)
+            values.extend(ref_values)
+        return kinds, values
+
     def layout(self, sample: FrameSequence) -> SampleLayout:
         """All positions of one sample, with rows into the sample's flattened tensors."""
         num_frames = len(sample.frames)
@@ -181,37 +195,31 @@ class SequencePlanner:
                     f"The {name} embeddings have shape {tuple(tensor.shape)}; expected ({num_frames}, slots, width)."
                 )
         S, C = sample.sentence_embeddings.shape[1], sample.face_embeddings.shape[1]
-        kinds: list[int] = []
-        values: list[int] = []
-        if self.bos_id is not None:
-            kinds.append(Kind.TOKEN)
-            values.append(self.bos_id)
         num_refs = 0 if sample.reference_tokens is None else sample.reference_tokens.shape[0]
-        if num_refs:
-            if sample.reference_tokens.shape[1] != L:
-                raise ValueError(
-                    f"Reference frames must have {L} visual tokens each, got shape {tuple(sample.reference_tokens.shape)}."
-                )
-            ref_kinds, ref_values = self.reference_block(num_refs)
-            kinds.extend(ref_kinds)
-            values.extend(ref_values)
+        if num_refs and sample.reference_tokens.shape[1] != L:
+            raise ValueError(
+                f"Reference frames must have {L} visual tokens each, got shape {tuple(sample.reference_tokens.shape)}."
+            )
+        kinds, values = self.preamble(num_refs)
         visual_offset = num_refs * L  # frame tokens follow the reference tokens in the visual table
         target_positions: list[int] = []
         for t, frame in enumerate(sample.frames):
             plan = self.frame_plan(frame, S, C)
             kinds.extend(plan.prefix_kinds)
-            values.extend(_offset(plan.prefix_kinds, plan.prefix_values, t * S, t * C))
+            values.extend(offset_slots(plan.prefix_kinds, plan.prefix_values, t * S, t * C))
             for i in range(L):
                 target_positions.append(len(kinds))
                 kinds.append(Kind.VISUAL)
                 values.append(visual_offset + t * L + i)
             kinds.extend(plan.suffix_kinds)
-            values.extend(_offset(plan.suffix_kinds, plan.suffix_values, t * S, t * C))
+            values.extend(offset_slots(plan.suffix_kinds, plan.suffix_values, t * S, t * C))
         return SampleLayout(kinds, values, target_positions, visual_offset)
 
 
-def _offset(kinds: Sequence[int], values: Sequence[int], sentence_offset: int, face_offset: int) -> list[int]:
-    """Frame-relative slots -> rows of the sample's flattened (T*S, e) / (T*C, f) tables."""
+def offset_slots(
+    kinds: Sequence[int], values: Sequence[int], sentence_offset: int, face_offset: int
+) -> list[int]:
+    """Frame-relative slots -> rows of flattened (T*S, e) / (T*C, f) tables (frame t: offsets t*S, t*C)."""
     out = []
     for kind, value in zip(kinds, values, strict=True):
         if kind == Kind.DESCRIPTION:

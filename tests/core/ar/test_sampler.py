@@ -249,3 +249,59 @@ def test_a_streamed_frame_is_reproducible_from_its_own_seed_and_the_frames_befor
     torch.testing.assert_close(again[4], first[4], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="pass visual_tokens"):
         next(sampler.stream(*args, targets=[1, 3]))
+
+
+def _draw_with(sampler, sample, known):
+    """Stream targets 0-3, 6, 9-12 and 17 (the others are read from `known`), one seed per frame."""
+    targets = [0, 1, 2, 3, 6, 9, 10, 11, 12, 17]
+    drawn = dict(
+        sampler.stream(
+            sample.frames,
+            sample.sentence_embeddings,
+            sample.face_embeddings,
+            targets=targets,
+            visual_tokens=known,
+            reference_tokens=sample.reference_tokens,
+            generators={t: torch.Generator().manual_seed(10 + t) for t in targets},
+        )
+    )
+    return torch.stack([drawn[t] for t in targets])
+
+
+def test_the_fast_forward_draws_the_tokens_of_transformers_forward_with_and_without_cache(monkeypatch):
+    model = tiny_model(seed=2)
+    sample = _sample(model, frames=18, references=2)  # window 8, keep 4: slides three times
+    known = torch.randn(18, 2, model.config.token_dim, generator=torch.Generator().manual_seed(3))
+    config = SamplerConfig.tiny()  # temperature 1: the draws themselves are compared
+    fast = KeyframeSampler(model, config)
+    assert type(fast._window()).__name__ == "IncrementalLlama"
+    fast_tokens = _draw_with(fast, sample, known)
+    recomputed = _draw_with(KeyframeSampler(model, SamplerConfig.tiny(use_cache=False)), sample, known)
+    # Backbones the fast forward does not cover go through transformers' forward and its cache.
+    monkeypatch.setattr("core.ar.sampler.unsupported_reason", lambda backbone: "a test")
+    fallback = KeyframeSampler(model, config)
+    assert type(fallback._window()).__name__ == "_TransformersWindow"
+    cached = _draw_with(fallback, sample, known)
+    torch.testing.assert_close(fast_tokens, recomputed, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast_tokens, cached, atol=1e-5, rtol=1e-5)
+
+
+def test_sampled_frames_draw_what_sample_gmm_draws_from_the_model_distribution():
+    model = tiny_model(seed=5)
+    sample = _sample(model, frames=3)
+    tokens = _run(model, sample, generator_seed=4, mixture_temperature=0.7, scale_temperature=0.5)
+    # Replay the sampler by hand: teacher-forced hidden states of the drawn tokens, one generator.
+    seen = FrameSequence(
+        frames=sample.frames,
+        sentence_embeddings=sample.sentence_embeddings,
+        face_embeddings=sample.face_embeddings,
+        visual_tokens=tokens,
+    )
+    batch = build_batch(model, [seen])
+    with torch.no_grad():
+        hidden = model(batch.inputs_embeds).last_hidden_state[0, batch.prediction_positions[:, 1]]
+    generator = torch.Generator().manual_seed(4)
+    replay = torch.stack(
+        [sample_gmm(model.distribution(h[None]), generator, 0.7, 0.5)[0] for h in hidden]
+    ).view_as(tokens)
+    torch.testing.assert_close(tokens, replay, atol=1e-5, rtol=1e-5)
