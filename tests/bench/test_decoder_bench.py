@@ -10,33 +10,14 @@ import torch
 from PIL import Image
 
 from bench import decoder as bench_decoder
-from core.pipeline import build_tiny_bundle
-from train.data import toy_cinema
+from tests.bench.conftest import export_toy
 from train.data.dataset import ToyCinemaDataset
-
-
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory):
-    return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", seed=0)
 
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
     """Two movies of 4-6 shots: one for training, one held out with held-out identities."""
-    out = tmp_path_factory.mktemp("toy") / "dataset"
-    argv = [
-        "export", "--out", str(out), "--movies", "2", "--seed", "3", "--identities", "8",
-        "--test-fraction", "0.5", "--min-shots", "4", "--max-shots", "6", "--workers", "1",
-    ]  # fmt: skip
-    assert toy_cinema.main(argv) == 0
-    return out
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+    return export_toy(tmp_path_factory, movies=2, min_shots=4, max_shots=6)
 
 
 def test_select_frames_prefers_frames_with_big_faces_and_spreads_over_movies(tiny_dataset):

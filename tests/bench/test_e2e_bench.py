@@ -5,22 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from bench import e2e as bench_e2e
-from core.pipeline import build_tiny_bundle
-
-
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory):
-    return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", seed=0)
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_limited_run_writes_keyframes_time_and_memory(tiny_bundle, tmp_path):

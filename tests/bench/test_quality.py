@@ -6,26 +6,19 @@ import pytest
 from PIL import Image
 
 from bench import quality
-from core.pipeline import build_tiny_bundle
-from train.data import toy_cinema
+from tests.bench.conftest import export_toy
 from train.data.dataset import ToyCinemaDataset
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", seed=0)
+def bundle(tiny_bundle):
+    return tiny_bundle
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """4 movies of 6-8 shots, half of them held out with held-out identities."""
-    out = tmp_path_factory.mktemp("toy") / "dataset"
-    argv = [
-        "export", "--out", str(out), "--movies", "4", "--seed", "3", "--identities", "8",
-        "--test-fraction", "0.5", "--min-shots", "6", "--max-shots", "8", "--workers", "1",
-    ]  # fmt: skip
-    assert toy_cinema.main(argv) == 0
-    return out
+    return export_toy(tmp_path_factory, movies=4, min_shots=6, max_shots=8)
 
 
 @pytest.fixture(scope="module")
