@@ -10,7 +10,7 @@ Writes bench/results/ar.json with
                                       128-frame window in under 1 s";
   seconds_per_frame_128 / _1024       mean per-frame cost (cached) of sampling a whole movie of
                                       128 and of 1,024 frames (1,024 frames slide the 128-frame
-                                      window, keeping 64, fourteen times);
+                                      window, keeping 32, ten times);
   seconds_per_frame_full_window,      where the 1,024-frame cost goes: one frame with a full
   window_slide_seconds                128-frame context, and the extra cost of the frame that
                                       starts a new window (re-pre-filling the kept frames);

@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "--description", default="The embedded default bundle, trained on the toy-cinema world on CPU."
     )
     parser.add_argument("--context-frames", type=int, default=128)
-    parser.add_argument("--keep-frames", type=int, default=64)
+    parser.add_argument("--keep-frames", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20, help="default denoising steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="default classifier-free guidance")
     parser.add_argument(

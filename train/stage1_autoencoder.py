@@ -64,6 +64,7 @@ PRESETS: dict[str, dict] = {
         "unet_lr_scale": 1.0,
         "weight_decay": 0.0,
         "noise_offset": 0.05,
+        "scheduler": "epsilon",
         "mask_prob": 0.0,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -95,6 +96,7 @@ PRESETS: dict[str, dict] = {
         "unet_lr_scale": 1.0,
         "weight_decay": 0.0,
         "noise_offset": 0.05,
+        "scheduler": "epsilon",
         "mask_prob": 0.0,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -126,6 +128,7 @@ PRESETS: dict[str, dict] = {
         "unet_lr_scale": 0.1,
         "weight_decay": 0.01,
         "noise_offset": 0.05,
+        "scheduler": "epsilon",
         "mask_prob": 0.0,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -150,7 +153,7 @@ def build_decoder(cfg: dict, clip: OpenClipEncoder, init: Path):
         unet, _, scheduler = load_sdxl(cfg["sdxl_path"])
     else:
         unet = None
-        scheduler = default_scheduler()
+        scheduler = default_scheduler(cfg["scheduler"])
     vae = AutoencoderKL.from_pretrained(init / "vae", local_files_only=True)
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
     height, width = cfg["image_size"]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from core.decoder.architectures import SCHEDULER_KINDS, default_scheduler
 from core.decoder.pipeline import KeyframeDecoderPipeline, vae_encode
 from core.encoders.descriptions import (
     DescriptionEncoder,
@@ -56,6 +57,7 @@ PRESETS: dict[str, dict] = {
         "warmup": 0,
         "weight_decay": 0.0,
         "noise_offset": 0.05,
+        "scheduler": None,
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -77,6 +79,7 @@ PRESETS: dict[str, dict] = {
         "warmup": 50,
         "weight_decay": 0.0,
         "noise_offset": 0.05,
+        "scheduler": None,
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -98,6 +101,7 @@ PRESETS: dict[str, dict] = {
         "warmup": 500,
         "weight_decay": 0.01,
         "noise_offset": 0.05,
+        "scheduler": None,
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "grad_clip": 1.0,
@@ -161,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = KeyframeTokenizer.from_pretrained(init / "tokenizer", device=run.device)
     pipeline = KeyframeDecoderPipeline.from_pretrained(init / "decoder")
     unet, vae, scheduler, conditioner = pipeline.unet, pipeline.vae, pipeline.scheduler, pipeline.conditioner
+    if cfg["scheduler"] is not None:
+        if cfg["scheduler"] not in SCHEDULER_KINDS:
+            raise ValueError(
+                f"scheduler={cfg['scheduler']!r} is unknown; use one of {', '.join(SCHEDULER_KINDS)} "
+                "or leave it unset to keep stage 1's."
+            )
+        # Switching the objective (e.g. to v-prediction with zero terminal SNR) is a fine-tune:
+        # the saved decoder samples with the scheduler it was last trained with.
+        scheduler = default_scheduler(cfg["scheduler"])
     vae.requires_grad_(False).eval().to(run.device)
     conditioner.register_to_config(mask_prob=cfg["mask_prob"], drop_all_prob=cfg["drop_all_prob"])
     ccfg = conditioner.config

@@ -16,12 +16,13 @@ same layers (the backbone's own modules and weights, the same arithmetic) with:
   the same numbers in 2 kernels instead of 5 (a sign flip is exact);
 * in the last layer only the last query: the other positions' outputs of that layer are never
   read (their keys and values are, and are cached), which removes a quarter of the attention
-  and MLP work of every call, and of the window re-prefill.
-
-Equal to `LlamaModel.forward` over the whole history up to floating-point rounding
-(tests/core/ar/test_incremental.py). `unsupported_reason` names what it does not cover (dynamic RoPE,
-whose frequencies change with the sequence length); the sampler then uses transformers' own
-forward with a KV cache.
+  and MLP work of every call, and of the window re-prefill;
+* for CPU-sized backbones (<= FUSE_MAX_PARAMETERS), the q/k/v projections as one matrix and the
+  MLP's gate/up projections as another (2 GEMMs instead of 5 per layer; the copies cost twice
+  the weights' memory, so paper-scale backbones run the modules as they are), and float32
+  RMSNorm as `F.rms_norm` (one kernel instead of five). Together about 5% of the sampler's
+  time (cProfile of 128 frames, 4-layer default model: 7,940 -> 4,868 linear calls,
+  1.79 -> 1.71 s).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from torch import Tensor
 from transformers import LlamaModel
 
 MIN_CAPACITY = 512
+FUSE_MAX_PARAMETERS = 50_000_000
 
 
 def unsupported_reason(backbone: torch.nn.Module) -> str | None:
@@ -68,6 +70,14 @@ class IncrementalLlama:
         self.keys = torch.empty(shape, dtype=self.dtype, device=self.device)  # (N, g, capacity, D)
         self.values = torch.empty(shape, dtype=self.dtype, device=self.device)
         self.cos = self.signed_sin = torch.empty((0, self.head_dim), dtype=self.dtype, device=self.device)
+        small = sum(p.numel() for p in backbone.parameters()) <= FUSE_MAX_PARAMETERS
+        self.fused = [_FusedLayer(layer) for layer in self.layers] if small else None
+        self.fast_norm = self.dtype == torch.float32
+
+    def _norm(self, module: torch.nn.Module, hidden: Tensor) -> Tensor:
+        if self.fast_norm:
+            return F.rms_norm(hidden, module.weight.shape, module.weight, module.variance_epsilon)
+        return module(hidden)
 
     def truncate(self, length: int) -> int:
         """Forget every position from `length` on; returns the positions still cached."""
@@ -112,19 +122,28 @@ class IncrementalLlama:
         last = len(self.layers) - 1
         for index, layer in enumerate(self.layers):
             attention = layer.self_attn
-            normed = layer.input_layernorm(hidden)  # (1, n, H)
-            keys = attention.k_proj(normed).view(n, self.num_kv_heads, self.head_dim).transpose(0, 1)
-            values = attention.v_proj(normed).view(n, self.num_kv_heads, self.head_dim).transpose(0, 1)
+            fused = self.fused[index] if self.fused is not None else None
+            normed = self._norm(layer.input_layernorm, hidden)  # (1, n, H)
+            if fused is not None:
+                queries, keys, values = F.linear(normed[0], fused.qkv_weight, fused.qkv_bias).split(
+                    fused.qkv_split, dim=-1
+                )
+            else:
+                queries, keys, values = (
+                    proj(normed[0]) for proj in (attention.q_proj, attention.k_proj, attention.v_proj)
+                )
+            keys = keys.view(n, self.num_kv_heads, self.head_dim).transpose(0, 1)
+            values = values.view(n, self.num_kv_heads, self.head_dim).transpose(0, 1)
             self.keys[index, :, start:end] = self._rotated(keys, cos, sin)  # (g, n, D)
             self.values[index, :, start:end] = values
             if index == last:
                 # Only the last position's output is ever read; its keys and values are cached above.
-                hidden, normed = hidden[:, -1:], normed[:, -1:]  # (1, 1, H)
+                hidden, queries = hidden[:, -1:], queries[-1:]  # (1, 1, H), (1, h*D)
                 q_cos, q_sin, q_mask, causal = cos[-1:], sin[-1:], None, False
             else:
                 q_cos, q_sin, q_mask, causal = cos, sin, mask, mask is None and n > 1
-            q = normed.shape[1]
-            queries = attention.q_proj(normed).view(q, self.num_heads, self.head_dim).transpose(0, 1)
+            q = queries.shape[0]
+            queries = queries.reshape(q, self.num_heads, self.head_dim).transpose(0, 1)
             queries = self._rotated(queries, q_cos, q_sin)  # (h, q, D)
             out = F.scaled_dot_product_attention(
                 queries[None],
@@ -137,12 +156,38 @@ class IncrementalLlama:
             )  # (1, h, q, D)
             out = out.transpose(1, 2).reshape(1, q, self.num_heads * self.head_dim)  # (1, q, h*D)
             hidden = hidden + attention.o_proj(out)
-            hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+            normed = self._norm(layer.post_attention_layernorm, hidden)
+            if fused is not None:
+                gate, up = F.linear(normed, fused.gate_up_weight, fused.gate_up_bias).chunk(2, dim=-1)
+                hidden = hidden + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
+            else:
+                hidden = hidden + layer.mlp(normed)
         self.length = end
         self.forward_positions += n
-        return self.backbone.norm(hidden)[0, -1]  # (H,)
+        return self._norm(self.backbone.norm, hidden)[0, -1]  # (H,)
 
     def _rotated(self, x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
         """RoPE of x (heads, n, D): x * cos + rotate_half(x) * sin, with rotate_half(x) * sin ==
         x.roll(D/2) * signed_sin (transformers.models.llama.modeling_llama.apply_rotary_pos_emb)."""
         return x * cos + x.roll(self.head_dim // 2, dims=-1) * signed_sin
+
+
+class _FusedLayer:
+    """One decoder layer's q/k/v and gate/up projection weights concatenated (copies)."""
+
+    def __init__(self, layer: torch.nn.Module):
+        attention, mlp = layer.self_attn, layer.mlp
+        projections = (attention.q_proj, attention.k_proj, attention.v_proj)
+        self.qkv_weight = torch.cat([p.weight for p in projections]).detach()  # (h*D + 2*g*D, H)
+        self.qkv_bias = _cat_bias(projections)
+        self.qkv_split = [p.weight.shape[0] for p in projections]
+        self.gate_up_weight = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach()  # (2I, H)
+        self.gate_up_bias = _cat_bias((mlp.gate_proj, mlp.up_proj))
+
+
+def _cat_bias(projections) -> Tensor | None:
+    if all(p.bias is None for p in projections):
+        return None
+    return torch.cat(
+        [p.bias if p.bias is not None else p.weight.new_zeros(p.weight.shape[0]) for p in projections]
+    ).detach()

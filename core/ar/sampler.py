@@ -54,7 +54,11 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SamplerConfig:
     context_frames: int = 128  # frames in the model's view, the one being generated included (App. E)
-    keep_frames: int = 64  # most recent frames kept when the window slides
+    # Most recent frames kept when the window slides. 32 of 128: a slide then comes every 96
+    # frames, so a 1,024-frame movie costs ~1.1x per frame what a 128-frame one does (64 kept:
+    # 1.54x, bench/results/ar.json of session 2), at the price of a shorter history right after
+    # each slide (32 frames, growing back to 127).
+    keep_frames: int = 32
     mixture_temperature: float = 1.0  # softmax temperature of the component choice (0 = most likely)
     scale_temperature: float = 1.0  # multiplies every Gaussian scale (0 = component mean)
     use_cache: bool = True  # False recomputes the whole window per token (for checks and benchmarks)

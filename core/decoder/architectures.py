@@ -150,8 +150,22 @@ def load_sdxl(folder: str | Path) -> tuple[UNet2DConditionModel, AutoencoderKL, 
     return unet, vae, scheduler
 
 
-def default_scheduler() -> DDIMScheduler:
-    """The training/sampling noise schedule of our decoders (SD's scaled-linear betas)."""
+SCHEDULER_KINDS = ("epsilon", "v_zero_snr")
+
+
+def default_scheduler(kind: str = "epsilon") -> DDIMScheduler:
+    """The training/sampling noise schedule of our decoders (SD's scaled-linear betas).
+
+    kind "epsilon": SD's schedule and objective. kind "v_zero_snr": the same betas rescaled to
+    zero terminal SNR, v-prediction and "trailing" timesteps (Lin et al. 2024, "Common Diffusion
+    Noise Schedules and Sample Steps are Flawed"): sampling then starts from pure noise, as in
+    training, so the frame's global colour and layout must come from the conditioning (the
+    visual tokens) instead of leaking through the last noise level. A diffusion *autoencoder*
+    needs exactly that.
+    """
+    if kind not in SCHEDULER_KINDS:
+        raise ValueError(f"Unknown scheduler kind {kind!r}; use one of {', '.join(SCHEDULER_KINDS)}.")
+    zero_snr = kind == "v_zero_snr"
     return DDIMScheduler(
         num_train_timesteps=1000,
         beta_start=0.00085,
@@ -159,6 +173,8 @@ def default_scheduler() -> DDIMScheduler:
         beta_schedule="scaled_linear",
         clip_sample=False,
         set_alpha_to_one=False,
-        steps_offset=1,
-        prediction_type="epsilon",
+        steps_offset=0 if zero_snr else 1,
+        prediction_type="v_prediction" if zero_snr else "epsilon",
+        rescale_betas_zero_snr=zero_snr,
+        timestep_spacing="trailing" if zero_snr else "leading",
     )

@@ -12,7 +12,7 @@
                           | {"kind": "insightface", "root": "/path/insightface", "name": "buffalo_l"},
             "video":        {"path": "video"}        # optional: core.video image-to-video model
          },
-         "sampler": {"context_frames": 128, "keep_frames": 64},
+         "sampler": {"context_frames": 128, "keep_frames": 32},
          "defaults": {"num_inference_steps": 20, "guidance_scale": 3.0}}
 
 Relative paths are relative to the bundle folder; a paper-scale manifest points at absolute
@@ -66,7 +66,7 @@ class FaceComponent(_Strict):
 
 class SamplerSettings(_Strict):
     context_frames: int = Field(default=128, ge=1)
-    keep_frames: int = Field(default=64, ge=0)
+    keep_frames: int = Field(default=32, ge=0)
 
 
 class GenerationDefaults(_Strict):

@@ -93,8 +93,8 @@ def test_continuation_past_128_frames_with_the_default_window():
     )
     assert tokens.shape == (130, 2, model.config.token_dim)
     assert torch.isfinite(tokens).all()
-    # Frame 128 does not fit the 128-frame window: the references and frames 64..127 are kept.
-    context = list(range(64, 130))
+    # Frame 128 does not fit the 128-frame window: the references and frames 96..127 are kept.
+    context = list(range(96, 130))
     seen = FrameSequence(
         frames=[sample.frames[i] for i in context],
         sentence_embeddings=sample.sentence_embeddings[context],
