@@ -87,3 +87,14 @@ def test_paper_preset_asks_for_its_local_models(data, tmp_path):
         stage3.main(
             ["--preset", "paper", "--data", str(data), "--init", str(init), "--out", str(tmp_path / "run")]
         )
+
+
+def test_switching_to_the_zero_snr_v_objective_travels_with_the_decoder(data, tmp_path):
+    init = tiny_stage1_outputs(tmp_path / "stage1")
+    out = tmp_path / "run"
+    args = ["--preset", "tiny", "--data", str(data), "--init", str(init), "--out", str(out)]
+    assert stage3.main(args + ["--set", "scheduler=v_zero_snr", "--max-steps", "1"]) == 0
+    config = KeyframeDecoderPipeline.from_pretrained(out / "decoder").scheduler.config
+    assert config.prediction_type == "v_prediction" and config.rescale_betas_zero_snr
+    with pytest.raises(ValueError, match="scheduler='ddpm' is unknown"):
+        stage3.main(args + ["--set", "scheduler=ddpm"])

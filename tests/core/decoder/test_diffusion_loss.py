@@ -53,3 +53,17 @@ def test_noise_offset_and_v_prediction(parts):
     assert torch.isfinite(v)
     with pytest.raises(ValueError, match="epsilon"):
         _loss(unet, cond, DDPMScheduler(prediction_type="sample"), 0)
+
+
+def test_the_zero_terminal_snr_schedule_trains_v_and_samples_from_pure_noise(parts):
+    unet, cond = parts
+    scheduler = default_scheduler("v_zero_snr")
+    assert scheduler.config.prediction_type == "v_prediction"
+    assert float(scheduler.alphas_cumprod[-1]) == pytest.approx(0.0, abs=1e-12)  # no signal left at T
+    assert float(default_scheduler().alphas_cumprod[-1]) > 1e-3  # SD's schedule leaks the frame's mean
+    scheduler.set_timesteps(20)
+    assert int(scheduler.timesteps[0]) == 999  # "trailing": the first step is the pure-noise level
+    with torch.no_grad():
+        assert torch.isfinite(_loss(unet, cond, scheduler, 0))
+    with pytest.raises(ValueError, match="v_zero_snr"):
+        default_scheduler("cosine")

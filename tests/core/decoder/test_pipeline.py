@@ -128,3 +128,18 @@ def test_other_image_sizes_on_request(pipe):
     assert images.shape == (2, 16, 24, 3)
     with pytest.raises(ValueError, match="divisible"):
         _render(pipe, 0, height=18, width=24)
+
+
+def test_a_v_prediction_zero_snr_decoder_survives_save_and_load(tmp_path):
+    pipe = make_pipeline()
+    pipe.scheduler = default_scheduler("v_zero_snr")
+    before = _render(pipe, 3)
+    assert np.isfinite(before).all()
+    pipe.save_pretrained(tmp_path / "decoder")
+    loaded = KeyframeDecoderPipeline.from_pretrained(tmp_path / "decoder")
+    loaded.set_progress_bar_config(disable=True)
+    assert (
+        loaded.scheduler.config.rescale_betas_zero_snr
+        and loaded.scheduler.config.prediction_type == "v_prediction"
+    )
+    np.testing.assert_allclose(_render(loaded, 3), before, atol=1e-5)
