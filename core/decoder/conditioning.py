@@ -20,7 +20,10 @@ Absent descriptions and faces are zero rows (the paper's zero padding). In train
 present conditioning token is masked with probability `mask_prob` (App. C: 0.2): a masked
 visual token becomes the learned null token, a masked description or face becomes a zero
 row. With probability `drop_all_prob` a whole sample loses all its conditions; that teaches
-the null condition used by classifier-free guidance.
+the null condition used by classifier-free guidance. With probability `drop_tokens_prob`
+(our addition, 0 by default) a sample loses all its visual tokens but keeps its sentences and
+faces: 32 token numbers already describe the whole frame, so without it the decoder learns to
+ignore the description and face slots.
 """
 
 from __future__ import annotations
@@ -61,9 +64,14 @@ class DecoderConditioner(ModelMixin, ConfigMixin):
         pooled_dim: int | None = None,
         mask_prob: float = 0.2,
         drop_all_prob: float = 0.1,
+        drop_tokens_prob: float = 0.0,
     ):
         super().__init__()
-        for name, p in (("mask_prob", mask_prob), ("drop_all_prob", drop_all_prob)):
+        for name, p in (
+            ("mask_prob", mask_prob),
+            ("drop_all_prob", drop_all_prob),
+            ("drop_tokens_prob", drop_tokens_prob),
+        ):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} is {p} but must be a probability between 0 and 1.")
         hidden = hidden_dim or context_dim
@@ -151,6 +159,11 @@ class DecoderConditioner(ModelMixin, ConfigMixin):
         if self.training if apply_masking is None else apply_masking:
             keep = self._rand(tuple(present.shape), generator) >= cfg.mask_prob  # (B, S)
             keep &= self._rand((batch, 1), generator) >= cfg.drop_all_prob
+            if cfg.drop_tokens_prob:
+                # All visual tokens of a sample at once: the decoder must then draw the frame
+                # from its sentences and faces alone, which is what makes it use them at all.
+                L = cfg.num_tokens
+                keep[:, :L] &= self._rand((batch, 1), generator) >= cfg.drop_tokens_prob
             kept = present & keep
             L, K = cfg.num_tokens, cfg.max_descriptions
             tokens = torch.where(kept[:, :L, None], tokens, null)

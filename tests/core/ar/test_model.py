@@ -14,7 +14,7 @@ def test_presets_build_the_documented_sizes():
     tiny = KeyframeAR.from_config(ARConfig.tiny(), IDENTIFIER_VOCABULARY)
     assert sum(p.numel() for p in tiny.parameters()) < 100_000
     default = ARConfig.default()
-    assert (default.hidden_size, default.num_layers, default.tokens_per_frame) == (256, 4, 2)
+    assert (default.hidden_size, default.num_layers, default.tokens_per_frame) == (256, 2, 2)
     assert ARConfig.paper("/models/llama-2-7b").backbone_path == "/models/llama-2-7b"
     with pytest.raises(ValueError, match="Unknown AR preset 'huge'"):
         ARConfig.preset("huge")

@@ -81,6 +81,18 @@ def test_whole_condition_dropout_rate_matches_the_config():
     assert torch.equal(out.kept[:, 0], out.kept[:, 1])
 
 
+def test_dropping_all_visual_tokens_keeps_sentences_and_faces_at_the_configured_rate():
+    cond = _conditioner(mask_prob=0.0, drop_all_prob=0.0, drop_tokens_prob=0.3).train()
+    g = torch.Generator().manual_seed(4)
+    out = cond(torch.randn(5000, 2, 8), torch.randn(5000, 15, 12), torch.randn(5000, 5, 10), generator=g)
+    tokens_dropped = ~out.kept[:, :2].any(dim=1)
+    assert abs(tokens_dropped.float().mean().item() - 0.3) < 0.02
+    assert torch.equal(out.kept[:, 0], out.kept[:, 1])  # both tokens go together
+    assert out.kept[:, 2:].all()  # sentences and faces stay
+    with pytest.raises(ValueError, match="drop_tokens_prob"):
+        _conditioner(drop_tokens_prob=-0.1)
+
+
 def test_masking_is_reproducible_with_a_generator():
     cond = _conditioner().train()
     tokens = torch.randn(8, 2, 8)
