@@ -15,7 +15,7 @@ Both go through `StoryboardPipeline.render` and its sentence / cast encoders, th
 studio uses. Writes bench/results/decoder.json with
 
   seconds_per_keyframe              median wall seconds of one `id` decode (the storyboard's
-                                    render: bundle default guidance, default size) after a
+                                    render: the bundle's default guidance or --guidance, default size) after a
                                     warm-up, at --steps (20) steps on --threads threads;
   seconds_per_keyframe_no_guidance  the same with guidance off (one UNet pass per step);
   clip_cosine_tokens / _id          mean CLIP image cosine, input vs reconstruction, with the
@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="fewer frames (under 10 minutes on 2 cores)")
     parser.add_argument("--frames", type=int, default=None, help="held-out frames (default 96, quick 24)")
     parser.add_argument("--steps", type=int, default=20, help="diffusion steps per keyframe")
+    parser.add_argument(
+        "--guidance", type=float, default=None, help="classifier-free guidance (default: the bundle's)"
+    )
     parser.add_argument("--min-face", type=int, default=MIN_FACE, help="smallest face box side scored")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0, help="frame choice and diffusion noise")
@@ -235,6 +238,8 @@ def main(argv: list[str] | None = None) -> dict:
     storyboard = load_storyboard(args.bundle)
     bundle = storyboard.bundle
     settings = replace(storyboard.defaults, num_inference_steps=args.steps)
+    if args.guidance is not None:
+        settings = replace(settings, guidance_scale=args.guidance)
     no_guidance = replace(settings, guidance_scale=1.0)
     frames = prepare_frames(storyboard, movies, count, args.min_face, args.seed)
     logger.info("Decoding %d held-out frames from %d test movies", len(frames), len(movies))

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from core.decoder.architectures import SCHEDULER_KINDS, default_scheduler
+from core.decoder.conditioning import DecoderConditioner
 from core.decoder.pipeline import KeyframeDecoderPipeline, vae_encode
 from core.encoders.descriptions import (
     DescriptionEncoder,
@@ -61,6 +62,7 @@ PRESETS: dict[str, dict] = {
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "drop_tokens_prob": 0.0,
+        "input_norm": False,
         "grad_clip": 1.0,
         "log_every": 1,
         "checkpoint_every": 2,
@@ -69,7 +71,7 @@ PRESETS: dict[str, dict] = {
     # The embedded CPU bundle's recipe: switch stage 1's epsilon decoder to v-prediction with
     # zero terminal SNR and teach it to draw from sentences and faces alone (drop_tokens_prob);
     # 2,800 steps, 1.3 s/step on 2 cores (~60 minutes). The committed bundle's decoder ran
-    # 1,600 steps without token dropping, then resumed to 2,800 with it (its MODEL_CARD.md).
+    # 1,600 steps without token dropping, then resumed to 2,800 with it (see its MODEL_CARD.md).
     "default": {
         "seed": 0,
         "description_clip_arch": None,
@@ -87,6 +89,7 @@ PRESETS: dict[str, dict] = {
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "drop_tokens_prob": 0.3,
+        "input_norm": True,
         "grad_clip": 1.0,
         "log_every": 20,
         "checkpoint_every": 100,
@@ -110,6 +113,7 @@ PRESETS: dict[str, dict] = {
         "mask_prob": 0.2,
         "drop_all_prob": 0.1,
         "drop_tokens_prob": 0.0,
+        "input_norm": False,
         "grad_clip": 1.0,
         "log_every": 20,
         "checkpoint_every": 1000,
@@ -147,6 +151,17 @@ def build_face_encoder(kind: str, cfg: dict, tokenizer: KeyframeTokenizer) -> Fa
     )
 
 
+def add_input_norm(conditioner: DecoderConditioner) -> DecoderConditioner:
+    """A copy of `conditioner` with input_norm on: new LayerNorms (identity-initialised), same weights."""
+    fresh = DecoderConditioner.from_config(conditioner.config, input_norm=True)
+    missing, unexpected = fresh.load_state_dict(conditioner.state_dict(), strict=False)
+    if unexpected or not all(key.split(".")[0] in ("description_norm", "face_norm") for key in missing):
+        raise ValueError(
+            f"Cannot add input norms to this conditioner (missing {missing}, unexpected {unexpected})."
+        )
+    return fresh.to(conditioner.device)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("python -m train.stage3_id_decoder", __doc__.split("\n\n")[0], PRESETS)
     parser.add_argument(
@@ -181,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         # the saved decoder samples with the scheduler it was last trained with.
         scheduler = default_scheduler(cfg["scheduler"])
     vae.requires_grad_(False).eval().to(run.device)
+    if cfg["input_norm"] and not conditioner.config.get("input_norm", False):
+        # Adds the LayerNorms in front of the sentence and face MLPs; every other weight is kept.
+        conditioner = add_input_norm(conditioner)
     conditioner.register_to_config(
         mask_prob=cfg["mask_prob"],
         drop_all_prob=cfg["drop_all_prob"],

@@ -98,3 +98,17 @@ def test_switching_to_the_zero_snr_v_objective_travels_with_the_decoder(data, tm
     assert config.prediction_type == "v_prediction" and config.rescale_betas_zero_snr
     with pytest.raises(ValueError, match="scheduler='ddpm' is unknown"):
         stage3.main(args + ["--set", "scheduler=ddpm"])
+
+
+def test_adding_input_norms_keeps_every_trained_weight():
+    from core.decoder.conditioning import DecoderConditioner
+
+    torch.manual_seed(0)
+    old = DecoderConditioner(token_dim=8, num_tokens=2, context_dim=16, description_dim=12, face_dim=10)
+    new = stage3.add_input_norm(old)
+    assert new.config.input_norm and new.description_norm is not None and new.face_norm is not None
+    for key, value in old.state_dict().items():
+        assert torch.equal(new.state_dict()[key], value)
+    tokens = torch.randn(2, 2, 8)
+    with torch.no_grad():  # visual-token slots are untouched by the new norms
+        torch.testing.assert_close(new.eval()(tokens).context[:, :2], old.eval()(tokens).context[:, :2])

@@ -93,6 +93,27 @@ def test_dropping_all_visual_tokens_keeps_sentences_and_faces_at_the_configured_
         _conditioner(drop_tokens_prob=-0.1)
 
 
+def test_input_norm_scales_unit_norm_embeddings_up_and_keeps_absent_equal_to_masked():
+    plain = _conditioner(input_norm=False).eval()
+    normed = _conditioner(input_norm=True).eval()
+    desc = torch.nn.functional.normalize(torch.randn(2, 3, 12), dim=-1)  # unit norm, like MiniLM
+    spread = {}
+    for name, cond in (("plain", plain), ("normed", normed)):
+        with torch.no_grad():
+            present = cond(torch.randn(2, 2, 8), desc).context[:, 2:5]
+            absent = cond(torch.randn(2, 2, 8)).context[:, 2:5]
+        spread[name] = (present - absent).abs().mean().item()
+    assert spread["normed"] > 3 * spread["plain"]
+    # A masked description and an absent one still give the same context row.
+    cond = _conditioner(input_norm=True, mask_prob=0.5, drop_all_prob=0.0)
+    tokens, faces = torch.randn(6, 2, 8), torch.randn(6, 5, 10)
+    full = torch.randn(6, 15, 12)
+    out = cond.train()(tokens, full, faces, generator=torch.Generator().manual_seed(2))
+    tokens_ref = torch.where(out.kept[:, :2, None], tokens, cond.null_tokens.detach().expand(6, -1, -1))
+    ref = cond.eval()(tokens_ref, full * out.kept[:, 2:17, None], faces * out.kept[:, 17:, None])
+    assert torch.allclose(out.context, ref.context, atol=1e-6)
+
+
 def test_masking_is_reproducible_with_a_generator():
     cond = _conditioner().train()
     tokens = torch.randn(8, 2, 8)
