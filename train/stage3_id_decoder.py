@@ -69,9 +69,11 @@ PRESETS: dict[str, dict] = {
         "keep_checkpoints": 2,
     },
     # The embedded CPU bundle's recipe: switch stage 1's epsilon decoder to v-prediction with
-    # zero terminal SNR and teach it to draw from sentences and faces alone (drop_tokens_prob);
-    # 2,800 steps, 1.3 s/step on 2 cores (~60 minutes). The committed bundle's decoder ran
-    # 1,600 steps without token dropping, then resumed to 2,800 with it (see its MODEL_CARD.md).
+    # zero terminal SNR, normalise the sentence and face embeddings (input_norm) and teach it to
+    # draw from sentences and faces alone (drop_tokens_prob); 2,800 steps at ~1.3 s/step on 2
+    # cores (~60 minutes). The session-3 decoder got there in three runs (1,600 steps plain,
+    # resumed to 2,800 with token dropping, then 800 with input_norm from that): its
+    # MODEL_CARD.md lists the exact commands.
     "default": {
         "seed": 0,
         "description_clip_arch": None,
