@@ -1,5 +1,5 @@
 """The studio in a real browser: Debian's Chromium driven by Playwright against `python app.py`
-with a temporary data folder and a tiny random model bundle (core.pipeline.build_tiny_bundle).
+with a temporary data folder and the embedded default bundle (assets/bundle), as on a Space.
 
 One walk through the product: create a project, add a character with a face photo, write a
 scene with two shots, generate the storyboard, regenerate one shot, build the animatic and
@@ -31,14 +31,6 @@ STEP_TIMEOUT_MS = 180_000  # generation and encoding on 2 CPU cores
 TABS = ["Projects", "Cast", "Script", "References", "Storyboard", "Video", "Export", "Settings"]
 
 
-def _tiny_bundle_builder():
-    try:
-        from core.pipeline import build_tiny_bundle
-    except ImportError as error:
-        pytest.skip(f"core.pipeline (load_pipeline, build_tiny_bundle) is not importable yet: {error}")
-    return build_tiny_bundle
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -61,28 +53,23 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def studio_app(tmp_path_factory):
-    """(url, log path) of `python app.py` on a free port with a fresh data folder and a tiny bundle."""
-    build_tiny_bundle = _tiny_bundle_builder()
+    """(url, log path) of `python app.py` on a free port with a fresh data folder and the default bundle."""
     if not CHROMIUM.is_file():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt install chromium).")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     root = tmp_path_factory.mktemp("browser")
-    bundle = root / "bundle"
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GRADIO_SERVER", "STUDIO_"))}
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     log = root / "app.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--data-dir", str(root / "data"), "--bundle", str(bundle),
+            [sys.executable, "app.py", "--data-dir", str(root / "data"),
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        # The app needs the bundle only when a photo is analysed or a keyframe generated, so it
-        # starts while the bundle is written.
-        build_tiny_bundle(bundle, seed=0)
         _wait_until_up(url, process, log)
         yield url, log
     finally:
