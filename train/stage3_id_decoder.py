@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from core.decoder.architectures import SCHEDULER_KINDS, default_scheduler
+from core.decoder.architectures import default_scheduler
 from core.decoder.conditioning import DecoderConditioner
 from core.decoder.pipeline import KeyframeDecoderPipeline, vae_encode
 from core.encoders.descriptions import (
@@ -188,12 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = KeyframeTokenizer.from_pretrained(init / "tokenizer", device=run.device)
     pipeline = KeyframeDecoderPipeline.from_pretrained(init / "decoder")
     unet, vae, scheduler, conditioner = pipeline.unet, pipeline.vae, pipeline.scheduler, pipeline.conditioner
-    if cfg["scheduler"] is not None:
-        if cfg["scheduler"] not in SCHEDULER_KINDS:
-            raise ValueError(
-                f"scheduler={cfg['scheduler']!r} is unknown; use one of {', '.join(SCHEDULER_KINDS)} "
-                "or leave it unset to keep stage 1's."
-            )
+    if cfg["scheduler"] is not None:  # None keeps stage 1's
         # Switching the objective (e.g. to v-prediction with zero terminal SNR) is a fine-tune:
         # the saved decoder samples with the scheduler it was last trained with.
         scheduler = default_scheduler(cfg["scheduler"])

@@ -164,7 +164,7 @@ def default_scheduler(kind: str = "epsilon") -> DDIMScheduler:
     needs exactly that.
     """
     if kind not in SCHEDULER_KINDS:
-        raise ValueError(f"Unknown scheduler kind {kind!r}; use one of {', '.join(SCHEDULER_KINDS)}.")
+        raise ValueError(f"scheduler={kind!r} is unknown; use one of {', '.join(SCHEDULER_KINDS)}.")
     zero_snr = kind == "v_zero_snr"
     return DDIMScheduler(
         num_train_timesteps=1000,
