@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--guidance", type=float, default=None, help="classifier-free guidance (default: the bundle's)"
     )
+    parser.add_argument(
+        "--face-guidance", type=float, default=None, help="identity guidance (default: the bundle's; 1 = off)"
+    )
     parser.add_argument("--min-face", type=int, default=MIN_FACE, help="smallest face box side scored")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0, help="frame choice and diffusion noise")
@@ -240,7 +243,9 @@ def main(argv: list[str] | None = None) -> dict:
     settings = replace(storyboard.defaults, num_inference_steps=args.steps)
     if args.guidance is not None:
         settings = replace(settings, guidance_scale=args.guidance)
-    no_guidance = replace(settings, guidance_scale=1.0)
+    if args.face_guidance is not None:
+        settings = replace(settings, face_guidance_scale=args.face_guidance)
+    no_guidance = replace(settings, guidance_scale=1.0, face_guidance_scale=1.0)
     frames = prepare_frames(storyboard, movies, count, args.min_face, args.seed)
     logger.info("Decoding %d held-out frames from %d test movies", len(frames), len(movies))
 
@@ -293,6 +298,7 @@ def main(argv: list[str] | None = None) -> dict:
         "timed_frames_no_guidance": len(unguided_seconds),
         "num_inference_steps": settings.num_inference_steps,
         "guidance_scale": settings.guidance_scale,
+        "face_guidance_scale": settings.face_guidance_scale,
         "decoded_size": [decoded_width, decoded_height],
         "input_size": list(frames[0].image.size),
         "min_face": args.min_face,

@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
         "script_shots": script.num_shots,
         "num_inference_steps": settings.num_inference_steps,
         "guidance_scale": settings.guidance_scale,
+        "face_guidance_scale": settings.face_guidance_scale,
         "bundle": {
             "name": pipeline.bundle.manifest.name,
             "folder": str(args.bundle),

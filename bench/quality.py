@@ -366,7 +366,7 @@ def markdown(result: dict, sheet_name: str) -> str:
         f"{setup['keyframes_per_row']} keyframes per row: the first shots of {len(setup['movies'])} held-out "
         f"movie{'s' if len(setup['movies']) != 1 else ''} ({', '.join(setup['movies'])}) of `{setup['data']}`, whose cast never appears in training. "
         f"Every row renders the same shots with the same seeds ({setup['num_inference_steps']} denoising steps, "
-        f"guidance {setup['guidance_scale']}).",
+        f"guidance {setup['guidance_scale']}, face guidance {setup.get('face_guidance_scale', 1.0)}).",
         "",
         "| row | CLIP score | ST | LT | FD | s / keyframe |",
         "|---|---|---|---|---|---|",
@@ -476,6 +476,9 @@ def _parser() -> argparse.ArgumentParser:
         help="most ground-truth frames to fit the recogniser on",
     )
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the bundle's)")
+    parser.add_argument(
+        "--face-guidance", type=float, default=None, help="identity guidance (default: the bundle's; 1 = off)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sheet-shots", type=int, default=8, help="shots shown in the contact sheet")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -529,6 +532,8 @@ def main(argv: list[str] | None = None) -> dict:
     settings = pipeline.defaults
     if args.steps is not None:
         settings = dataclasses.replace(settings, num_inference_steps=args.steps)
+    if args.face_guidance is not None:
+        settings = dataclasses.replace(settings, face_guidance_scale=args.face_guidance)
     clip = pipeline.bundle.tokenizer.clip
 
     tasks = plan_movies(records, movies, shots, args.references)
@@ -615,6 +620,7 @@ def main(argv: list[str] | None = None) -> dict:
         "keyframes_per_row": sum(len(t.shots) for t in tasks),
         "num_inference_steps": settings.num_inference_steps,
         "guidance_scale": settings.guidance_scale,
+        "face_guidance_scale": settings.face_guidance_scale,
         "seed": args.seed,
         "quick": args.quick,
         "torch_threads": torch.get_num_threads(),

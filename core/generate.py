@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="model bundle folder")
     parser.add_argument("--steps", type=int, default=None, help="diffusion steps (bundle default)")
     parser.add_argument("--guidance", type=float, default=None, help="guidance scale (bundle default)")
+    parser.add_argument(
+        "--face-guidance",
+        type=float,
+        default=None,
+        help="identity guidance from the cast photos, 1 = off (bundle default)",
+    )
     parser.add_argument("--no-faces", action="store_true", help="ignore cast photos (ablation)")
     return parser
 
@@ -103,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, num_inference_steps=args.steps)
     if args.guidance is not None:
         settings = replace(settings, guidance_scale=args.guidance)
+    if args.face_guidance is not None:
+        settings = replace(settings, face_guidance_scale=args.face_guidance)
     if args.no_faces:
         settings = replace(settings, use_faces=False)
 

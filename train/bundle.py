@@ -271,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="default denoising steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="default classifier-free guidance")
     parser.add_argument(
+        "--face-guidance", type=float, default=1.0, help="default identity guidance from the cast photos (1 = off)"
+    )
+    parser.add_argument(
         "--dtype",
         choices=["float32", "float16"],
         default="float32",
@@ -288,7 +291,11 @@ def main(argv: list[str] | None = None) -> int:
             name=args.name,
             description=args.description,
             sampler=SamplerSettings(context_frames=args.context_frames, keep_frames=args.keep_frames),
-            defaults=GenerationDefaults(num_inference_steps=args.steps, guidance_scale=args.guidance),
+            defaults=GenerationDefaults(
+                num_inference_steps=args.steps,
+                guidance_scale=args.guidance,
+                face_guidance_scale=args.face_guidance,
+            ),
             assemble_args=list(argv) if argv is not None else sys.argv[1:],
             dtype=None if args.dtype == "float32" else getattr(torch, args.dtype),
         )

@@ -9,7 +9,12 @@ step takes a random window of `num_frames` frames from each sampled clip:
 * the window's last frame is the last-frame condition (latent + mask channel), dropped with
   probability `last_frame_dropout` so clips can be made with or without a target frame;
 * image embedding and first latent are each dropped with `conditioning_dropout` so
-  classifier-free guidance has an unconditional model;
+  classifier-free guidance has an unconditional model; the first latent alone is dropped more
+  often (`first_latent_dropout`), so the model must be able to draw the clip from the image
+  embedding and cannot ignore it;
+* with probability `anchor_keyframe_prob` the image embedding is that of the clip's keyframe
+  (its frame 0) while the window, and so the first-latent condition, starts later in the clip:
+  what the anchor gives a chained segment at inference (paper 3.5);
 * motion bucket = mean frame difference, fps = the model's rate, noise_aug = the sampled
   augmentation: SVD's micro-conditioning.
 
@@ -87,6 +92,8 @@ PRESETS: dict[str, dict] = {
         "log_every": 1,
         "checkpoint_every": 2,
         "keep_checkpoints": 2,
+        "first_latent_dropout": 0.3,
+        "anchor_keyframe_prob": 0.5,
     },
     # The embedded CPU bundle's budget: about 25 minutes on one core beside stages 2 and 3.
     "default": {
@@ -107,6 +114,8 @@ PRESETS: dict[str, dict] = {
         "log_every": 20,
         "checkpoint_every": 50,
         "keep_checkpoints": 2,
+        "first_latent_dropout": 0.3,
+        "anchor_keyframe_prob": 0.5,
     },
     "paper": {
         "seed": 0,
@@ -126,6 +135,8 @@ PRESETS: dict[str, dict] = {
         "log_every": 20,
         "checkpoint_every": 1000,
         "keep_checkpoints": 2,
+        "first_latent_dropout": 0.1,  # SVD's own: the same as the embedding's
+        "anchor_keyframe_prob": 0.5,
     },
 }
 
@@ -162,7 +173,13 @@ class ClipWindows:
         return len(self.files)
 
     def batch(self, indices: list[int], generator: torch.Generator) -> torch.Tensor:
-        windows = []
+        return self.batch_with_keyframes(indices, generator)[0]
+
+    def batch_with_keyframes(
+        self, indices: list[int], generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The windows (B, T, 3, H, W) and their clips' keyframes (frame 0), (B, 3, H, W)."""
+        windows, keyframes = [], []
         for index in indices:
             with np.load(self.files[index]) as data:
                 frames = data["frames"]
@@ -172,14 +189,16 @@ class ClipWindows:
                     f"{self.num_frames}; export longer clips or lower num_frames."
                 )
             start = int(torch.randint(0, len(frames) - self.num_frames + 1, (1,), generator=generator))
-            window = torch.from_numpy(np.ascontiguousarray(frames[start : start + self.num_frames, ..., :3]))
-            window = window.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (T, 3, h0, w0)
-            if tuple(window.shape[-2:]) != self.size:
-                window = F.interpolate(
-                    window, size=self.size, mode="bilinear", antialias=True, align_corners=False
+            picked = np.concatenate([frames[start : start + self.num_frames], frames[:1]])[..., :3]
+            pixels = torch.from_numpy(np.ascontiguousarray(picked))
+            pixels = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (T + 1, 3, h0, w0)
+            if tuple(pixels.shape[-2:]) != self.size:
+                pixels = F.interpolate(
+                    pixels, size=self.size, mode="bilinear", antialias=True, align_corners=False
                 )
-            windows.append(window)
-        return torch.stack(windows)  # (B, T, 3, H, W)
+            windows.append(pixels[:-1])
+            keyframes.append(pixels[-1])
+        return torch.stack(windows), torch.stack(keyframes)
 
 
 # -- models ----------------------------------------------------------------------------
@@ -274,9 +293,21 @@ def measure_scaling_factor(vae, windows: ClipWindows, count: int, seed: int) -> 
 
 
 def conditioning(
-    parts: Components, frames: torch.Tensor, generator: torch.Generator, train_conditioning: bool = True
+    parts: Components,
+    frames: torch.Tensor,
+    generator: torch.Generator,
+    train_conditioning: bool = True,
+    *,
+    keyframes: torch.Tensor | None = None,
+    first_latent_dropout: float | None = None,
+    anchor_keyframe_prob: float = 0.0,
 ) -> dict[str, torch.Tensor]:
-    """Everything the UNet reads beside the noisy latents, for (B, T, 3, H, W) clips."""
+    """Everything the UNet reads beside the noisy latents, for (B, T, 3, H, W) clips.
+
+    `keyframes` (B, 3, H, W) are the clips' first frames: with probability `anchor_keyframe_prob`
+    a sample's image embedding is its keyframe's instead of its window's first frame (the anchor).
+    `first_latent_dropout` (default: the model's `conditioning_dropout`) drops the first latent.
+    """
     model, vae = parts.model, parts.vae
     batch, num_frames = frames.shape[:2]
     device = frames.device
@@ -288,14 +319,20 @@ def conditioning(
     last_latents = encode_condition_latents(
         vae, last + aug.view(-1, 1, 1, 1) * torch.randn(last.shape, generator=generator).to(device)
     )
-    embedding = embed_images(parts.image_encoder, (first + 1.0) / 2.0, parts.feature_extractor).unsqueeze(
+    embedded = first
+    if keyframes is not None and train_conditioning and anchor_keyframe_prob > 0:
+        use_key = (torch.rand(batch, generator=generator) < anchor_keyframe_prob).to(device)
+        embedded = torch.where(use_key.view(-1, 1, 1, 1), keyframes.to(device), first)
+    embedding = embed_images(parts.image_encoder, (embedded + 1.0) / 2.0, parts.feature_extractor).unsqueeze(
         1
     )  # (B, 1, D)
 
     if train_conditioning:
         drop = torch.rand(3, batch, generator=generator).to(device)
+        if first_latent_dropout is None:
+            first_latent_dropout = model.conditioning_dropout
         keep_embedding = (drop[0] >= model.conditioning_dropout).float()
-        keep_first = (drop[1] >= model.conditioning_dropout).float()
+        keep_first = (drop[1] >= first_latent_dropout).float()
         keep_last = (drop[2] >= model.last_frame_dropout).float()
     else:
         keep_embedding = keep_first = keep_last = torch.ones(batch, device=device)
@@ -315,9 +352,18 @@ def conditioning(
 
 
 def diffusion_loss(
-    parts: Components, unet, frames: torch.Tensor, objective: str, noise_schedule, generator: torch.Generator
+    parts: Components,
+    unet,
+    frames: torch.Tensor,
+    objective: str,
+    noise_schedule,
+    generator: torch.Generator,
+    **conditioning_options,
 ) -> torch.Tensor:
-    """Denoising loss of the UNet on (B, T, 3, H, W) clips in [-1, 1]."""
+    """Denoising loss of the UNet on (B, T, 3, H, W) clips in [-1, 1].
+
+    `conditioning_options` go to `conditioning` (keyframes, first_latent_dropout, anchor_keyframe_prob).
+    """
     vae = parts.vae
     batch, num_frames = frames.shape[:2]
     with torch.no_grad():
@@ -326,7 +372,7 @@ def diffusion_loss(
             posterior.mode() * vae.config.scaling_factor
         )  # the mode: a CPU generator cannot sample on a GPU
         latents = latents.reshape(batch, num_frames, *latents.shape[1:])  # (B, T, C, h, w)
-        cond = conditioning(parts, frames, generator)
+        cond = conditioning(parts, frames, generator, **conditioning_options)
     device = latents.device
     noise = torch.randn(latents.shape, generator=generator).to(device)
     if objective == "ddpm_v":
@@ -447,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
             rank=run.rank,
             world_size=run.world_size,
         )
-        frames = windows.batch(indices, generator).to(run.device)  # (B, T, 3, H, W)
+        frames, keyframes = windows.batch_with_keyframes(indices, generator)  # (B, T, 3, H, W), (B, 3, H, W)
+        frames = frames.to(run.device)
         if phase.name == "vae":
             inner_vae.train()
             optimizer, params = vae_opt, vae.parameters()
@@ -457,7 +504,17 @@ def main(argv: list[str] | None = None) -> int:
             if step >= vae_end:
                 freeze_vae()
             optimizer, params = unet_opt, unet.parameters()
-            loss = diffusion_loss(parts, unet, frames, cfg["objective"], noise_schedule, generator)
+            loss = diffusion_loss(
+                parts,
+                unet,
+                frames,
+                cfg["objective"],
+                noise_schedule,
+                generator,
+                keyframes=keyframes.to(run.device),
+                first_latent_dropout=cfg["first_latent_dropout"],
+                anchor_keyframe_prob=cfg["anchor_keyframe_prob"],
+            )
         for group in optimizer.param_groups:
             group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)

@@ -10,7 +10,14 @@ Dimensions:
 Paper 3.2 / 3.4: a diffusers `UNet2DConditionModel` denoises `AutoencoderKL` latents while its
 cross-attention reads the `DecoderConditioner` context. Classifier-free guidance mixes the
 conditional prediction with the one under the null condition (all slots null), which the
-conditioner learned through condition dropout. Any diffusers scheduler works.
+conditioner learned through condition dropout. Identity guidance (`face_guidance_scale`) adds a
+second direction, from the same condition without its face slots to the full one, as
+InstructPix2Pix guides image and text separately:
+
+    noise = null + g * (no_faces - null) + g_face * (full - no_faces)
+
+so g = g_face is plain guidance, and g <= 1 (no plain guidance) leaves
+no_faces + g_face * (full - no_faces). Any diffusers scheduler works.
 
 The pipeline composes its four components and owns no weights; `save_pretrained` writes the
 usual diffusers folder (model_index.json + one subfolder per component) and `from_pretrained`
@@ -76,6 +83,19 @@ def unet_added_conditions(
     batch = condition.pooled.shape[0]
     time_ids = sdxl_time_ids(height, width, batch, condition.pooled.device, condition.pooled.dtype)
     return {"text_embeds": condition.pooled, "time_ids": time_ids}
+
+
+def combine_guidance(
+    predictions: tuple[torch.Tensor, ...], guidance_scale: float | None, face_guidance_scale: float | None
+) -> torch.Tensor:
+    """Mix the UNet outputs of the branches ([null], [no faces], full; a scale of None = branch absent)."""
+    *rest, full = predictions
+    null = rest.pop(0) if guidance_scale is not None else None
+    no_faces = rest.pop(0) if face_guidance_scale is not None else None
+    if no_faces is None:
+        return full if null is None else null + guidance_scale * (full - null)
+    base = no_faces if null is None else null + guidance_scale * (no_faces - null)
+    return base + face_guidance_scale * (full - no_faces)
 
 
 class KeyframeDecoderPipeline(DiffusionPipeline):
@@ -158,6 +178,7 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
         face_embeds: torch.Tensor | None = None,
         num_inference_steps: int = 20,
         guidance_scale: float = 2.0,
+        face_guidance_scale: float = 1.0,
         generator: torch.Generator | list[torch.Generator] | None = None,
         output_type: str = "pil",
         latents: torch.Tensor | None = None,
@@ -173,6 +194,8 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
         text_embeds: description-sentence embeddings (B, <=15, e), zero rows = absent.
         face_embeds: face embeddings (B, <=5, f), zero rows = absent.
         guidance_scale: classifier-free guidance weight; <= 1 disables guidance.
+        face_guidance_scale: identity guidance weight, from the condition without faces to the
+            full one; <= 1 disables it (it needs face_embeds and costs one more UNet pass).
         output_type: "pil", "np", "pt" (images in [0, 1]) or "latent".
         height, width: image size in pixels; by default the size the UNet was trained at.
         """
@@ -186,10 +209,17 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
         )
         batch = condition.context.shape[0]
         use_guidance = guidance_scale > 1.0
+        use_face_guidance = face_guidance_scale > 1.0 and face_embeds is not None
+        # the batch the UNet sees: [null] [no faces] full, each present only when a guidance needs it
+        branches = [condition]
+        if use_face_guidance:
+            no_faces = self.conditioner(tokens, text_embeds, None, batch_size=batch, apply_masking=False)
+            branches.insert(0, no_faces)
         if use_guidance:
-            null = self.conditioner.null_condition(batch)
-            context = torch.cat([null.context, condition.context])  # (2B, S, D)
-            pooled = None if condition.pooled is None else torch.cat([null.pooled, condition.pooled])
+            branches.insert(0, self.conditioner.null_condition(batch))
+        if len(branches) > 1:
+            context = torch.cat([b.context for b in branches])  # (nB, S, D)
+            pooled = None if condition.pooled is None else torch.cat([b.pooled for b in branches])
             condition = DecoderCondition(context, pooled, condition.present, condition.kept)
         context = condition.context.to(self.unet.dtype)
         height = height or self.image_size[0]
@@ -214,12 +244,14 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
         latents = latents * self.scheduler.init_noise_sigma
         step_kwargs = self._step_kwargs(generator, eta)
         for t in self.progress_bar(self.scheduler.timesteps):
-            model_input = torch.cat([latents] * 2) if use_guidance else latents
+            model_input = torch.cat([latents] * len(branches)) if len(branches) > 1 else latents
             model_input = self.scheduler.scale_model_input(model_input, t)
             noise = self.unet(model_input, t, encoder_hidden_states=context, added_cond_kwargs=added).sample
-            if use_guidance:
-                uncond, cond = noise.chunk(2)
-                noise = uncond + guidance_scale * (cond - uncond)
+            noise = combine_guidance(
+                noise.chunk(len(branches)),
+                guidance_scale if use_guidance else None,
+                face_guidance_scale if use_face_guidance else None,
+            )
             latents = self.scheduler.step(noise, t, latents, **step_kwargs).prev_sample
 
         if output_type == "latent":

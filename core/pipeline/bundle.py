@@ -72,6 +72,8 @@ class SamplerSettings(_Strict):
 class GenerationDefaults(_Strict):
     num_inference_steps: int = Field(default=20, ge=1)
     guidance_scale: float = Field(default=3.0, ge=0)
+    # identity guidance (core.decoder.pipeline): 1.0 = off
+    face_guidance_scale: float = Field(default=1.0, ge=0)
 
 
 class Components(_Strict):

@@ -69,7 +69,11 @@ class StoryboardPipeline:
     @property
     def defaults(self) -> GenerationSettings:
         d = self.bundle.manifest.defaults
-        return GenerationSettings(num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale)
+        return GenerationSettings(
+            num_inference_steps=d.num_inference_steps,
+            guidance_scale=d.guidance_scale,
+            face_guidance_scale=d.face_guidance_scale,
+        )
 
     # -- encoding the script ------------------------------------------------------------
 
@@ -263,6 +267,7 @@ class StoryboardPipeline:
             else None,
             num_inference_steps=settings.num_inference_steps,
             guidance_scale=settings.guidance_scale,
+            face_guidance_scale=settings.face_guidance_scale,
             generator=generator,
             output_type="pil",
             batch_size=1,

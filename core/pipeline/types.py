@@ -22,6 +22,9 @@ class GenerationSettings:
 
     num_inference_steps: int = 20
     guidance_scale: float = 3.0
+    # identity guidance: pushes each keyframe from "without the cast's faces" towards "with them"
+    # (one more decoder pass per step when above 1; 1 = off)
+    face_guidance_scale: float = 1.0
     # GIVT-style temperatures: for the mixture choice and for the Gaussian scales.
     mixture_temperature: float = 1.0
     scale_temperature: float = 1.0

@@ -33,6 +33,9 @@ class ProjectSettings(BaseModel):
     bundle_path: str | None = None
     num_inference_steps: int | None = PydanticField(default=None, ge=1, le=1000)
     guidance_scale: float | None = PydanticField(default=None, ge=0.0, le=50.0)
+    # identity guidance (how strongly the cast's face photos steer each keyframe); projects saved
+    # before it existed simply lack the key and use the bundle's default
+    face_guidance_scale: float | None = PydanticField(default=None, ge=0.0, le=50.0)
     seed_policy: SeedPolicy = SeedPolicy.PER_SHOT
     seed: int = PydanticField(default=0, ge=0, lt=2**63)
 

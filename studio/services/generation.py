@@ -93,7 +93,7 @@ class GenerationPlan:
     context: tuple[ContextFrame, ...]
     cast_photos: dict[str, list[Path]]
     references: tuple[Path, ...]
-    # The project's settings that override the bundle's defaults (num_inference_steps, guidance_scale).
+    # The project's settings that override the bundle's defaults (steps, guidance, face guidance).
     setting_overrides: dict[str, Any]
     warnings: tuple[str, ...] = ()
 
@@ -127,6 +127,8 @@ def setting_overrides(settings: ProjectSettings) -> dict[str, Any]:
         values["num_inference_steps"] = settings.num_inference_steps
     if settings.guidance_scale is not None:
         values["guidance_scale"] = settings.guidance_scale
+    if settings.face_guidance_scale is not None:
+        values["face_guidance_scale"] = settings.face_guidance_scale
     return values
 
 

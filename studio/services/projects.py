@@ -152,6 +152,7 @@ _SETTING_PROBLEMS = {
     "bundle_path": "the model bundle must be a folder path, or empty for the default bundle",
     "num_inference_steps": "the number of steps must be a whole number from 1 to 1000, or empty for the bundle's default",
     "guidance_scale": "the guidance scale must be a number from 0 to 50, or empty for the bundle's default",
+    "face_guidance_scale": "the face guidance must be a number from 0 to 50 (1 = off), or empty for the bundle's default",
     "seed_policy": "the seed policy must be one of: per-shot, fixed, random",
     "seed": "the seed must be a whole number of 0 or more (below 2^63)",
 }

@@ -1,4 +1,4 @@
-"""Settings tab: the open project's generation settings (bundle, steps, guidance, seeds)."""
+"""Settings tab: the open project's generation settings (bundle, steps, guidance, face guidance, seeds)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from studio.ui.feedback import guarded, inform, markdown_text
 from studio.ui.field_messages import field_infos, general_problems
 from studio.ui.shell import Shell, project_id_of, require_project_id
 
-FIELDS = ("bundle_path", "num_inference_steps", "guidance_scale", "seed_policy", "seed")
+FIELDS = ("bundle_path", "num_inference_steps", "guidance_scale", "face_guidance_scale", "seed_policy", "seed")
 HINTS = {
     "bundle_path": "A local folder holding a model bundle (nothing is ever downloaded).",
     "num_inference_steps": "Denoising steps per keyframe; empty: the bundle's default.",
     "guidance_scale": "How strongly the script steers each keyframe; empty: the bundle's default.",
+    "face_guidance_scale": "How strongly the cast's face photos steer who appears (1 = off; above 1 costs one more "
+    "decoder pass per step); empty: the bundle's default.",
     "seed_policy": "per-shot: seed + shot number (repeatable); fixed: the same seed everywhere; random: new each time.",
     "seed": "The base seed of the per-shot and fixed policies.",
 }
@@ -42,13 +44,14 @@ def build(shell: Shell) -> None:
             with gr.Column():
                 steps = gr.Number(label="Steps", info=HINTS["num_inference_steps"], precision=0, value=None)
                 guidance = gr.Number(label="Guidance scale", info=HINTS["guidance_scale"], value=None)
+                face_guidance = gr.Number(label="Face guidance", info=HINTS["face_guidance_scale"], value=None)
                 policy = gr.Dropdown([p.value for p in SeedPolicy], value=SeedPolicy.PER_SHOT.value,
                                      label="Seed policy", info=HINTS["seed_policy"])
                 seed = gr.Number(label="Seed", info=HINTS["seed"], precision=0, value=0, minimum=0)
         status = gr.Markdown()
         save = gr.Button("Save settings", variant="primary", elem_id="save-settings")
 
-    widgets = [bundle_path, steps, guidance, policy, seed]
+    widgets = [bundle_path, steps, guidance, face_guidance, policy, seed]
 
     @guarded
     def refresh(ref, request: gr.Request):
@@ -56,25 +59,26 @@ def build(shell: Shell) -> None:
         studio = shell.studio()
         if project_id is None:
             return ["default", gr.Textbox(value="", info=HINTS["bundle_path"]), bundle_note(studio.models, None),
-                    None, None, SeedPolicy.PER_SHOT.value, 0, ""]
+                    None, None, None, SeedPolicy.PER_SHOT.value, 0, ""]
         project = studio.call(services.get_project, owner=shell.owner(request), project_id=project_id)
         s = project.settings
         return ["folder" if s.bundle_path else "default",
                 gr.Textbox(value=s.bundle_path or "", info=HINTS["bundle_path"]),
                 bundle_note(studio.models, s.bundle_path), s.num_inference_steps, s.guidance_scale,
-                s.seed_policy.value, s.seed, ""]
+                s.face_guidance_scale, s.seed_policy.value, s.seed, ""]
 
-    outputs = [bundle_choice, bundle_path, bundle_status, steps, guidance, policy, seed, status]
+    outputs = [bundle_choice, bundle_path, bundle_status, steps, guidance, face_guidance, policy, seed, status]
     tab.select(refresh, [shell.project], outputs)
     shell.project.change(refresh, [shell.project], outputs)
 
     @guarded
-    def save_settings(ref, choice, folder, steps_v, guidance_v, policy_v, seed_v, request: gr.Request):
+    def save_settings(ref, choice, folder, steps_v, guidance_v, face_v, policy_v, seed_v, request: gr.Request):
         studio = shell.studio()
         changes = {
             "bundle_path": (folder or "").strip() or None if choice == "folder" else None,
             "num_inference_steps": None if steps_v is None else int(steps_v),
-            "guidance_scale": guidance_v, "seed_policy": policy_v, "seed": 0 if seed_v is None else int(seed_v),
+            "guidance_scale": guidance_v, "face_guidance_scale": face_v, "seed_policy": policy_v,
+            "seed": 0 if seed_v is None else int(seed_v),
         }
         result = studio.call(services.update_project_settings, owner=shell.owner(request),
                              project_id=require_project_id(ref), **changes)

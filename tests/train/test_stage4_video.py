@@ -121,3 +121,40 @@ def test_both_objectives_give_finite_losses_and_gradients(objective):
     assert torch.isfinite(loss)
     assert parts.unet.conv_in.weight.grad is not None and torch.isfinite(parts.unet.conv_in.weight.grad).all()
     assert all(p.grad is None for p in parts.image_encoder.parameters())  # the anchor tower stays frozen
+
+
+def test_the_anchor_keyframe_and_first_latent_dropout_reach_the_conditioning():
+    from core.video.image_embedder import embed_images
+
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    m = parts.model
+    frames = torch.rand(2, m.num_frames, 3, m.height, m.width) * 2 - 1
+    keyframes = torch.rand(2, 3, m.height, m.width) * 2 - 1
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    with torch.no_grad():
+        key = embed_images(parts.image_encoder, (keyframes + 1) / 2, None)
+        window = embed_images(parts.image_encoder, (frames[:, 0] + 1) / 2, None)
+        options = {"keyframes": keyframes, "first_latent_dropout": 0.0}
+        anchored = stage4_video.conditioning(parts, frames, g(), anchor_keyframe_prob=1.0, **options)
+        plain = stage4_video.conditioning(parts, frames, g(), anchor_keyframe_prob=0.0, **options)
+        dropped = stage4_video.conditioning(
+            parts, frames, g(), keyframes=keyframes, first_latent_dropout=1.0, anchor_keyframe_prob=0.0
+        )
+    kept = anchored["embedding"].abs().sum(dim=(1, 2)) > 0  # the embedding's own dropout may hit a sample
+    assert kept.any()
+    assert torch.allclose(anchored["embedding"][kept, 0], key[kept], atol=1e-5)
+    assert torch.allclose(plain["embedding"][kept, 0], window[kept], atol=1e-5)
+    assert not torch.allclose(key, window)
+    c = m.latent_channels
+    assert dropped["condition"][:, :, :c].abs().max() == 0  # every first latent dropped
+    assert plain["condition"][:, :, :c].abs().max() > 0
+
+
+def test_windows_come_with_their_clips_keyframe(tmp_path):
+    files = stage4_video.clip_files(_clips(tmp_path, movies=1, clips=1, frames=6))
+    windows = stage4_video.ClipWindows(files, num_frames=4, size=(128, 224))
+    frames, keyframes = windows.batch_with_keyframes([0], torch.Generator().manual_seed(3))
+    assert frames.shape == (1, 4, 3, 128, 224) and keyframes.shape == (1, 3, 128, 224)
+    with np.load(files[0]) as data:
+        first = torch.from_numpy(data["frames"][0]).permute(2, 0, 1).float() / 127.5 - 1
+    assert torch.allclose(keyframes[0], first)

@@ -5,7 +5,7 @@ from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler
 
 from core.decoder.architectures import build_unet, build_vae, default_scheduler, sdxl_pooled_dim
 from core.decoder.conditioning import DecoderConditioner
-from core.decoder.pipeline import KeyframeDecoderPipeline
+from core.decoder.pipeline import KeyframeDecoderPipeline, combine_guidance
 
 
 def make_pipeline(unet_preset: str = "tiny") -> KeyframeDecoderPipeline:
@@ -143,3 +143,37 @@ def test_a_v_prediction_zero_snr_decoder_survives_save_and_load(tmp_path):
         and loaded.scheduler.config.prediction_type == "v_prediction"
     )
     np.testing.assert_allclose(_render(loaded, 3), before, atol=1e-5)
+
+
+def test_combine_guidance_mixes_the_branches_like_instructpix2pix():
+    null, no_faces, full = (torch.full((1, 2), v) for v in (1.0, 2.0, 4.0))
+    assert torch.equal(combine_guidance((full,), None, None), full)
+    assert torch.allclose(combine_guidance((null, full), 3.0, None), null + 3.0 * (full - null))
+    assert torch.allclose(combine_guidance((no_faces, full), None, 2.0), no_faces + 2.0 * (full - no_faces))
+    both = combine_guidance((null, no_faces, full), 3.0, 2.0)
+    assert torch.allclose(both, null + 3.0 * (no_faces - null) + 2.0 * (full - no_faces))
+    # equal scales are plain guidance towards the full condition
+    assert torch.allclose(combine_guidance((null, no_faces, full), 2.5, 2.5), null + 2.5 * (full - null))
+
+
+def test_identity_guidance_changes_the_image_only_when_there_are_faces(pipe):
+    tokens, text, faces = _inputs()
+
+    def render(faces_in, face_scale, guidance=1.0):
+        return pipe(
+            tokens,
+            text,
+            faces_in,
+            num_inference_steps=2,
+            guidance_scale=guidance,
+            face_guidance_scale=face_scale,
+            generator=torch.Generator().manual_seed(0),
+            output_type="np",
+        ).images
+
+    assert np.abs(render(faces, 3.0) - render(faces, 1.0)).max() > 1e-4
+    assert np.abs(render(faces, 3.0, guidance=2.0) - render(faces, 1.0, guidance=2.0)).max() > 1e-4
+    # without faces there is no identity direction: the scale is ignored
+    assert np.array_equal(render(None, 3.0), render(None, 1.0))
+    # scale 1 is exactly the plain pipeline
+    assert np.array_equal(render(faces, 1.0, guidance=2.0), render(faces, 0.0, guidance=2.0))

@@ -278,12 +278,15 @@ def test_context_from_another_bundle_is_dropped_with_a_warning(studio, project, 
 
 def test_project_settings_reach_the_pipeline(studio, project, loader):
     studio.call(update_project_settings, owner=OWNER, project_id=project.id, num_inference_steps=7,
-                guidance_scale=1.5, seed_policy=SeedPolicy.FIXED, seed=99)
+                guidance_scale=1.5, face_guidance_scale=4.0, seed_policy=SeedPolicy.FIXED, seed=99)
     plan, _ = generate(studio, project.id)
     call = loader.pipeline.calls[-1]
     assert call.settings.num_inference_steps == 7 and call.settings.guidance_scale == 1.5
+    assert call.settings.face_guidance_scale == 4.0
     assert call.seeds == {0: 99, 1: 99, 2: 99}
     assert all(s.keyframe.params["guidance_scale"] == 1.5 for s in shots_of(studio, project.id))
+    assert all(s.keyframe.params["face_guidance_scale"] == 4.0 for s in shots_of(studio, project.id))
+
 
 
 def test_imported_keyframes_without_tokens_are_not_context(studio, sample_script, sample_folder, loader):

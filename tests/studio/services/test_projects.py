@@ -93,6 +93,21 @@ def test_settings_are_validated_per_field(session):
     assert session.get(Project, project.id).project_settings().bundle_path == "/models/tiny"
 
 
+def test_face_guidance_is_a_checked_setting_and_older_projects_lack_it(session):
+    project = create_project(session=session, owner=OWNER, name="P")
+    result = update_project_settings(session=session, owner=OWNER, project_id=project.id, face_guidance_scale=-1)
+    assert set(result.problems) == {"face_guidance_scale"} and "1 = off" in result.problems["face_guidance_scale"]
+    assert update_project_settings(session=session, owner=OWNER, project_id=project.id,
+                                   face_guidance_scale=4.0).value.settings.face_guidance_scale == 4.0
+    # a project saved before the setting existed has no such key in its JSON column
+    row = session.get(Project, project.id)
+    row.settings = {k: v for k, v in row.settings.items() if k != "face_guidance_scale"}
+    session.add(row)
+    session.commit()
+    session.expire_all()
+    assert session.get(Project, project.id).project_settings().face_guidance_scale is None
+
+
 def test_style_is_checked_like_a_script_style(session):
     project = create_project(session=session, owner=OWNER, name="P")
     result = update_project_details(session=session, owner=OWNER, project_id=project.id, style="word " * 61)
