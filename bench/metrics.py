@@ -162,6 +162,44 @@ def long_term_consistency(
     return (hits / pairs if pairs else None), pairs
 
 
+def long_term_hits(
+    found: Sequence[Collection[Hashable]],
+    named: Sequence[Collection[Hashable]],
+    known: Collection[Hashable] | None = None,
+) -> np.ndarray:
+    """Per keyframe (hits, pairs) of `long_term_consistency`, shape (T, 2): what LT sums."""
+    if len(found) != len(named):
+        raise ValueError(f"Got recognitions for {len(found)} keyframes but names for {len(named)}.")
+    counts = np.zeros((len(found), 2), dtype=np.int64)
+    for t, (seen, asked) in enumerate(zip(found, named, strict=True)):
+        for character in set(asked):
+            if known is not None and character not in known:
+                continue
+            counts[t, 1] += 1
+            counts[t, 0] += character in seen
+    return counts
+
+
+def paired_bootstrap_interval(
+    a: np.ndarray, b: np.ndarray, draws: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile interval of LT(a) - LT(b) when keyframes are resampled (the same draw for both).
+
+    a, b: `long_term_hits` of two rows rendered from the same shots (so their pair counts agree).
+    """
+    if a.shape != b.shape or not np.array_equal(a[:, 1], b[:, 1]):
+        raise ValueError("Both rows must be measured on the same keyframes and names.")
+    if a[:, 1].sum() == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(a), size=(draws, len(a)))  # (draws, T)
+    pairs = a[picks, 1].sum(axis=1)
+    valid = pairs > 0
+    diffs = (a[picks, 0].sum(axis=1) - b[picks, 0].sum(axis=1))[valid] / pairs[valid]
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(diffs, tail)), float(np.quantile(diffs, 1.0 - tail))
+
+
 def false_positive_rate(
     found: Sequence[Collection[Hashable]], named: Sequence[Collection[Hashable]], labels: Collection[Hashable]
 ) -> float | None:

@@ -27,8 +27,9 @@ ground-truth frames of the evaluated shots is reported as a sanity figure.
 Writes --out (bench/results/quality.json: {"rows": {row: {clip, st, lt, fd,
 seconds_per_keyframe}}, "margins", "few_shot_style", "recogniser", "ground_truth", ...}),
 --docs/quality.md (the table) and --docs/quality_contact_sheet.png (rows x first shots of
-the first movie). --quick (3 movies x 32 shots) fits in 15 minutes on 2 cores when the
-decoder takes about 0.5 s per keyframe.
+the first movie). --quick (6 movies x 32 shots) fits in 15 minutes on 2 cores when the
+decoder takes about 0.5 s per keyframe. Each LT margin comes with a 95% paired bootstrap
+interval over keyframes (`lt_margin_interval_95`): a margin whose interval holds 0 is noise.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ from bench.metrics import (
     frame_features,
     frechet_distance,
     long_term_consistency,
+    long_term_hits,
     mean_reference_cosine,
+    paired_bootstrap_interval,
     short_term_consistency,
     text_embeddings,
 )
@@ -74,7 +77,9 @@ COLUMNS = ("clip", "st", "lt", "fd", "seconds_per_keyframe")
 ABLATIONS = ("no_history", "no_faces", "t2i")
 EXPORT_COMMAND = "python -m train.data.toy_cinema export --out {data} --movies 200 --seed 0 --clips"
 # name -> (movies, shots per movie, recogniser training frames)
-PRESETS = {"quick": (3, 32, 1200), "full": (8, 64, 4000)}
+# quick: 6 movies, because with 3 (96 keyframes, ~150 LT pairs) the LT noise (about +-0.05 for a
+# margin) exceeded every margin but t2i's; 6 still fits in 15 minutes at ~0.5 s per keyframe
+PRESETS = {"quick": (6, 32, 1200), "full": (8, 64, 4000)}
 _CELL = (168, 96)
 _LABEL_W = 120
 _HEADER_H = 30
@@ -241,11 +246,12 @@ class Truth:
     style_probe: LinearProbe
 
 
-def measure(features: FrameFeatures, truth: Truth) -> tuple[dict, dict]:
-    """(the table's columns without timing, details) of one row's keyframes."""
+def measure(features: FrameFeatures, truth: Truth) -> tuple[dict, dict, np.ndarray]:
+    """(the table's columns without timing, details, per-keyframe LT hits) of one row's keyframes."""
     st, st_pairs = short_term_consistency(features.embeddings, truth.named, truth.groups)
     found = truth.recogniser.recognise(features.recogniser)
     lt, lt_pairs = long_term_consistency(found, truth.named, known=truth.recogniser.labels)
+    hits = long_term_hits(found, truth.named, known=truth.recogniser.labels)
     styles = truth.style_probe.classify(features.recogniser)
     reference_cosine = []
     for movie, references in truth.references.items():
@@ -265,7 +271,7 @@ def measure(features: FrameFeatures, truth: Truth) -> tuple[dict, dict]:
         "style_reference_cosine": _r(float(np.mean(reference_cosine))) if reference_cosine else None,
         "style_accuracy": _r(float(np.mean([a == b for a, b in zip(styles, truth.styles, strict=True)]))),
     }
-    return columns, details
+    return columns, details, hits
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -395,6 +401,17 @@ def markdown(result: dict, sheet_name: str) -> str:
         lines.append(
             f"| `{name}` | " + " | ".join(_cell(margin[c]) for c in ("clip", "st", "lt", "fd")) + " |"
         )
+    intervals = result.get("lt_margin_interval_95") or {}
+    if intervals:
+        lines += [
+            "",
+            "How sure the LT margins are: a 95% paired bootstrap interval (keyframes resampled 2,000 times, "
+            "the same draw for both rows): "
+            + "; ".join(
+                f"`{name}` [{_cell(v[0])}, {_cell(v[1])}]" for name, v in intervals.items() if v is not None
+            )
+            + ". An interval that contains 0 means the sample cannot tell the two rows apart on LT.",
+        ]
     style = result["few_shot_style"]
     lines += [
         "",
@@ -463,7 +480,7 @@ def _parser() -> argparse.ArgumentParser:
         default=ROOT / "data" / "toy",
         help="exported toy-cinema dataset (its test split)",
     )
-    parser.add_argument("--quick", action="store_true", help="3 movies x 32 shots (under 15 minutes)")
+    parser.add_argument("--quick", action="store_true", help="6 movies x 32 shots (under 15 minutes)")
     parser.add_argument(
         "--movies", type=int, default=None, help="held-out movies to render (default: preset)"
     )
@@ -563,19 +580,24 @@ def main(argv: list[str] | None = None) -> dict:
         {0: 0},
         from_ground_truth=False,
     )
-    rows, details, sheet = {}, {}, {"ground truth": [tasks[0].record.load_frame(t) for t in tasks[0].shots]}
+    rows, details, hits, sheet = (
+        {},
+        {},
+        {},
+        {"ground truth": [tasks[0].record.load_frame(t) for t in tasks[0].shots]},
+    )
     for row in ROWS:
         start = time.perf_counter()
         images = []
         for task in tasks:
             images += render_row(pipeline, row, task, settings, args.seed)
         seconds = time.perf_counter() - start
-        columns, details[row] = measure(frame_features(clip, images), truth)
+        columns, details[row], hits[row] = measure(frame_features(clip, images), truth)
         rows[row] = columns | {"seconds_per_keyframe": round(seconds / len(images), 4)}
         sheet[row] = images[: len(tasks[0].shots)]
         logger.info("%-14s %s", row, json.dumps(rows[row]))
 
-    gt_columns, gt_details = measure(truth.frames, truth)
+    gt_columns, gt_details, _ = measure(truth.frames, truth)
     floor = truth.frames.embeddings
     spread = sorted({int(i) for i in np.linspace(0, len(training) - 1, min(len(floor), len(training)))})
     others = frame_features(clip, [training[i][0].load_frame(training[i][1]) for i in spread]).embeddings
@@ -585,6 +607,11 @@ def main(argv: list[str] | None = None) -> dict:
         for name in ROWS
         if name != "full"
     }
+    lt_intervals = {}
+    for name in ROWS:
+        if name != "full":
+            interval = paired_bootstrap_interval(hits["full"], hits[name], seed=args.seed)
+            lt_intervals[name] = None if interval is None else [_r(v) for v in interval]
     style = {
         "measure": f"Cosine to references: mean CLIP image cosine of each generated keyframe to the "
         f"{max(len(t.references) for t in tasks)} ground-truth reference frames of its movie (higher = closer in "
@@ -629,6 +656,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "rows": rows,
         "margins": margins,
+        "lt_margin_interval_95": lt_intervals,
         "targets": targets(rows, style),
         "few_shot_style": style,
         "ground_truth": gt_columns,

@@ -8,6 +8,8 @@
   (each segment embeds its own start frame). drift = 1 - mean cosine similarity between the
   CLIP embedding of every generated frame and that of the keyframe. CLIP is `--clip` (an
   open_clip folder, e.g. the bundle's) when given, else the model's own anchor tower.
+  drift_floor_vae is the same measure for the keyframe after the model's VAE (encode, decode):
+  the floor no generated clip can go below.
 * seconds_per_video_second: wall time of the anchored 4x render divided by the seconds of
   video it yields (frames / the model's fps), torch on 2 threads.
 * animatic_seconds_120_shots: MP4 + GIF export of the 120-shot sample script
@@ -145,6 +147,17 @@ def _embedder(pipe, clip_folder: Path | None):
     return embed, name
 
 
+def vae_round_trip(vae, frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (1, H, W, 3) in [0, 1] after the VAE's encode (mode) and decode."""
+    import torch
+
+    pixels = torch.from_numpy(np.array(frame)).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # a writable copy
+    with torch.no_grad():
+        pixels = pixels.to(vae.device, vae.dtype)
+        decoded = vae.decode(vae.encode(pixels).latent_dist.mode()).sample
+    return ((decoded.float() + 1.0) / 2.0).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+
+
 def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, threads: int) -> dict:
     import torch
 
@@ -161,9 +174,11 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
     embed, encoder_name = _embedder(pipe, clip_folder)
 
     drifts = {True: [], False: []}
+    floors = []
     render_seconds, video_seconds = 0.0, 0.0
     for i, keyframe in enumerate(held_out_keyframes(shots)):
         key = embed(keyframe[None].astype(np.float32) / 255.0)
+        floors.append(float(1.0 - (embed(vae_round_trip(pipe.vae, keyframe)) @ key.T).squeeze()))
         for anchor in (True, False):
             start = time.perf_counter()
             frames = pipe(
@@ -189,6 +204,9 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
         "drift_no_anchor": round(float(np.mean(drifts[False])), 4),
         "drift_per_shot_anchor": [round(d, 4) for d in drifts[True]],
         "drift_per_shot_no_anchor": [round(d, 4) for d in drifts[False]],
+        # the drift of the keyframe itself after the model's VAE: what no clip can go below
+        "drift_floor_vae": round(float(np.mean(floors)), 4),
+        "drift_per_shot_floor_vae": [round(d, 4) for d in floors],
         "seconds_per_video_second": round(render_seconds / video_seconds, 3),
         "drift_shots": shots,
         "drift_segments": 4,

@@ -132,3 +132,21 @@ def test_frame_features_and_text_embeddings_from_a_tiny_clip():
     expected = clip.clip_score(images[:2], ["Mara walks on the beach.", "Night falls."])
     assert torch.allclose(clip_scores(features.embeddings[:2], texts), expected, atol=1e-4)
     assert len(features.subset([0, 2])) == 2
+
+
+def test_long_term_hits_add_up_to_lt_and_the_bootstrap_brackets_the_margin():
+    from bench.metrics import long_term_consistency, long_term_hits, paired_bootstrap_interval
+
+    named = [("a", "b"), ("a",), ("c",), ("z",)] * 10
+    found_a = [{"a", "b"}, {"a"}, set(), set()] * 10
+    found_b = [{"a"}, set(), set(), set()] * 10
+    hits_a = long_term_hits(found_a, named, known={"a", "b", "c"})
+    hits_b = long_term_hits(found_b, named, known={"a", "b", "c"})
+    lt_a, pairs = long_term_consistency(found_a, named, known={"a", "b", "c"})
+    assert hits_a[:, 1].sum() == pairs == 40 and hits_a[:, 0].sum() / pairs == lt_a == 0.75
+    low, high = paired_bootstrap_interval(hits_a, hits_b, draws=500)
+    assert 0 < low <= 0.5 <= high < 1  # the margin is 0.75 - 0.25, always positive here
+    same = paired_bootstrap_interval(hits_a, hits_a, draws=100)
+    assert same == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same keyframes"):
+        paired_bootstrap_interval(hits_a, hits_a[:-1])

@@ -55,6 +55,10 @@ def test_reports_margins_style_agreement_recogniser_sanity_and_targets(run):
     rows = result["rows"]
     assert set(result["margins"]) == set(quality.ROWS) - {"full"}
     assert result["margins"]["t2i"]["lt"] == pytest.approx(rows["full"]["lt"] - rows["t2i"]["lt"], abs=1e-3)
+    for name, interval in result["lt_margin_interval_95"].items():
+        if interval is not None:
+            low, high = interval
+            assert low <= high and low >= -1.0 and high <= 1.0, name
     style = result["few_shot_style"]
     for name in ("full", "few_shot", "ground_truth"):
         assert -1.0 <= style[name]["reference_cosine"] <= 1.0
