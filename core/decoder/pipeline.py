@@ -209,7 +209,8 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
         )
         batch = condition.context.shape[0]
         use_guidance = guidance_scale > 1.0
-        use_face_guidance = face_guidance_scale > 1.0 and face_embeds is not None
+        # zero face rows are absent faces: with none present the extra branch would equal the full one
+        use_face_guidance = face_guidance_scale > 1.0 and face_embeds is not None and bool(face_embeds.any())
         # the batch the UNet sees: [null] [no faces] full, each present only when a guidance needs it
         branches = [condition]
         if use_face_guidance:
