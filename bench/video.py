@@ -151,12 +151,11 @@ def vae_round_trip(vae, frame: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 -> (1, H, W, 3) in [0, 1] after the VAE's encode (mode) and decode."""
     import torch
 
-    from core.video.conditioning import decode_latents, encode_condition_latents
+    from core.video.conditioning import vae_round_trip as round_trip
 
     pixels = torch.from_numpy(np.array(frame)).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # a writable copy
     with torch.no_grad():
-        latents = encode_condition_latents(vae, pixels.to(vae.device)) * vae.config.scaling_factor
-        decoded = decode_latents(vae, latents[:, None], chunk_size=1)[:, 0]  # (1, 3, H, W)
+        decoded = round_trip(vae, pixels.to(vae.device))  # (1, 3, H, W)
     return ((decoded.float() + 1.0) / 2.0).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 

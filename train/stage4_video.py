@@ -5,7 +5,12 @@ Trains diffusers' UNetSpatioTemporalConditionModel on toy-cinema motion clips
 step takes a random window of `num_frames` frames from each sampled clip:
 
 * the first frame's VAE latent (noise-augmented, SVD) conditions every frame; its CLIP image
-  embedding is the cross-attention context (the anchor at inference);
+  embedding is the cross-attention context (the anchor at inference): SVD's one pooled
+  embedding, or with `anchor_tokens` (default) the pooled embedding and the tower's projected
+  patch tokens, which carry the keyframe's layout and details;
+* with probability `degrade_first_prob` the first-frame condition is what a chained segment
+  starts from (the frame after a VAE round trip, blurred by up to `degrade_blur` pixels) while
+  the target stays sharp, so the model learns to restore from the embedding what it lost;
 * the window's last frame is the last-frame condition (latent + mask channel), dropped with
   probability `last_frame_dropout` so clips can be made with or without a target frame;
 * image embedding and first latent are each dropped with `conditioning_dropout` so
@@ -29,6 +34,9 @@ Where the VAE and anchor tower come from:
 * `--set pretrained=SVD_FOLDER` (paper): a local Stable Video Diffusion folder; its UNet gets
   zero-initialised last-frame channels.
 
+`--set unet_init=RUN/video` starts from an earlier run's UNet (same model preset) instead of
+random weights: how the bundled model was fine-tuned with image tokens.
+
 The trained model is exported to OUT/video (load it with core.video.loading.load_video_pipeline).
 
     python -m train.stage4_video --preset default --data DATASET --init runs/stage0 --out runs/stage4
@@ -51,6 +59,7 @@ from core.video.conditioning import (
     condition_channels,
     encode_condition_latents,
     motion_bucket,
+    vae_round_trip,
 )
 from core.video.config import (
     VideoModelConfig,
@@ -94,6 +103,10 @@ PRESETS: dict[str, dict] = {
         "keep_checkpoints": 2,
         "first_latent_dropout": 0.3,
         "anchor_keyframe_prob": 0.5,
+        "anchor_tokens": True,
+        "degrade_first_prob": 0.5,
+        "degrade_blur": 1.5,
+        "unet_init": None,
     },
     # The embedded CPU bundle's budget: about 25 minutes on one core beside stages 2 and 3.
     "default": {
@@ -116,6 +129,10 @@ PRESETS: dict[str, dict] = {
         "keep_checkpoints": 2,
         "first_latent_dropout": 0.3,
         "anchor_keyframe_prob": 0.5,
+        "anchor_tokens": True,
+        "degrade_first_prob": 0.5,
+        "degrade_blur": 1.5,
+        "unet_init": None,  # a stage-4 video/ folder whose UNet this run fine-tunes
     },
     "paper": {
         "seed": 0,
@@ -137,6 +154,10 @@ PRESETS: dict[str, dict] = {
         "keep_checkpoints": 2,
         "first_latent_dropout": 0.1,  # SVD's own: the same as the embedding's
         "anchor_keyframe_prob": 0.5,
+        "anchor_tokens": False,  # SVD's UNet was trained on the pooled embedding
+        "degrade_first_prob": 0.5,
+        "degrade_blur": 1.5,
+        "unet_init": None,
     },
 }
 
@@ -219,7 +240,7 @@ class Components:
 
 
 def build_components(cfg: dict, init: Path | None) -> Components:
-    model = preset(cfg["model"])
+    model = preset(cfg["model"], anchor_tokens=bool(cfg["anchor_tokens"]))
     if cfg["pretrained"]:
         from diffusers import AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
@@ -269,7 +290,30 @@ def build_components(cfg: dict, init: Path | None) -> Components:
         vae = build_vae(model)
         encoder = build_image_encoder(model, seed=cfg["seed"])
     unet = build_unet(model)
+    if cfg["unet_init"]:
+        unet = load_unet_init(Path(cfg["unet_init"]), unet)
     return Components(model, unet, vae, encoder.eval().requires_grad_(False), clip_encoder=clip_encoder)
+
+
+def load_unet_init(folder: Path, built) -> torch.nn.Module:
+    """The UNet of an earlier stage-4 export (`folder`/unet), to fine-tune; it must fit this run's model."""
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    if not (folder / "unet" / "config.json").is_file():
+        raise FileNotFoundError(
+            f"unet_init {folder} holds no unet/config.json; give the video/ folder a stage-4 run exported."
+        )
+    unet = UNetSpatioTemporalConditionModel.from_pretrained(folder, subfolder="unet", local_files_only=True)
+    for key in ("in_channels", "out_channels", "cross_attention_dim", "block_out_channels", "num_frames"):
+        mine, theirs = built.config[key], unet.config[key]
+        if isinstance(mine, (list, tuple)):
+            mine, theirs = list(mine), list(theirs)
+        if mine != theirs:
+            raise ValueError(
+                f"unet_init {folder} has {key}={theirs} but this run's model needs {mine}; "
+                "start from a UNet trained with the same model preset."
+            )
+    return unet.float()
 
 
 # -- losses ----------------------------------------------------------------------------
@@ -292,6 +336,20 @@ def measure_scaling_factor(vae, windows: ClipWindows, count: int, seed: int) -> 
     return float(1.0 / vae.encode(pixels).latent_dist.mode().float().std())
 
 
+def degrade_frames(vae, pixels: torch.Tensor, blur: float, generator: torch.Generator) -> torch.Tensor:
+    """What a chained segment starts from: the VAE round trip of (B, 3, H, W) frames in [-1, 1]
+    (a decoded frame is never sharper), blurred with a Gaussian of sigma ~ U(0, blur) pixels."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    out = vae_round_trip(vae, pixels)
+    sigmas = torch.rand(pixels.shape[0], generator=generator) * blur
+    for i, sigma in enumerate(sigmas.tolist()):
+        if sigma > 0.1:
+            size = 2 * math.ceil(3 * sigma) + 1
+            out[i] = gaussian_blur(out[i], kernel_size=[size, size], sigma=[sigma, sigma])
+    return out
+
+
 def conditioning(
     parts: Components,
     frames: torch.Tensor,
@@ -301,18 +359,28 @@ def conditioning(
     keyframes: torch.Tensor | None = None,
     first_latent_dropout: float | None = None,
     anchor_keyframe_prob: float = 0.0,
+    degrade_first_prob: float = 0.0,
+    degrade_blur: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Everything the UNet reads beside the noisy latents, for (B, T, 3, H, W) clips.
 
     `keyframes` (B, 3, H, W) are the clips' first frames: with probability `anchor_keyframe_prob`
     a sample's image embedding is its keyframe's instead of its window's first frame (the anchor).
     `first_latent_dropout` (default: the model's `conditioning_dropout`) drops the first latent.
+    With probability `degrade_first_prob` the first-frame condition is degraded as a chained
+    segment's start frame is (`degrade_frames`) while the target stays sharp, so the model learns
+    to restore from the image embedding what the latent lost.
     """
     model, vae = parts.model, parts.vae
     batch, num_frames = frames.shape[:2]
     device = frames.device
     aug = (torch.rand(batch, generator=generator) * model.max_noise_aug).to(device)  # (B,)
     first, last = frames[:, 0], frames[:, -1]  # (B, 3, H, W)
+    if train_conditioning and degrade_first_prob > 0:
+        degrade = (torch.rand(batch, generator=generator) < degrade_first_prob).to(device)
+        if bool(degrade.any()):
+            degraded = degrade_frames(vae, first, degrade_blur, generator)
+            first = torch.where(degrade.view(-1, 1, 1, 1), degraded, first)
     first_latents = encode_condition_latents(
         vae, first + aug.view(-1, 1, 1, 1) * torch.randn(first.shape, generator=generator).to(device)
     )
@@ -323,9 +391,11 @@ def conditioning(
     if keyframes is not None and train_conditioning and anchor_keyframe_prob > 0:
         use_key = (torch.rand(batch, generator=generator) < anchor_keyframe_prob).to(device)
         embedded = torch.where(use_key.view(-1, 1, 1, 1), keyframes.to(device), first)
-    embedding = embed_images(parts.image_encoder, (embedded + 1.0) / 2.0, parts.feature_extractor).unsqueeze(
-        1
-    )  # (B, 1, D)
+    embedding = embed_images(
+        parts.image_encoder, (embedded + 1.0) / 2.0, parts.feature_extractor, tokens=model.anchor_tokens
+    )
+    if not model.anchor_tokens:
+        embedding = embedding.unsqueeze(1)  # (B, 1, D); image tokens are already (B, 1 + P, D)
 
     if train_conditioning:
         drop = torch.rand(3, batch, generator=generator).to(device)
@@ -514,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
                 keyframes=keyframes.to(run.device),
                 first_latent_dropout=cfg["first_latent_dropout"],
                 anchor_keyframe_prob=cfg["anchor_keyframe_prob"],
+                degrade_first_prob=cfg["degrade_first_prob"],
+                degrade_blur=cfg["degrade_blur"],
             )
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -553,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             unet=inner_unet.eval(),
             scheduler=scheduler,
             feature_extractor=parts.feature_extractor,
+            anchor_tokens=model.anchor_tokens,
         )
         save_video_pipeline(pipeline, out, clip_encoder=parts.clip_encoder)
         (out / "video_config.json").write_text(

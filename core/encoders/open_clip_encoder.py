@@ -97,6 +97,18 @@ class ClipImageTransform:
         return (pixels - mean) / std
 
 
+def open_clip_image_tokens(model, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An open_clip model's pooled image embedding (B, E) and last-block patch tokens (B, N, C).
+
+    The tokens are taken after the final LayerNorm (what open_clip's own `output_tokens`
+    returns); the class token is dropped. `pixels` are normalised model inputs.
+    """
+    out = model.visual.forward_intermediates(
+        pixels, indices=1, normalize_intermediates=True, output_fmt="NLC"
+    )
+    return out["image_features"], out["image_intermediates"][-1]
+
+
 class OpenClipEncoder:
     """An open_clip model plus its tokenizer and preprocessing.
 
@@ -275,10 +287,7 @@ class OpenClipEncoder:
         open_clip's own `output_tokens` returns); the class token is dropped.
         """
         self._check_pixels(pixels)
-        out = self.model.visual.forward_intermediates(
-            pixels, indices=1, normalize_intermediates=True, output_fmt="NLC"
-        )
-        return out["image_features"], out["image_intermediates"][-1]
+        return open_clip_image_tokens(self.model, pixels)
 
     def embed_images(self, pixels: torch.Tensor, *, normalize: bool = True) -> torch.Tensor:
         """(B, 3, H, W) -> (B, E), unit length by default."""

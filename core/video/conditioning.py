@@ -102,6 +102,15 @@ def decode_latents(vae, latents: torch.Tensor, chunk_size: int) -> torch.Tensor:
     return pixels.reshape(batch, num_frames, *pixels.shape[1:])
 
 
+def vae_round_trip(vae, pixels: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) pixels in [-1, 1] after the VAE's encode (mode) and decode, in [-1, 1].
+
+    The sharpest a generated frame can be: what a chained segment starts from at best.
+    """
+    latents = encode_condition_latents(vae, pixels) * vae.config.scaling_factor
+    return decode_latents(vae, latents[:, None], chunk_size=pixels.shape[0])[:, 0].clamp(-1, 1)
+
+
 def motion_bucket(frames: torch.Tensor, full_scale: float) -> torch.Tensor:
     """(B,) motion bucket ids 0..255 from (B, T, 3, H, W) frames in [-1, 1].
 

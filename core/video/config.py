@@ -4,7 +4,8 @@ Tensors (B batch, T frames, C latent channels, h x w latent size = H x W / vae f
   noisy latents      (B, T, C, h, w)
   condition channels (B, T, Cc, h, w)  Cc = C (first frame) or 2C + 1 (first, last, mask)
   UNet input         (B, T, C + Cc, h, w)
-  image embedding    (B, 1, D)         D = UNet cross_attention_dim = image-encoder output
+  image embedding    (B, N, D)         D = UNet cross_attention_dim = image-encoder output;
+                                       N = 1 (pooled, SVD) or 1 + P image tokens (anchor_tokens)
   added_time_ids     (B, 3)            [fps - 1, motion_bucket_id, noise_aug_strength]
 
 The UNet is diffusers' `UNetSpatioTemporalConditionModel` (Stable Video Diffusion), the VAE a
@@ -49,6 +50,9 @@ class VideoModelConfig:
     addition_time_embed_dim: int = 32
 
     image_embed_dim: int = 256  # D: must equal the image encoder's embedding size
+    # attend to the anchor tower's pooled embedding AND its projected patch tokens (1 + P rows):
+    # one pooled vector carries too little of a toy keyframe for the UNet to lean on it
+    anchor_tokens: bool = False
     # a tiny frozen CLIP vision tower used when no pretrained tower is given (tests, tiny runs)
     encoder_hidden: int = 64
     encoder_layers: int = 2

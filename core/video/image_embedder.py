@@ -1,20 +1,27 @@
 """The frozen image tower that gives a keyframe its anchor embedding, whatever tower it is.
 
 `embed_images(encoder, pixels, feature_extractor)` maps (B, 3, H, W) pixels in [0, 1] to a
-(B, D) embedding:
+(B, D) embedding; with `tokens=True` to (B, 1 + P, D) image tokens instead: the pooled
+embedding followed by the last block's P patch tokens put through the same final norm and
+projection (the keyframe's layout and details, not only its gist; what an anchor built on a
+single SVD-style embedding cannot carry):
 
 * a transformers `CLIPVisionModelWithProjection` (SVD's tower, or a tiny one built from a
   config): resized with antialiasing to the tower's input size, normalised with the
-  feature extractor's (or CLIP's) mean and std, `image_embeds` returned;
+  feature extractor's (or CLIP's) mean and std, `image_embeds` returned (tokens: the
+  projected, post-layernormed `last_hidden_state`, whose first row is `image_embeds`);
 * `OpenClipImageEmbedder`: wraps any open_clip model (its `encode_image`) the same way;
 * any other callable/module: called with the [0, 1] pixels, must return (B, D) or an object
-  with `image_embeds`; it does its own resizing and normalisation.
+  with `image_embeds` ((B, N, D) when tokens are asked for); it does its own resizing and
+  normalisation.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from core.encoders.open_clip_encoder import open_clip_image_tokens
 
 # OpenAI CLIP's pixel statistics, used when no feature extractor says otherwise
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -56,18 +63,25 @@ class OpenClipImageEmbedder(torch.nn.Module):
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+    def forward(self, pixels: torch.Tensor, tokens: bool = False) -> torch.Tensor:
+        """(B, D) pooled embeddings, or (B, 1 + P, D) image tokens with `tokens=True`."""
         pixels = pixels.to(self.device, self.dtype)
         pixels = _normalise(resize_antialiased(pixels, self.image_size), self.mean, self.std)
-        return self.model.encode_image(pixels)
+        if not tokens:
+            return self.model.encode_image(pixels)
+        pooled, patches = open_clip_image_tokens(self.model, pixels)  # (B, D), (B, P, width)
+        proj = self.model.visual.proj
+        if proj is not None:
+            patches = patches @ proj
+        return torch.cat([pooled.unsqueeze(1), patches], dim=1)
 
 
 def _is_transformers_clip(encoder) -> bool:
     return type(encoder).__name__ == "CLIPVisionModelWithProjection"
 
 
-def embed_images(encoder, pixels: torch.Tensor, feature_extractor=None) -> torch.Tensor:
-    """(B, 3, H, W) pixels in [0, 1] -> (B, D) float embedding."""
+def embed_images(encoder, pixels: torch.Tensor, feature_extractor=None, tokens: bool = False) -> torch.Tensor:
+    """(B, 3, H, W) pixels in [0, 1] -> (B, D) float embedding, or (B, 1 + P, D) with `tokens`."""
     if encoder is None:
         raise ValueError(
             "The video pipeline has no image encoder; pass one (a CLIP vision tower or any image embedder) "
@@ -84,13 +98,21 @@ def embed_images(encoder, pixels: torch.Tensor, feature_extractor=None) -> torch
             mean, std = CLIP_MEAN, CLIP_STD
         dtype = next(encoder.parameters()).dtype
         inputs = _normalise(resize_antialiased(pixels.float(), (size, size)), mean, std).to(dtype)
-        output = encoder(pixel_values=inputs).image_embeds
+        if tokens:
+            hidden = encoder.vision_model(pixel_values=inputs).last_hidden_state  # (B, 1 + P, width)
+            output = encoder.visual_projection(encoder.vision_model.post_layernorm(hidden))
+        else:
+            output = encoder(pixel_values=inputs).image_embeds
+    elif isinstance(encoder, OpenClipImageEmbedder):
+        output = encoder(pixels, tokens=tokens)
     else:
         output = encoder(pixels)
         output = getattr(output, "image_embeds", output)
-    if not isinstance(output, torch.Tensor) or output.ndim != 2 or output.shape[0] != pixels.shape[0]:
+    ndim = 3 if tokens else 2
+    if not isinstance(output, torch.Tensor) or output.ndim != ndim or output.shape[0] != pixels.shape[0]:
         shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-        raise ValueError(
-            f"The image encoder returned {shape}; it must return one embedding per image, shape (B, D)."
+        wanted = (
+            "image tokens per image, shape (B, N, D)" if tokens else "one embedding per image, shape (B, D)"
         )
+        raise ValueError(f"The image encoder returned {shape}; it must return {wanted}.")
     return output.float()

@@ -46,6 +46,7 @@ def save_video_pipeline(pipeline: AnchoredVideoPipeline, folder: str | Path, cli
             unet=pipeline.unet,
             scheduler=pipeline.scheduler,
             feature_extractor=pipeline.feature_extractor,
+            anchor_tokens=pipeline.config.get("anchor_tokens", False),
         )
         savable.save_pretrained(folder)
         clip_encoder.save_pretrained(folder / CLIP_FOLDER)

@@ -6,7 +6,10 @@ and any diffusers scheduler; it owns no weights. Shapes (B batch, T frames per s
 C latent channels, H x W pixels, h x w = H x W / vae factor, D embedding):
 
   keyframe pixels      (B, 3, H, W) in [-1, 1]
-  anchor embedding     (B, 1, D)            cross-attention context of every segment
+  anchor embedding     (B, N, D)            cross-attention context of every segment: N = 1
+                                            (SVD's pooled embedding) or 1 + P image tokens
+                                            (`anchor_tokens`, the pooled embedding and the
+                                            P projected patch tokens of the same tower)
   condition channels   (B, T, C | 2C+1, h, w)
   latents              (B, T, C, h, w)
   output frames        (B, T + (S-1)(T-1), H, W, 3) for S segments
@@ -97,7 +100,9 @@ class AnchoredVideoPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "image_encoder->unet->vae"
     _optional_components = ["image_encoder", "feature_extractor"]
 
-    def __init__(self, vae, image_encoder, unet, scheduler, feature_extractor=None):
+    def __init__(
+        self, vae, image_encoder, unet, scheduler, feature_extractor=None, anchor_tokens: bool = False
+    ):
         super().__init__()
         self.register_modules(
             vae=vae,
@@ -106,6 +111,8 @@ class AnchoredVideoPipeline(DiffusionPipeline):
             scheduler=scheduler,
             feature_extractor=feature_extractor,
         )
+        # saved in model_index.json: the UNet was trained on one or the other context
+        self.register_to_config(anchor_tokens=bool(anchor_tokens))
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     # -- pieces ------------------------------------------------------------------------
@@ -120,14 +127,16 @@ class AnchoredVideoPipeline(DiffusionPipeline):
         return supports_first_last(self.unet, self.latent_channels)
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) pixels in [0, 1] -> (B, 1, D) cross-attention context."""
-        embedding = embed_images(self.image_encoder, pixels, self.feature_extractor)
+        """(B, 3, H, W) pixels in [0, 1] -> (B, N, D) cross-attention context (N = 1 without tokens)."""
+        tokens = bool(self.config.get("anchor_tokens", False))
+        embedding = embed_images(self.image_encoder, pixels, self.feature_extractor, tokens=tokens)
         if embedding.shape[-1] != self.unet.config.cross_attention_dim:
             raise ValueError(
                 f"The image encoder gives {embedding.shape[-1]}-dimensional embeddings but the UNet attends to "
                 f"{self.unet.config.cross_attention_dim}; use the encoder the video model was trained with."
             )
-        return embedding.unsqueeze(1).to(self.unet.dtype)
+        embedding = embedding if tokens else embedding.unsqueeze(1)
+        return embedding.to(self.unet.dtype)
 
     def _condition_latents(
         self, pixels01: torch.Tensor, noise_aug_strength: float, generator

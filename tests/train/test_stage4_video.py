@@ -158,3 +158,39 @@ def test_windows_come_with_their_clips_keyframe(tmp_path):
     with np.load(files[0]) as data:
         first = torch.from_numpy(data["frames"][0]).permute(2, 0, 1).float() / 127.5 - 1
     assert torch.allclose(keyframes[0], first)
+
+
+def test_degraded_first_frames_reach_the_first_latent_while_the_target_stays_sharp():
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    m = parts.model
+    frames = torch.rand(2, m.num_frames, 3, m.height, m.width) * 2 - 1
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    with torch.no_grad():
+        degraded = stage4_video.degrade_frames(parts.vae, frames[:, 0], 1.5, g())
+        options = {"first_latent_dropout": 0.0}
+        clean = stage4_video.conditioning(parts, frames, g(), degrade_first_prob=0.0, **options)
+        worse = stage4_video.conditioning(
+            parts, frames, g(), degrade_first_prob=1.0, degrade_blur=1.5, **options
+        )
+    assert degraded.shape == frames[:, 0].shape and degraded.abs().max() <= 1
+    assert not torch.allclose(degraded, frames[:, 0], atol=1e-3)
+    c = m.latent_channels
+    assert not torch.allclose(clean["condition"][:, :, :c], worse["condition"][:, :, :c], atol=1e-4)
+
+
+def test_a_run_can_start_from_an_earlier_runs_unet(tmp_path):
+    from core.video.config import build_unet, preset
+
+    cfg = stage4_video.PRESETS["tiny"]
+    donor = build_unet(preset("tiny"))
+    with torch.no_grad():
+        donor.conv_in.weight.fill_(0.25)
+    donor.save_pretrained(tmp_path / "video" / "unet")
+    parts = stage4_video.build_components(cfg | {"unet_init": str(tmp_path / "video")}, None)
+    assert torch.equal(parts.unet.conv_in.weight, donor.conv_in.weight)
+
+    build_unet(preset("tiny", first_last=False)).save_pretrained(tmp_path / "other" / "unet")
+    with pytest.raises(ValueError, match="in_channels"):
+        stage4_video.build_components(cfg | {"unet_init": str(tmp_path / "other")}, None)
+    with pytest.raises(FileNotFoundError, match="unet/config.json"):
+        stage4_video.build_components(cfg | {"unet_init": str(tmp_path / "missing")}, None)

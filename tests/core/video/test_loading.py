@@ -99,7 +99,8 @@ def test_a_stable_video_diffusion_folder_loads_from_a_local_path(tmp_path):
     assert np.isfinite(frames).all()
 
 
-def test_an_open_clip_anchor_tower_is_saved_beside_the_model(tmp_path):
+@pytest.mark.parametrize("anchor_tokens", [False, True])
+def test_an_open_clip_anchor_tower_is_saved_beside_the_model(tmp_path, anchor_tokens):
     from core.encoders.open_clip_encoder import OpenClipEncoder
 
     clip = OpenClipEncoder.build("moviedreamer-clip-tiny", seed=0).freeze()
@@ -111,12 +112,14 @@ def test_an_open_clip_anchor_tower_is_saved_beside_the_model(tmp_path):
         image_encoder=tower,
         unet=build_unet(cfg).eval(),
         scheduler=build_scheduler(cfg),
+        anchor_tokens=anchor_tokens,
     )
     with pytest.raises(ValueError, match="clip_encoder"):
         save_video_pipeline(pipe, tmp_path / "nope")
     save_video_pipeline(pipe, tmp_path / "video", clip_encoder=clip)
     loaded = load_video_pipeline(tmp_path / "video")
     assert isinstance(loaded.image_encoder, OpenClipImageEmbedder)
+    assert loaded.config.anchor_tokens is anchor_tokens  # the context the UNet was trained on
     assert np.allclose(_frames(pipe, _image()), _frames(loaded, _image()), atol=1e-5)
 
 

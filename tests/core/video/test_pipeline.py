@@ -123,6 +123,41 @@ def test_anchor_reuses_the_original_keyframe_embedding(pipe):
     assert torch.allclose(second_segment[:, 0], embed_images(pipe.image_encoder, last_of_first), atol=1e-4)
 
 
+def test_image_token_anchor_reuses_the_keyframe_tokens_in_every_segment():
+    cfg = preset("tiny")
+    torch.manual_seed(0)
+    tokens_pipe = AnchoredVideoPipeline(
+        vae=build_vae(cfg).eval(),
+        image_encoder=build_image_encoder(cfg),
+        unet=build_unet(cfg).eval(),
+        scheduler=build_scheduler(cfg),
+        anchor_tokens=True,
+    )
+    image = _image(4)
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    keyframe_tokens = embed_images(tokens_pipe.image_encoder, pixels, tokens=True)  # (1, 1 + P, D)
+    assert keyframe_tokens.shape[1] > 1
+    steps = 2
+    with _RecordContext(tokens_pipe) as anchored:
+        _run(tokens_pipe, image=image, num_segments=2, num_inference_steps=steps, max_guidance_scale=2.0)
+    for context, _ in anchored.calls:
+        uncond, cond = context.chunk(2)
+        assert torch.count_nonzero(uncond) == 0
+        assert torch.allclose(cond, keyframe_tokens, atol=1e-6)
+    with _RecordContext(tokens_pipe) as drifting:
+        _run(
+            tokens_pipe,
+            image=image,
+            num_segments=2,
+            num_inference_steps=steps,
+            max_guidance_scale=2.0,
+            anchor=False,
+        )
+    second = drifting.calls[steps][0].chunk(2)[1]
+    assert second.shape == keyframe_tokens.shape
+    assert not torch.allclose(second, keyframe_tokens, atol=1e-4)
+
+
 def test_later_segments_start_from_the_previous_last_frame(pipe):
     with _RecordContext(pipe) as record:
         frames = _run(pipe, num_segments=2, num_inference_steps=1)
