@@ -6,7 +6,9 @@
 2. The small VAE (diffusers AutoencoderKL): L1 + MSE reconstruction and a KL term weighted as
    in latent diffusion (1e-6 on the summed KL). No perceptual or adversarial loss: they would
    need pretrained weights we cannot download. After training, the latent scaling factor is
-   measured on toy frames and stored in the VAE's config.
+   measured on toy frames and stored in the VAE's config. `--set vae_train_encoder=false`
+   with `vae_pretrained` fine-tunes the decoder only: the latents (and so every model trained
+   on them, and the scaling factor) stay valid while the pictures get sharper.
 
 Outputs in --out: clip/ (open_clip local-dir), vae/ (diffusers folder). The paper preset trains
 nothing by default: it copies a local ViT-L/14 checkpoint and SDXL VAE into the same layout,
@@ -52,6 +54,7 @@ PRESETS: dict[str, dict] = {
         "frame_faces": True,
         "vae_preset": "tiny",
         "vae_pretrained": None,
+        "vae_train_encoder": True,
         "vae_steps": 2,
         "vae_batch_size": 2,
         "vae_lr": 1e-3,
@@ -81,6 +84,7 @@ PRESETS: dict[str, dict] = {
         "frame_faces": True,
         "vae_preset": "default",
         "vae_pretrained": None,
+        "vae_train_encoder": True,
         "vae_steps": 1000,
         "vae_batch_size": 16,
         "vae_lr": 4e-4,
@@ -108,6 +112,7 @@ PRESETS: dict[str, dict] = {
         "frame_faces": True,
         "vae_preset": "default",
         "vae_pretrained": None,
+        "vae_train_encoder": True,
         "vae_steps": 0,
         "vae_batch_size": 8,
         "vae_lr": 1e-5,
@@ -239,11 +244,22 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     contrastive = ContrastivePairs(clip.model, run.rank, run.world_size, cfg["face_loss_weight"])
+    if not cfg["vae_train_encoder"]:
+        if not cfg["vae_pretrained"]:
+            raise ValueError(
+                "vae_train_encoder=false fine-tunes the decoder of an existing VAE; give it with "
+                "--set vae_pretrained=FOLDER."
+            )
+        # the latent space stays exactly that of the pretrained VAE
+        vae.encoder.requires_grad_(False)
+        vae.quant_conv.requires_grad_(False)
     vae_loss = VaeLoss(vae, cfg["kl_weight"])
     clip_opt = torch.optim.AdamW(
         clip.model.parameters(), lr=cfg["clip_lr"], weight_decay=cfg["clip_weight_decay"]
     )
-    vae_opt = torch.optim.AdamW(vae.parameters(), lr=cfg["vae_lr"], weight_decay=0.0)
+    vae_opt = torch.optim.AdamW(
+        [p for p in vae.parameters() if p.requires_grad], lr=cfg["vae_lr"], weight_decay=0.0
+    )
     contrastive, vae_loss, clip_opt, vae_opt = run.accelerator.prepare(
         contrastive, vae_loss, clip_opt, vae_opt
     )
@@ -316,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             out / "clip"
         )
         vae_model = run.accelerator.unwrap_model(vae_loss).vae.eval()
-        if cfg["scaling_samples"] and step > cfg["clip_steps"]:  # the VAE has trained
+        trained_latents = step > cfg["clip_steps"] and cfg["vae_train_encoder"]
+        if cfg["scaling_samples"] and trained_latents:  # the VAE's latent space has changed
             whole_frames = VaeImageDataset(frames, image_size)
             factor = measure_scaling_factor(vae_model, whole_frames, cfg["scaling_samples"], run.device)
             vae_model.register_to_config(scaling_factor=factor)

@@ -61,3 +61,25 @@ def test_two_steps_checkpoint_then_resume(data, tmp_path):
 def test_paper_preset_asks_for_its_local_checkpoints(data, tmp_path):
     with pytest.raises(ValueError, match="--set clip_checkpoint="):
         stage0.main(["--preset", "paper", "--data", str(data), "--out", str(tmp_path / "run")])
+
+
+def test_decoder_only_fine_tuning_keeps_the_latent_space(data, tmp_path):
+    from core.decoder.architectures import build_vae
+
+    torch.manual_seed(0)
+    pretrained = build_vae("tiny")
+    pretrained.register_to_config(scaling_factor=0.77)
+    pretrained.save_pretrained(tmp_path / "vae0")
+    out = tmp_path / "run"
+    args = ["--preset", "tiny", "--data", str(data), "--out", str(out), "--set", "clip_steps=0"]
+    with pytest.raises(ValueError, match="vae_pretrained"):
+        stage0.main([*args, "--set", "vae_train_encoder=false"])
+    options = ["--set", f"vae_pretrained={tmp_path / 'vae0'}", "--set", "vae_train_encoder=false"]
+    assert stage0.main([*args, *options]) == 0
+    tuned = AutoencoderKL.from_pretrained(out / "vae")
+    before, after = pretrained.state_dict(), tuned.state_dict()
+    encoder_keys = [k for k in before if k.startswith(("encoder.", "quant_conv."))]
+    decoder_keys = [k for k in before if k.startswith("decoder.")]
+    assert encoder_keys and all(torch.equal(before[k], after[k]) for k in encoder_keys)
+    assert any(not torch.equal(before[k], after[k]) for k in decoder_keys)
+    assert tuned.config.scaling_factor == pytest.approx(0.77)  # the latents did not change
