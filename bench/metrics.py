@@ -200,6 +200,20 @@ def paired_bootstrap_interval(
     return float(np.quantile(diffs, tail)), float(np.quantile(diffs, 1.0 - tail))
 
 
+def bootstrap_mean_interval(
+    values: Sequence[float], draws: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile interval of the mean of `values` (e.g. paired per-shot differences) when the
+    items are resampled with replacement; None for fewer than two values."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.size < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = array[rng.integers(0, array.size, size=(draws, array.size))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
+
+
 def false_positive_rate(
     found: Sequence[Collection[Hashable]], named: Sequence[Collection[Hashable]], labels: Collection[Hashable]
 ) -> float | None:

@@ -9,7 +9,9 @@
   CLIP embedding of every generated frame and that of the keyframe. CLIP is `--clip` (an
   open_clip folder, e.g. the bundle's) when given, else the model's own anchor tower.
   drift_floor_vae is the same measure for the keyframe after the model's VAE (encode, decode):
-  the floor no generated clip can go below.
+  the floor no generated clip can go below. drift_margin = drift_no_anchor - drift_anchor with
+  its 95% bootstrap interval over shots, anchor_better_shots, and the drift of each segment
+  (segment 1 is identical with and without the anchor; the anchor acts from segment 2 on).
 * seconds_per_video_second: wall time of the anchored 4x render divided by the seconds of
   video it yields (frames / the model's fps), torch on 2 threads.
 * animatic_seconds_120_shots: MP4 + GIF export of the 120-shot sample script
@@ -162,6 +164,7 @@ def vae_round_trip(vae, frame: np.ndarray) -> np.ndarray:
 def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, threads: int) -> dict:
     import torch
 
+    from bench.metrics import bootstrap_mean_interval
     from core.video.loading import load_video_pipeline
 
     torch.set_num_threads(threads)
@@ -175,6 +178,7 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
     embed, encoder_name = _embedder(pipe, clip_folder)
 
     drifts = {True: [], False: []}
+    by_segment = {True: [], False: []}  # per shot: the drift of each segment's frames
     floors = []
     render_seconds, video_seconds = 0.0, 0.0
     for i, keyframe in enumerate(held_out_keyframes(shots)):
@@ -199,12 +203,27 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
                 video_seconds += len(frames) / fps
             similarity = (embed(frames) @ key.T).squeeze(1)  # (N,)
             drifts[anchor].append(float(1.0 - similarity.mean()))
+            # segment 0 holds frames [0, T); segment s > 0 the T - 1 frames after the shared one
+            bounds = [0, num_frames] + [num_frames + s * (num_frames - 1) for s in range(1, 4)]
+            by_segment[anchor].append(
+                [float(1.0 - similarity[a:b].mean()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            )
         logger.info("shot %d: drift with anchor %.4f, without %.4f", i, drifts[True][-1], drifts[False][-1])
+    margins = np.array(drifts[False]) - np.array(drifts[True])  # > 0: the anchor drifts less
+    interval = bootstrap_mean_interval(margins)
     return {
         "drift_anchor": round(float(np.mean(drifts[True])), 4),
         "drift_no_anchor": round(float(np.mean(drifts[False])), 4),
         "drift_per_shot_anchor": [round(d, 4) for d in drifts[True]],
         "drift_per_shot_no_anchor": [round(d, 4) for d in drifts[False]],
+        # drift_no_anchor - drift_anchor, its 95% bootstrap interval over shots, and how many
+        # shots drift less with the anchor
+        "drift_margin": round(float(margins.mean()), 4),
+        "drift_margin_interval_95": [round(v, 4) for v in interval] if interval else None,
+        "anchor_better_shots": int((margins > 0).sum()),
+        # mean over shots of each segment's drift: segment 1 is the same with and without
+        "drift_per_segment_anchor": [round(float(v), 4) for v in np.mean(by_segment[True], axis=0)],
+        "drift_per_segment_no_anchor": [round(float(v), 4) for v in np.mean(by_segment[False], axis=0)],
         # the drift of the keyframe itself after the model's VAE: what no clip can go below
         "drift_floor_vae": round(float(np.mean(floors)), 4),
         "drift_per_shot_floor_vae": [round(d, 4) for d in floors],
@@ -214,6 +233,8 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
         "frames_per_segment": num_frames,
         "inference_steps": steps,
         "drift_encoder": encoder_name,
+        # what the UNet attends to: the pooled embedding only, or it and the patch tokens
+        "anchor_tokens": bool(pipe.config.get("anchor_tokens", False)),
         "video_model": str(model),
         "torch_threads": torch.get_num_threads(),
     }
@@ -260,7 +281,7 @@ def bench_untrained_speed(steps: int, threads: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="4 held-out shots and 3 animatic runs (under 10 minutes)"
+        "--quick", action="store_true", help="8 held-out shots and 3 animatic runs (under 10 minutes)"
     )
     parser.add_argument(
         "--model", type=Path, default=None, help="video model folder (default: runs/stage4/video)"
@@ -294,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         results |= bench_untrained_speed(args.steps, args.threads)
     else:
         results |= bench_drift(
-            model, args.clip, shots=4 if args.quick else 16, steps=args.steps, threads=args.threads
+            model, args.clip, shots=8 if args.quick else 16, steps=args.steps, threads=args.threads
         )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

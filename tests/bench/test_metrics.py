@@ -150,3 +150,14 @@ def test_long_term_hits_add_up_to_lt_and_the_bootstrap_brackets_the_margin():
     assert same == (0.0, 0.0)
     with pytest.raises(ValueError, match="same keyframes"):
         paired_bootstrap_interval(hits_a, hits_a[:-1])
+
+
+def test_bootstrap_mean_interval_brackets_the_mean_and_needs_two_values():
+    from bench.metrics import bootstrap_mean_interval
+
+    values = [0.1, 0.3, -0.05, 0.2, 0.15, 0.05]
+    low, high = bootstrap_mean_interval(values)
+    assert low < float(np.mean(values)) < high
+    assert min(values) <= low and high <= max(values)
+    assert bootstrap_mean_interval(values) == (low, high)  # seeded
+    assert bootstrap_mean_interval([0.2]) is None

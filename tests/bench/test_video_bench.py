@@ -14,3 +14,35 @@ def test_the_vae_floor_frame_has_the_keyframe_size_and_range():
     assert out.shape == (1, config.height, config.width, 3)
     assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
     assert np.array_equal(out, vae_round_trip(vae, frame))  # the latent mode: no sampling
+
+
+def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_path):
+    from bench.video import bench_drift
+    from core.video.config import build_image_encoder, build_scheduler, build_unet
+    from core.video.loading import save_video_pipeline
+    from core.video.pipeline import AnchoredVideoPipeline
+
+    config = preset("tiny")
+    torch.manual_seed(0)
+    pipe = AnchoredVideoPipeline(
+        vae=build_vae(config).eval(),
+        image_encoder=build_image_encoder(config),
+        unet=build_unet(config).eval(),
+        scheduler=build_scheduler(config),
+        anchor_tokens=True,
+    )
+    save_video_pipeline(pipe, tmp_path / "video")
+    before = torch.get_num_threads()
+    try:
+        result = bench_drift(tmp_path / "video", None, shots=2, steps=1, threads=1)
+    finally:
+        torch.set_num_threads(before)
+    assert result["anchor_tokens"] is True and result["drift_shots"] == 2
+    margins = np.array(result["drift_per_shot_no_anchor"]) - np.array(result["drift_per_shot_anchor"])
+    assert result["drift_margin"] == round(float(margins.mean()), 4)
+    low, high = result["drift_margin_interval_95"]
+    assert min(margins) - 1e-4 <= low <= high <= max(margins) + 1e-4
+    assert result["anchor_better_shots"] == int((margins > 0).sum())
+    with_anchor, without = result["drift_per_segment_anchor"], result["drift_per_segment_no_anchor"]
+    assert len(with_anchor) == len(without) == 4
+    assert with_anchor[0] == without[0]  # segment 1 is rendered the same way with and without
