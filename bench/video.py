@@ -161,7 +161,9 @@ def vae_round_trip(vae, frame: np.ndarray) -> np.ndarray:
     return ((decoded.float() + 1.0) / 2.0).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, threads: int) -> dict:
+def bench_drift(
+    model: Path, clip_folder: Path | None, shots: int, steps: int, threads: int, anchor_guidance: float = 1.0
+) -> dict:
     import torch
 
     from bench.metrics import bootstrap_mean_interval
@@ -194,6 +196,7 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
                 num_segments=4,
                 anchor=anchor,
                 num_inference_steps=steps,
+                anchor_guidance_scale=anchor_guidance,
                 fps=fps,
                 generator=torch.Generator().manual_seed(i),
             ).frames[0]  # (N, H, W, 3)
@@ -235,6 +238,7 @@ def bench_drift(model: Path, clip_folder: Path | None, shots: int, steps: int, t
         "drift_encoder": encoder_name,
         # what the UNet attends to: the pooled embedding only, or it and the patch tokens
         "anchor_tokens": bool(pipe.config.get("anchor_tokens", False)),
+        "anchor_guidance_scale": anchor_guidance,
         "video_model": str(model),
         "torch_threads": torch.get_num_threads(),
     }
@@ -289,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip", type=Path, default=None, help="open_clip folder for measuring drift")
     parser.add_argument("--steps", type=int, default=20, help="denoising steps per segment")
     parser.add_argument(
+        "--anchor-guidance",
+        type=float,
+        default=None,
+        help="anchor guidance scale for both renders (default 1.0 = off)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -315,7 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         results |= bench_untrained_speed(args.steps, args.threads)
     else:
         results |= bench_drift(
-            model, args.clip, shots=8 if args.quick else 16, steps=args.steps, threads=args.threads
+            model,
+            args.clip,
+            shots=8 if args.quick else 16,
+            steps=args.steps,
+            threads=args.threads,
+            anchor_guidance=args.anchor_guidance if args.anchor_guidance is not None else 1.0,
         )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

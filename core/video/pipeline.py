@@ -24,7 +24,10 @@ so consecutive shots connect; models without the last-frame channels refuse it c
 
 Classifier-free guidance follows SVD: the unconditional branch sees zero embeddings and zero
 condition channels; the guidance scale rises linearly from `min_guidance_scale` on the first
-frame to `max_guidance_scale` on the last.
+frame to `max_guidance_scale` on the last. `anchor_guidance_scale` > 1 adds a second direction,
+from "start frame without the image embedding" to "start frame with it" (one more UNet pass per
+step, mixed as InstructPix2Pix does: `core.decoder.pipeline.combine_guidance`), which pulls each
+segment harder toward what the embedding - the anchor - shows.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from core.decoder.pipeline import combine_guidance
 from core.video.cancellation import CancelCheck, ProgressCallback, raise_if_cancelled
 from core.video.conditioning import (
     added_time_ids,
@@ -156,6 +160,7 @@ class AnchoredVideoPipeline(DiffusionPipeline):
         num_frames: int,
         num_inference_steps: int,
         guidance: torch.Tensor,
+        anchor_guidance: float,
         generator,
         on_step,
     ) -> torch.Tensor:
@@ -164,10 +169,18 @@ class AnchoredVideoPipeline(DiffusionPipeline):
         device = first_latents.device
         condition = condition_channels(first_latents, num_frames, last_latents, self.first_last)
         use_cfg = bool(guidance.max() > 1.0)
+        use_anchor = anchor_guidance != 1.0
+        # branches, in combine_guidance's order: [null], [no embedding], full
+        conditions, embeddings = [condition], [embedding]
+        if use_anchor:
+            conditions.insert(0, condition)
+            embeddings.insert(0, torch.zeros_like(embedding))
         if use_cfg:
-            condition = torch.cat([torch.zeros_like(condition), condition])
-            embedding = torch.cat([torch.zeros_like(embedding), embedding])
-            time_ids = torch.cat([time_ids, time_ids])
+            conditions.insert(0, torch.zeros_like(condition))
+            embeddings.insert(0, torch.zeros_like(embedding))
+        branches = len(conditions)
+        condition, embedding = torch.cat(conditions), torch.cat(embeddings)
+        time_ids = time_ids.repeat(branches, 1)
 
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         latents = randn_tensor(
@@ -175,15 +188,17 @@ class AnchoredVideoPipeline(DiffusionPipeline):
         )
         latents = latents * self.scheduler.init_noise_sigma
         for t in self.scheduler.timesteps:
-            model_input = torch.cat([latents] * 2) if use_cfg else latents
+            model_input = torch.cat([latents] * branches)
             model_input = self.scheduler.scale_model_input(model_input, t)
             model_input = torch.cat([model_input, condition], dim=2)  # (B', T, C + Cc, h, w)
             prediction = self.unet(
                 model_input, t, encoder_hidden_states=embedding, added_time_ids=time_ids, return_dict=False
             )[0]
-            if use_cfg:
-                uncond, cond = prediction.chunk(2)
-                prediction = uncond + guidance * (cond - uncond)
+            prediction = combine_guidance(
+                prediction.chunk(branches),
+                guidance if use_cfg else None,
+                anchor_guidance if use_anchor else None,
+            )
             latents = self.scheduler.step(prediction, t, latents).prev_sample
             on_step()
         return latents
@@ -207,6 +222,7 @@ class AnchoredVideoPipeline(DiffusionPipeline):
         fps: int = 7,
         motion_bucket_id: int = 127,
         noise_aug_strength: float = 0.02,
+        anchor_guidance_scale: float = 1.0,
         decode_chunk_size: int | None = None,
         generator: torch.Generator | None = None,
         output_type: str = "np",
@@ -227,6 +243,10 @@ class AnchoredVideoPipeline(DiffusionPipeline):
             raise ValueError(f"num_segments is {num_segments}; a clip needs at least one segment.")
         if num_inference_steps < 1:
             raise ValueError(f"num_inference_steps is {num_inference_steps}; use at least one step.")
+        if anchor_guidance_scale < 0:
+            raise ValueError(
+                f"anchor_guidance_scale is {anchor_guidance_scale}; use 1.0 (off) or more to pull toward the anchor."
+            )
         num_frames = num_frames or self.unet.config.num_frames
         if num_frames < 2:
             raise ValueError(f"num_frames is {num_frames}; a segment needs at least two frames.")
@@ -291,6 +311,7 @@ class AnchoredVideoPipeline(DiffusionPipeline):
                 num_frames=num_frames,
                 num_inference_steps=num_inference_steps,
                 guidance=guidance,
+                anchor_guidance=anchor_guidance_scale,
                 generator=generator,
                 on_step=on_step,
             )

@@ -158,6 +158,25 @@ def test_image_token_anchor_reuses_the_keyframe_tokens_in_every_segment():
     assert not torch.allclose(second, keyframe_tokens, atol=1e-4)
 
 
+def test_anchor_guidance_adds_a_branch_without_the_embedding(pipe):
+    steps = 1
+    with _RecordContext(pipe) as record:
+        guided = _run(pipe, num_inference_steps=steps, max_guidance_scale=2.0, anchor_guidance_scale=3.0)
+    context, sample = record.calls[0]
+    assert context.shape[0] == 3 and sample.shape[0] == 3  # [null, no embedding, full]
+    c = pipe.latent_channels
+    assert torch.count_nonzero(context[0]) == 0 and torch.count_nonzero(sample[0, :, c:]) == 0
+    assert torch.count_nonzero(context[1]) == 0 and torch.count_nonzero(sample[1, :, c:]) > 0
+    assert torch.count_nonzero(context[2]) > 0
+    plain = _run(pipe, num_inference_steps=steps, max_guidance_scale=2.0)
+    assert not np.allclose(guided, plain, atol=1e-4)
+    # equal scales are plain classifier-free guidance
+    same = dict(num_inference_steps=steps, min_guidance_scale=2.0, max_guidance_scale=2.0)
+    assert np.allclose(_run(pipe, anchor_guidance_scale=2.0, **same), _run(pipe, **same), atol=1e-4)
+    with pytest.raises(ValueError, match="anchor_guidance_scale"):
+        _run(pipe, anchor_guidance_scale=-1.0)
+
+
 def test_later_segments_start_from_the_previous_last_frame(pipe):
     with _RecordContext(pipe) as record:
         frames = _run(pipe, num_segments=2, num_inference_steps=1)
