@@ -248,18 +248,11 @@ def bench_untrained_speed(steps: int, threads: int) -> dict:
     """Render speed of the default architecture with untrained weights (speed does not depend on them)."""
     import torch
 
-    from core.video.config import build_image_encoder, build_scheduler, build_unet, build_vae, preset
-    from core.video.pipeline import AnchoredVideoPipeline
+    from core.video.config import build_random_pipeline, preset
 
     torch.set_num_threads(threads)
     config = preset("default")
-    torch.manual_seed(0)
-    pipe = AnchoredVideoPipeline(
-        vae=build_vae(config).eval(),
-        image_encoder=build_image_encoder(config),
-        unet=build_unet(config).eval(),
-        scheduler=build_scheduler(config),
-    )
+    pipe = build_random_pipeline(config)
     keyframe = held_out_keyframes(1)[0]
     start = time.perf_counter()
     frames = pipe(
@@ -295,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--anchor-guidance",
         type=float,
-        default=None,
-        help="anchor guidance scale for both renders (default 1.0 = off)",
+        default=1.0,
+        help="anchor guidance scale for both renders (1.0 = off)",
     )
     parser.add_argument(
         "--threads",
@@ -330,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             shots=8 if args.quick else 16,
             steps=args.steps,
             threads=args.threads,
-            anchor_guidance=args.anchor_guidance if args.anchor_guidance is not None else 1.0,
+            anchor_guidance=args.anchor_guidance,
         )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,7 @@ from core.video.config import (
     expand_unet_for_first_last,
     preset,
 )
-from core.video.image_embedder import OpenClipImageEmbedder, embed_images
+from core.video.image_embedder import OpenClipImageEmbedder, anchor_context
 from core.video.loading import save_video_pipeline
 from core.video.pipeline import AnchoredVideoPipeline
 from train.common.cli import stage_parser, stop_step
@@ -379,8 +379,8 @@ def conditioning(
     if train_conditioning and degrade_first_prob > 0:
         degrade = (torch.rand(batch, generator=generator) < degrade_first_prob).to(device)
         if bool(degrade.any()):
-            degraded = degrade_frames(vae, first, degrade_blur, generator)
-            first = torch.where(degrade.view(-1, 1, 1, 1), degraded, first)
+            first = first.clone()
+            first[degrade] = degrade_frames(vae, first[degrade], degrade_blur, generator)
     first_latents = encode_condition_latents(
         vae, first + aug.view(-1, 1, 1, 1) * torch.randn(first.shape, generator=generator).to(device)
     )
@@ -391,11 +391,9 @@ def conditioning(
     if keyframes is not None and train_conditioning and anchor_keyframe_prob > 0:
         use_key = (torch.rand(batch, generator=generator) < anchor_keyframe_prob).to(device)
         embedded = torch.where(use_key.view(-1, 1, 1, 1), keyframes.to(device), first)
-    embedding = embed_images(
+    embedding = anchor_context(
         parts.image_encoder, (embedded + 1.0) / 2.0, parts.feature_extractor, tokens=model.anchor_tokens
-    )
-    if not model.anchor_tokens:
-        embedding = embedding.unsqueeze(1)  # (B, 1, D); image tokens are already (B, 1 + P, D)
+    )  # (B, 1 | 1 + P, D)
 
     if train_conditioning:
         drop = torch.rand(3, batch, generator=generator).to(device)

@@ -210,6 +210,21 @@ def build_image_encoder(config: VideoModelConfig, seed: int = 0):
     return encoder.eval().requires_grad_(False)
 
 
+def build_random_pipeline(config: VideoModelConfig, seed: int = 0, anchor_tokens: bool = False):
+    """An `AnchoredVideoPipeline` of `config` with random weights seeded by `seed` (speed
+    benchmarks, tests); trained models come from `core.video.loading.load_video_pipeline`."""
+    from core.video.pipeline import AnchoredVideoPipeline
+
+    torch.manual_seed(seed)
+    return AnchoredVideoPipeline(
+        vae=build_vae(config).eval(),
+        image_encoder=build_image_encoder(config, seed=seed),
+        unet=build_unet(config).eval(),
+        scheduler=build_scheduler(config),
+        anchor_tokens=anchor_tokens,
+    )
+
+
 def scheduler_config(config: VideoModelConfig) -> dict:
     return {
         "num_train_timesteps": config.num_train_timesteps,

@@ -76,6 +76,15 @@ class OpenClipImageEmbedder(torch.nn.Module):
         return torch.cat([pooled.unsqueeze(1), patches], dim=1)
 
 
+def anchor_context(
+    encoder, pixels: torch.Tensor, feature_extractor=None, tokens: bool = False
+) -> torch.Tensor:
+    """The UNet's cross-attention context of (B, 3, H, W) [0, 1] pixels: (B, N, D) float, N = 1
+    (the pooled embedding) or 1 + P image tokens with `tokens`."""
+    context = embed_images(encoder, pixels, feature_extractor, tokens=tokens)
+    return context if tokens else context.unsqueeze(1)
+
+
 def _is_transformers_clip(encoder) -> bool:
     return type(encoder).__name__ == "CLIPVisionModelWithProjection"
 

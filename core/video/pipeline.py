@@ -53,7 +53,7 @@ from core.video.conditioning import (
     encode_condition_latents,
     supports_first_last,
 )
-from core.video.image_embedder import embed_images
+from core.video.image_embedder import anchor_context
 
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor | Sequence[PIL.Image.Image]
 
@@ -133,13 +133,12 @@ class AnchoredVideoPipeline(DiffusionPipeline):
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) pixels in [0, 1] -> (B, N, D) cross-attention context (N = 1 without tokens)."""
         tokens = bool(self.config.get("anchor_tokens", False))
-        embedding = embed_images(self.image_encoder, pixels, self.feature_extractor, tokens=tokens)
+        embedding = anchor_context(self.image_encoder, pixels, self.feature_extractor, tokens=tokens)
         if embedding.shape[-1] != self.unet.config.cross_attention_dim:
             raise ValueError(
                 f"The image encoder gives {embedding.shape[-1]}-dimensional embeddings but the UNet attends to "
                 f"{self.unet.config.cross_attention_dim}; use the encoder the video model was trained with."
             )
-        embedding = embedding if tokens else embedding.unsqueeze(1)
         return embedding.to(self.unet.dtype)
 
     def _condition_latents(

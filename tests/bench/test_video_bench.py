@@ -21,19 +21,11 @@ def test_the_vae_floor_frame_has_the_keyframe_size_and_range():
 
 def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_path):
     from bench.video import bench_drift
-    from core.video.config import build_image_encoder, build_scheduler, build_unet
+    from core.video.config import build_random_pipeline
     from core.video.loading import save_video_pipeline
-    from core.video.pipeline import AnchoredVideoPipeline
 
     config = preset("tiny")
-    torch.manual_seed(0)
-    pipe = AnchoredVideoPipeline(
-        vae=build_vae(config).eval(),
-        image_encoder=build_image_encoder(config),
-        unet=build_unet(config).eval(),
-        scheduler=build_scheduler(config),
-        anchor_tokens=True,
-    )
+    pipe = build_random_pipeline(config, anchor_tokens=True)
     save_video_pipeline(pipe, tmp_path / "video")
     # render at the tiny model's own size (the held-out keyframes are 224x128)
     (tmp_path / "video" / "video_config.json").write_text(json.dumps(config.to_dict()))

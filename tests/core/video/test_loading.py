@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.video.config import build_image_encoder, build_scheduler, build_unet, build_vae, preset
+from core.video.config import (
+    build_random_pipeline,
+    build_scheduler,
+    build_unet,
+    build_vae,
+    preset,
+)
 from core.video.image_embedder import OpenClipImageEmbedder
 from core.video.loading import load_video_pipeline, save_video_pipeline
 from core.video.pipeline import AnchoredVideoPipeline
@@ -19,13 +25,7 @@ def _image():
 
 
 def test_our_folder_round_trips(tmp_path):
-    torch.manual_seed(0)
-    pipe = AnchoredVideoPipeline(
-        vae=build_vae(CFG).eval(),
-        image_encoder=build_image_encoder(CFG),
-        unet=build_unet(CFG).eval(),
-        scheduler=build_scheduler(CFG),
-    )
+    pipe = build_random_pipeline(CFG)
     save_video_pipeline(pipe, tmp_path / "video")
     loaded = load_video_pipeline(tmp_path / "video")
     assert loaded.first_last

@@ -4,10 +4,8 @@ import torch
 
 from core.video.cancellation import Cancelled
 from core.video.config import (
-    build_image_encoder,
-    build_scheduler,
+    build_random_pipeline,
     build_unet,
-    build_vae,
     expand_unet_for_first_last,
     preset,
 )
@@ -17,14 +15,9 @@ from core.video.pipeline import AnchoredVideoPipeline
 CFG = preset("tiny")
 
 
-def _pipeline(first_last=True, seed=0):
-    cfg = preset("tiny", first_last=first_last)
-    torch.manual_seed(seed)
-    return AnchoredVideoPipeline(
-        vae=build_vae(cfg).eval(),
-        image_encoder=build_image_encoder(cfg, seed=seed),
-        unet=build_unet(cfg).eval(),
-        scheduler=build_scheduler(cfg),
+def _pipeline(first_last=True, seed=0, anchor_tokens=False):
+    return build_random_pipeline(
+        preset("tiny", first_last=first_last), seed=seed, anchor_tokens=anchor_tokens
     )
 
 
@@ -124,15 +117,7 @@ def test_anchor_reuses_the_original_keyframe_embedding(pipe):
 
 
 def test_image_token_anchor_reuses_the_keyframe_tokens_in_every_segment():
-    cfg = preset("tiny")
-    torch.manual_seed(0)
-    tokens_pipe = AnchoredVideoPipeline(
-        vae=build_vae(cfg).eval(),
-        image_encoder=build_image_encoder(cfg),
-        unet=build_unet(cfg).eval(),
-        scheduler=build_scheduler(cfg),
-        anchor_tokens=True,
-    )
+    tokens_pipe = _pipeline(anchor_tokens=True)
     image = _image(4)
     pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
     keyframe_tokens = embed_images(tokens_pipe.image_encoder, pixels, tokens=True)  # (1, 1 + P, D)

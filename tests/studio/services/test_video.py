@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.video.config import build_image_encoder, build_scheduler, build_unet, build_vae, preset
+from core.video.config import build_random_pipeline, preset
 from core.video.loading import save_video_pipeline
 from core.video.media_reader import load_clip
-from core.video.pipeline import AnchoredVideoPipeline
 from studio.config import StudioSettings
 from studio.context import open_studio
 from studio.db import JobStatus, RenderKind
@@ -49,11 +48,7 @@ def _one_torch_thread():
 def video_bundle(tmp_path_factory):
     """A bundle folder whose video/ holds a tiny random video model (as train.stage4_video exports)."""
     bundle = tmp_path_factory.mktemp("bundle")
-    torch.manual_seed(0)
-    pipeline = AnchoredVideoPipeline(
-        vae=build_vae(TINY).eval(), image_encoder=build_image_encoder(TINY), unet=build_unet(TINY).eval(),
-        scheduler=build_scheduler(TINY),
-    )
+    pipeline = build_random_pipeline(TINY)
     save_video_pipeline(pipeline, bundle / "video")
     return bundle
 
