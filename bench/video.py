@@ -12,6 +12,8 @@
   the floor no generated clip can go below. drift_margin = drift_no_anchor - drift_anchor with
   its 95% bootstrap interval over shots, anchor_better_shots, and the drift of each segment
   (segment 1 is identical with and without the anchor; the anchor acts from segment 2 on).
+  drift_margin_floor_correlation: Pearson correlation over shots of the VAE floor with the
+  margin (negative: the anchor helps on shots the VAE reproduces and hurts on those it cannot).
 * seconds_per_video_second: wall time of the anchored 4x render divided by the seconds of
   video it yields (frames / the model's fps), torch on 2 threads.
 * animatic_seconds_120_shots: MP4 + GIF export of the 120-shot sample script
@@ -214,6 +216,12 @@ def bench_drift(
         logger.info("shot %d: drift with anchor %.4f, without %.4f", i, drifts[True][-1], drifts[False][-1])
     margins = np.array(drifts[False]) - np.array(drifts[True])  # > 0: the anchor drifts less
     interval = bootstrap_mean_interval(margins)
+    # does the anchor help where the VAE can show the keyframe and hurt where it cannot?
+    floor_correlation = (
+        float(np.corrcoef(floors, margins)[0, 1])
+        if len(floors) > 2 and np.std(floors) > 0 and np.std(margins) > 0
+        else None
+    )
     return {
         "drift_anchor": round(float(np.mean(drifts[True])), 4),
         "drift_no_anchor": round(float(np.mean(drifts[False])), 4),
@@ -230,6 +238,8 @@ def bench_drift(
         # the drift of the keyframe itself after the model's VAE: what no clip can go below
         "drift_floor_vae": round(float(np.mean(floors)), 4),
         "drift_per_shot_floor_vae": [round(d, 4) for d in floors],
+        # Pearson correlation over shots of the VAE floor with the margin (null under 3 shots)
+        "drift_margin_floor_correlation": None if floor_correlation is None else round(floor_correlation, 4),
         "seconds_per_video_second": round(render_seconds / video_seconds, 3),
         "drift_shots": shots,
         "drift_segments": 4,

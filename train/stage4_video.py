@@ -9,7 +9,8 @@ step takes a random window of `num_frames` frames from each sampled clip:
   embedding, or with `anchor_tokens` (default) the pooled embedding and the tower's projected
   patch tokens, which carry the keyframe's layout and details;
 * with probability `degrade_first_prob` the first-frame condition is what a chained segment
-  starts from (the frame after a VAE round trip, blurred by up to `degrade_blur` pixels) while
+  starts from (the frame after a VAE round trip, blurred by up to `degrade_blur` pixels, its
+  palette shifted by up to `degrade_colour`) while
   the target stays sharp, so the model learns to restore from the embedding what it lost;
 * the window's last frame is the last-frame condition (latent + mask channel), dropped with
   probability `last_frame_dropout` so clips can be made with or without a target frame;
@@ -106,6 +107,7 @@ PRESETS: dict[str, dict] = {
         "anchor_tokens": True,
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
+        "degrade_colour": 0.0,
         "unet_init": None,
     },
     # The embedded CPU bundle's budget: about 25 minutes on one core beside stages 2 and 3.
@@ -132,6 +134,7 @@ PRESETS: dict[str, dict] = {
         "anchor_tokens": True,
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
+        "degrade_colour": 0.0,
         "unet_init": None,  # a stage-4 video/ folder whose UNet this run fine-tunes
     },
     "paper": {
@@ -157,6 +160,7 @@ PRESETS: dict[str, dict] = {
         "anchor_tokens": False,  # SVD's UNet was trained on the pooled embedding
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
+        "degrade_colour": 0.0,
         "unet_init": None,
     },
 }
@@ -336,9 +340,17 @@ def measure_scaling_factor(vae, windows: ClipWindows, count: int, seed: int) -> 
     return float(1.0 / vae.encode(pixels).latent_dist.mode().float().std())
 
 
-def degrade_frames(vae, pixels: torch.Tensor, blur: float, generator: torch.Generator) -> torch.Tensor:
+def degrade_frames(
+    vae, pixels: torch.Tensor, blur: float, generator: torch.Generator, colour: float = 0.0
+) -> torch.Tensor:
     """What a chained segment starts from: the VAE round trip of (B, 3, H, W) frames in [-1, 1]
-    (a decoded frame is never sharper), blurred with a Gaussian of sigma ~ U(0, blur) pixels."""
+    (a decoded frame is never sharper), blurred with a Gaussian of sigma ~ U(0, blur) pixels.
+
+    `colour` > 0 also shifts the palette as generated frames drift: saturation scaled by
+    U(1 - colour, 1 + colour), then a per-channel gain of 1 +- U(0, colour) and an offset of
+    +- U(0, colour / 2), so the start frame no longer shows the keyframe's colours and only the
+    image embedding (the anchor) still does.
+    """
     from torchvision.transforms.functional import gaussian_blur
 
     out = vae_round_trip(vae, pixels)
@@ -347,6 +359,18 @@ def degrade_frames(vae, pixels: torch.Tensor, blur: float, generator: torch.Gene
         if sigma > 0.1:
             size = 2 * math.ceil(3 * sigma) + 1
             out[i] = gaussian_blur(out[i], kernel_size=[size, size], sigma=[sigma, sigma])
+    if colour > 0:
+        batch = pixels.shape[0]
+
+        def uniform(*shape: int, low: float, high: float) -> torch.Tensor:
+            return (low + (high - low) * torch.rand(*shape, generator=generator)).to(out.device, out.dtype)
+
+        grey = out.mean(dim=1, keepdim=True)  # (B, 1, H, W)
+        saturation = uniform(batch, 1, 1, 1, low=1.0 - colour, high=1.0 + colour)
+        out = grey + saturation * (out - grey)
+        gain = 1.0 + uniform(batch, 3, 1, 1, low=-colour, high=colour)
+        offset = uniform(batch, 3, 1, 1, low=-colour / 2, high=colour / 2)
+        out = (out * gain + offset).clamp(-1, 1)
     return out
 
 
@@ -361,6 +385,7 @@ def conditioning(
     anchor_keyframe_prob: float = 0.0,
     degrade_first_prob: float = 0.0,
     degrade_blur: float = 0.0,
+    degrade_colour: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Everything the UNet reads beside the noisy latents, for (B, T, 3, H, W) clips.
 
@@ -380,7 +405,7 @@ def conditioning(
         degrade = (torch.rand(batch, generator=generator) < degrade_first_prob).to(device)
         if bool(degrade.any()):
             first = first.clone()
-            first[degrade] = degrade_frames(vae, first[degrade], degrade_blur, generator)
+            first[degrade] = degrade_frames(vae, first[degrade], degrade_blur, generator, degrade_colour)
     first_latents = encode_condition_latents(
         vae, first + aug.view(-1, 1, 1, 1) * torch.randn(first.shape, generator=generator).to(device)
     )
@@ -584,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 anchor_keyframe_prob=cfg["anchor_keyframe_prob"],
                 degrade_first_prob=cfg["degrade_first_prob"],
                 degrade_blur=cfg["degrade_blur"],
+                degrade_colour=cfg.get("degrade_colour", 0.0),
             )
         for group in optimizer.param_groups:
             group["lr"] = lr

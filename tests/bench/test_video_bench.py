@@ -41,6 +41,28 @@ def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_pa
     low, high = result["drift_margin_interval_95"]
     assert min(margins) - 1e-4 <= low <= high <= max(margins) + 1e-4
     assert result["anchor_better_shots"] == int((margins > 0).sum())
+    assert result["drift_margin_floor_correlation"] is None  # two shots: no correlation
     with_anchor, without = result["drift_per_segment_anchor"], result["drift_per_segment_no_anchor"]
     assert len(with_anchor) == len(without) == 4
     assert with_anchor[0] == without[0]  # segment 1 is rendered the same way with and without
+
+
+def test_drift_bench_correlates_the_vae_floor_with_the_margin(tmp_path):
+    from bench.video import bench_drift
+    from core.video.config import build_random_pipeline
+    from core.video.loading import save_video_pipeline
+
+    config = preset("tiny")
+    save_video_pipeline(build_random_pipeline(config), tmp_path / "video")
+    (tmp_path / "video" / "video_config.json").write_text(json.dumps(config.to_dict()))
+    before = torch.get_num_threads()
+    try:
+        result = bench_drift(tmp_path / "video", None, shots=4, steps=1, threads=1)
+    finally:
+        torch.set_num_threads(before)
+    floors = np.array(result["drift_per_shot_floor_vae"])
+    margins = np.array(result["drift_per_shot_no_anchor"]) - np.array(result["drift_per_shot_anchor"])
+    expected = np.corrcoef(floors, margins)[0, 1]
+    # from the rounded per-shot figures, so only roughly the bench's own value
+    assert result["drift_margin_floor_correlation"] == pytest.approx(float(expected), abs=0.05)
+    assert -1.0 <= result["drift_margin_floor_correlation"] <= 1.0

@@ -178,6 +178,23 @@ def test_degraded_first_frames_reach_the_first_latent_while_the_target_stays_sha
     assert not torch.allclose(clean["condition"][:, :, :c], worse["condition"][:, :, :c], atol=1e-4)
 
 
+def test_colour_degradation_shifts_the_palette_of_the_round_trip_only_when_asked():
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    m = parts.model
+    frames = torch.rand(3, 3, m.height, m.width) * 2 - 1
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    with torch.no_grad():
+        plain = stage4_video.degrade_frames(parts.vae, frames, 0.0, g())
+        shifted = stage4_video.degrade_frames(parts.vae, frames, 0.0, g(), colour=0.3)
+        again = stage4_video.degrade_frames(parts.vae, frames, 0.0, g(), colour=0.3)
+    assert torch.equal(shifted, again)  # the generator decides the shift
+    assert shifted.shape == frames.shape and shifted.abs().max() <= 1
+    # every frame's mean colour moves (gain and offset per channel), by at most what colour allows
+    moved = (shifted - plain).mean(dim=(2, 3)).abs()  # (B, 3)
+    assert bool((moved.amax(dim=1) > 1e-3).all())
+    assert float(moved.max()) <= 0.3 * 2 + 0.15 + 1e-4
+
+
 def test_a_run_can_start_from_an_earlier_runs_unet(tmp_path):
     from core.video.config import build_unet, preset
 
