@@ -38,6 +38,16 @@ VAE_PRESETS: dict[str, dict] = {
         "norm_num_groups": 16,
         "sample_size": 128,
     },
+    # The same latents (16 x 28 x 4) from a VAE with 2x the width and 2 layers per block: the
+    # default one loses colour (purple outfits turn grey), which caps how close any decoded
+    # keyframe or clip frame can get to what it should show.
+    "wide": {
+        "block_out_channels": (64, 128, 128, 128),
+        "layers_per_block": 2,
+        "latent_channels": 4,
+        "norm_num_groups": 32,
+        "sample_size": 128,
+    },
 }
 
 UNET_PRESETS: dict[str, dict] = {

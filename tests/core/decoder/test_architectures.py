@@ -11,8 +11,9 @@ from core.decoder.architectures import (
 )
 
 
-def test_default_vae_maps_keyframes_to_16_by_28_latents():
-    vae = build_vae("default").eval()
+@pytest.mark.parametrize("preset", ["default", "wide"])
+def test_keyframe_vaes_map_keyframes_to_16_by_28_latents(preset):
+    vae = build_vae(preset).eval()
     with torch.no_grad():
         latents = vae.encode(torch.zeros(1, 3, 128, 224)).latent_dist.mode()
         image = vae.decode(latents).sample
@@ -42,7 +43,7 @@ def test_unknown_presets_and_missing_sdxl_folder_are_explained(tmp_path):
         build_unet("huge", cross_attention_dim=8, sample_size=(8, 8))
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         load_sdxl(tmp_path)
-    assert {"tiny", "default"} <= set(VAE_PRESETS) and {"tiny", "tiny-sdxl", "default"} <= set(UNET_PRESETS)
+    assert {"tiny", "default", "wide"} <= set(VAE_PRESETS) and {"tiny", "tiny-sdxl", "default"} <= set(UNET_PRESETS)
 
 
 def test_load_sdxl_reads_a_local_diffusers_folder(tmp_path):
