@@ -19,21 +19,25 @@ def test_the_vae_floor_frame_has_the_keyframe_size_and_range():
     assert np.array_equal(out, vae_round_trip(vae, frame))  # the latent mode: no sampling
 
 
-def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_path):
+def _tiny_drift_bench(folder, shots: int, anchor_tokens: bool = False) -> dict:
+    """bench_drift on a random tiny model saved to `folder`, rendered at the model's own size
+    (the held-out keyframes are 224x128), on one thread."""
     from bench.video import bench_drift
     from core.video.config import build_random_pipeline
     from core.video.loading import save_video_pipeline
 
     config = preset("tiny")
-    pipe = build_random_pipeline(config, anchor_tokens=True)
-    save_video_pipeline(pipe, tmp_path / "video")
-    # render at the tiny model's own size (the held-out keyframes are 224x128)
-    (tmp_path / "video" / "video_config.json").write_text(json.dumps(config.to_dict()))
+    save_video_pipeline(build_random_pipeline(config, anchor_tokens=anchor_tokens), folder)
+    (folder / "video_config.json").write_text(json.dumps(config.to_dict()))
     before = torch.get_num_threads()
     try:
-        result = bench_drift(tmp_path / "video", None, shots=2, steps=1, threads=1)
+        return bench_drift(folder, None, shots=shots, steps=1, threads=1)
     finally:
         torch.set_num_threads(before)
+
+
+def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_path):
+    result = _tiny_drift_bench(tmp_path / "video", shots=2, anchor_tokens=True)
     assert result["anchor_tokens"] is True and result["drift_shots"] == 2
     margins = np.array(result["drift_per_shot_no_anchor"]) - np.array(result["drift_per_shot_anchor"])
     # the per-shot figures are rounded to 4 places
@@ -48,18 +52,7 @@ def test_drift_bench_on_a_tiny_model_reports_margin_interval_and_segments(tmp_pa
 
 
 def test_drift_bench_correlates_the_vae_floor_with_the_margin(tmp_path):
-    from bench.video import bench_drift
-    from core.video.config import build_random_pipeline
-    from core.video.loading import save_video_pipeline
-
-    config = preset("tiny")
-    save_video_pipeline(build_random_pipeline(config), tmp_path / "video")
-    (tmp_path / "video" / "video_config.json").write_text(json.dumps(config.to_dict()))
-    before = torch.get_num_threads()
-    try:
-        result = bench_drift(tmp_path / "video", None, shots=4, steps=1, threads=1)
-    finally:
-        torch.set_num_threads(before)
+    result = _tiny_drift_bench(tmp_path / "video", shots=4)
     floors = np.array(result["drift_per_shot_floor_vae"])
     margins = np.array(result["drift_per_shot_no_anchor"]) - np.array(result["drift_per_shot_anchor"])
     expected = np.corrcoef(floors, margins)[0, 1]
