@@ -652,8 +652,19 @@ def main(argv: list[str] | None = None) -> int:
             anchor_tokens=model.anchor_tokens,
         )
         save_video_pipeline(pipeline, out, clip_encoder=parts.clip_encoder)
+        # describe the VAE the UNet was trained on (its measured scaling factor, an --init VAE's
+        # own layout), not the preset's
+        vae_cfg = inner_vae.config
+        described = replace(
+            model,
+            vae_block_out_channels=tuple(vae_cfg.block_out_channels),
+            vae_layers_per_block=vae_cfg.layers_per_block,
+            vae_norm_groups=vae_cfg.norm_num_groups,
+            vae_mid_attention=vae_cfg.mid_block_add_attention,
+            vae_scaling_factor=float(vae_cfg.scaling_factor),
+        )
         (out / "video_config.json").write_text(
-            json.dumps(model.to_dict() | {"trained_steps": step}, indent=2)
+            json.dumps(described.to_dict() | {"trained_steps": step}, indent=2)
         )
         print(f"stage 4 at step {step}/{schedule.total_steps}: wrote {out}")
     run.accelerator.wait_for_everyone()

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -75,7 +76,9 @@ def test_a_stage0_run_provides_the_clip_and_vae(tmp_path):
 
     init = tmp_path / "stage0"
     OpenClipEncoder.build("moviedreamer-clip-tiny", seed=0).save_pretrained(init / "clip")
-    build_vae(preset("tiny")).save_pretrained(init / "vae")
+    stage0_vae = build_vae(replace(preset("tiny"), vae_layers_per_block=2, vae_mid_attention=True))
+    stage0_vae.register_to_config(scaling_factor=0.73)
+    stage0_vae.save_pretrained(init / "vae")
     data = _clips(tmp_path / "data", movies=1)
     out = tmp_path / "run"
     assert (
@@ -98,6 +101,11 @@ def test_a_stage0_run_provides_the_clip_and_vae(tmp_path):
     assert [r["phase"] for r in _log(out)] == ["unet"]  # stage 0's VAE is reused, not retrained
     pipe = load_video_pipeline(out / "video")
     assert isinstance(pipe.image_encoder, OpenClipImageEmbedder)
+    # video_config.json describes stage 0's VAE, not the preset's
+    described = json.loads((out / "video" / "video_config.json").read_text())
+    assert described["vae_layers_per_block"] == 2 and described["vae_mid_attention"] is True
+    assert described["vae_scaling_factor"] == pytest.approx(0.73)
+    assert pipe.vae.config.layers_per_block == 2
 
 
 def test_clear_errors(tmp_path):
