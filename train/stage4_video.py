@@ -71,6 +71,7 @@ from core.video.config import (
     build_vae,
     expand_unet_for_first_last,
     preset,
+    with_vae,
 )
 from core.video.image_embedder import OpenClipImageEmbedder, anchor_context
 from core.video.loading import save_video_pipeline
@@ -284,12 +285,7 @@ def build_components(cfg: dict, init: Path | None) -> Components:
             clip_encoder.model, clip_encoder.image_size, clip_encoder.mean, clip_encoder.std
         )
         vae = AutoencoderKL.from_pretrained(init / "vae", local_files_only=True)
-        model = replace(
-            model,
-            image_embed_dim=clip_encoder.embed_dim,
-            latent_channels=vae.config.latent_channels,
-            vae_block_out_channels=tuple(vae.config.block_out_channels),
-        )
+        model = replace(with_vae(model, vae.config), image_embed_dim=clip_encoder.embed_dim)
     else:
         vae = build_vae(model)
         encoder = build_image_encoder(model, seed=cfg["seed"])
@@ -652,19 +648,9 @@ def main(argv: list[str] | None = None) -> int:
             anchor_tokens=model.anchor_tokens,
         )
         save_video_pipeline(pipeline, out, clip_encoder=parts.clip_encoder)
-        # describe the VAE the UNet was trained on (its measured scaling factor, an --init VAE's
-        # own layout), not the preset's
-        vae_cfg = inner_vae.config
-        described = replace(
-            model,
-            vae_block_out_channels=tuple(vae_cfg.block_out_channels),
-            vae_layers_per_block=vae_cfg.layers_per_block,
-            vae_norm_groups=vae_cfg.norm_num_groups,
-            vae_mid_attention=vae_cfg.mid_block_add_attention,
-            vae_scaling_factor=float(vae_cfg.scaling_factor),
-        )
+        # the VAE as trained (a VAE trained here gets its scaling factor measured only now)
         (out / "video_config.json").write_text(
-            json.dumps(described.to_dict() | {"trained_steps": step}, indent=2)
+            json.dumps(with_vae(model, inner_vae.config).to_dict() | {"trained_steps": step}, indent=2)
         )
         print(f"stage 4 at step {step}/{schedule.total_steps}: wrote {out}")
     run.accelerator.wait_for_everyone()

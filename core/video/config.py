@@ -187,6 +187,20 @@ def build_vae(config: VideoModelConfig):
     )
 
 
+def with_vae(config: VideoModelConfig, vae_config) -> VideoModelConfig:
+    """`config` with the VAE fields of an existing VAE's diffusers config (the inverse of
+    `build_vae`): what a model trained on a given VAE, e.g. stage 0's, records about it."""
+    return replace(
+        config,
+        latent_channels=vae_config.latent_channels,
+        vae_block_out_channels=tuple(vae_config.block_out_channels),
+        vae_layers_per_block=vae_config.layers_per_block,
+        vae_norm_groups=vae_config.norm_num_groups,
+        vae_mid_attention=vae_config.mid_block_add_attention,
+        vae_scaling_factor=float(vae_config.scaling_factor),
+    )
+
+
 def build_image_encoder(config: VideoModelConfig, seed: int = 0):
     """A frozen, randomly initialised CLIP vision tower (when no pretrained tower is supplied).
 
