@@ -109,6 +109,7 @@ PRESETS: dict[str, dict] = {
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
         "degrade_colour": 0.0,
+        "cache_latents": True,
         "unet_init": None,
     },
     # The embedded CPU bundle's budget: about 25 minutes on one core beside stages 2 and 3.
@@ -136,6 +137,7 @@ PRESETS: dict[str, dict] = {
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
         "degrade_colour": 0.0,
+        "cache_latents": True,  # the toy clips' latents fit in memory (~150 MB for the wide VAE)
         "unet_init": None,  # a stage-4 video/ folder whose UNet this run fine-tunes
     },
     "paper": {
@@ -162,6 +164,7 @@ PRESETS: dict[str, dict] = {
         "degrade_first_prob": 0.5,
         "degrade_blur": 1.5,
         "degrade_colour": 0.0,
+        "cache_latents": False,  # SVD latents of a real clip set would not fit in memory
         "unet_init": None,
     },
 }
@@ -205,7 +208,15 @@ class ClipWindows:
         self, indices: list[int], generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The windows (B, T, 3, H, W) and their clips' keyframes (frame 0), (B, 3, H, W)."""
-        windows, keyframes = [], []
+        frames, keyframes, _ = self.sample(indices, generator)
+        return frames, keyframes
+
+    def sample(
+        self, indices: list[int], generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+        """`batch_with_keyframes` plus each window's (clip index, first frame index): its frames'
+        identity, the key of their cached latents (`LatentCache`)."""
+        windows, keyframes, keys = [], [], []
         for index in indices:
             with np.load(self.files[index]) as data:
                 frames = data["frames"]
@@ -224,7 +235,42 @@ class ClipWindows:
                 )
             windows.append(pixels[:-1])
             keyframes.append(pixels[-1])
-        return torch.stack(windows), torch.stack(keyframes)
+            keys.append((index, start))
+        return torch.stack(windows), torch.stack(keyframes), keys
+
+
+class LatentCache:
+    """The frozen VAE's posterior-mode latents of clip frames, each frame encoded once.
+
+    A window's target latents are the mode of the posterior (deterministic), so a frame seen
+    again needs no second encode; a clip is visited several times in a run, and with a wide
+    VAE the encodes cost more than the UNet's step. Latents are kept unscaled on the CPU, keyed
+    by (clip index, frame index), and scaled on the way out so they follow the VAE's factor.
+    Only valid while the VAE is frozen.
+    """
+
+    def __init__(self, vae):
+        self.vae = vae
+        self.store: dict[tuple[int, int], torch.Tensor] = {}
+        self.encoded = 0
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    @torch.no_grad()
+    def latents(self, frames: torch.Tensor, keys: list[tuple[int, int]]) -> torch.Tensor:
+        """Scaled latents (B, T, C, h, w) of the windows `frames` (B, T, 3, H, W) sampled at `keys`."""
+        batch, num_frames = frames.shape[:2]
+        wanted = [(clip, start + t) for clip, start in keys for t in range(num_frames)]
+        missing = [i for i, key in enumerate(wanted) if key not in self.store]
+        if missing:
+            pixels = frames.flatten(0, 1)[missing]
+            encoded = encode_condition_latents(self.vae, pixels).float().cpu()
+            for i, latent in zip(missing, encoded, strict=True):
+                self.store[wanted[i]] = latent
+            self.encoded += len(missing)
+        stacked = torch.stack([self.store[key] for key in wanted]).to(frames.device)
+        return (stacked * self.vae.config.scaling_factor).reshape(batch, num_frames, *stacked.shape[1:])
 
 
 # -- models ----------------------------------------------------------------------------
@@ -447,20 +493,22 @@ def diffusion_loss(
     objective: str,
     noise_schedule,
     generator: torch.Generator,
+    latents: torch.Tensor | None = None,
     **conditioning_options,
 ) -> torch.Tensor:
     """Denoising loss of the UNet on (B, T, 3, H, W) clips in [-1, 1].
 
-    `conditioning_options` go to `conditioning` (keyframes, first_latent_dropout, anchor_keyframe_prob).
+    `latents` are the clips' scaled target latents if already known (`LatentCache`); otherwise
+    they are encoded here. `conditioning_options` go to `conditioning` (keyframes,
+    first_latent_dropout, anchor_keyframe_prob).
     """
     vae = parts.vae
     batch, num_frames = frames.shape[:2]
     with torch.no_grad():
-        posterior = vae.encode(frames.flatten(0, 1)).latent_dist
-        latents = (
-            posterior.mode() * vae.config.scaling_factor
-        )  # the mode: a CPU generator cannot sample on a GPU
-        latents = latents.reshape(batch, num_frames, *latents.shape[1:])  # (B, T, C, h, w)
+        if latents is None:
+            # the mode: a CPU generator cannot sample on a GPU
+            latents = encode_condition_latents(vae, frames.flatten(0, 1)) * vae.config.scaling_factor
+            latents = latents.reshape(batch, num_frames, *latents.shape[1:])  # (B, T, C, h, w)
         cond = conditioning(parts, frames, generator, **conditioning_options)
     device = latents.device
     noise = torch.randn(latents.shape, generator=generator).to(device)
@@ -567,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("VAE latent scaling factor %.4f", factor)
             scaled = True
 
+    cache = LatentCache(inner_vae) if cfg.get("cache_latents") else None
     bar = run.progress_bar(start, schedule.total_steps)
     step = start
     unet.train()
@@ -582,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
             rank=run.rank,
             world_size=run.world_size,
         )
-        frames, keyframes = windows.batch_with_keyframes(indices, generator)  # (B, T, 3, H, W), (B, 3, H, W)
+        # (B, T, 3, H, W), (B, 3, H, W), (clip, start) per window
+        frames, keyframes, keys = windows.sample(indices, generator)
         frames = frames.to(run.device)
         if phase.name == "vae":
             inner_vae.train()
@@ -600,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
                 cfg["objective"],
                 noise_schedule,
                 generator,
+                latents=cache.latents(frames, keys) if cache is not None else None,
                 keyframes=keyframes.to(run.device),
                 first_latent_dropout=cfg["first_latent_dropout"],
                 anchor_keyframe_prob=cfg["anchor_keyframe_prob"],
@@ -626,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         if step % cfg["checkpoint_every"] == 0 and step < end:
             run.save_checkpoint(cfg["keep_checkpoints"])
     bar.close()
+    if cache is not None:
+        logger.info("latent cache: %d clip frames encoded once each", len(cache))
     if end > start:
         run.save_checkpoint(cfg["keep_checkpoints"])
 

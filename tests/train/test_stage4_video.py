@@ -168,6 +168,45 @@ def test_windows_come_with_their_clips_keyframe(tmp_path):
     assert torch.allclose(keyframes[0], first)
 
 
+def test_the_latent_cache_encodes_each_frame_once_and_changes_no_loss(tmp_path):
+    from core.video.config import build_training_scheduler
+
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    m = parts.model
+    files = stage4_video.clip_files(_clips(tmp_path, movies=1, clips=2, frames=m.num_frames + 2))
+    windows = stage4_video.ClipWindows(files, num_frames=m.num_frames, size=(m.height, m.width))
+    frames, _, keys = windows.sample([0, 1], torch.Generator().manual_seed(3))
+    assert [clip for clip, _ in keys] == [0, 1]
+    cache = stage4_video.LatentCache(parts.vae)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    schedule = build_training_scheduler(m)
+    with torch.no_grad():
+        direct = stage4_video.diffusion_loss(parts, parts.unet, frames, "ddpm_v", schedule, g())
+        cached = stage4_video.diffusion_loss(
+            parts, parts.unet, frames, "ddpm_v", schedule, g(), latents=cache.latents(frames, keys)
+        )
+    assert cached == pytest.approx(float(direct), rel=1e-4)
+    assert len(cache) == cache.encoded == 2 * m.num_frames
+
+    # a window overlapping a cached one encodes only its new frames, and they are the same latents
+    clip, start = keys[0]
+    shifted_start = start + 1 if start + 1 + m.num_frames <= m.num_frames + 2 else start - 1
+    with np.load(files[clip]) as data:
+        raw = data["frames"][shifted_start : shifted_start + m.num_frames]
+    shifted = torch.nn.functional.interpolate(
+        torch.from_numpy(raw).permute(0, 3, 1, 2).float() / 127.5 - 1,
+        size=(m.height, m.width),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )[None]
+    again = cache.latents(shifted, [(clip, shifted_start)])
+    assert cache.encoded == 2 * m.num_frames + 1
+    with torch.no_grad():
+        fresh = stage4_video.encode_condition_latents(parts.vae, shifted[0]) * parts.vae.config.scaling_factor
+    assert torch.allclose(again[0], fresh, atol=1e-5)
+
+
 def test_degraded_first_frames_reach_the_first_latent_while_the_target_stays_sharp():
     parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
     m = parts.model
