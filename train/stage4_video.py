@@ -24,6 +24,10 @@ step takes a random window of `num_frames` frames from each sampled clip:
 * motion bucket = mean frame difference, fps = the model's rate, noise_aug = the sampled
   augmentation: SVD's micro-conditioning.
 
+With `cache_latents` (tiny and default presets) each clip frame's target latent is encoded
+once per run and reused when a later window shows the frame again (`LatentCache`; the frozen
+VAE's posterior mode is deterministic, so the losses are unchanged).
+
 Objectives: `ddpm_v` (v-prediction on the model's scaled-linear schedule; sampled with Euler
 on the same betas) for models trained here, `edm` (SVD's preconditioning and log-normal
 sigmas) for fine-tuning SVD weights at paper scale.
