@@ -25,8 +25,9 @@ step takes a random window of `num_frames` frames from each sampled clip:
   augmentation: SVD's micro-conditioning.
 
 With `cache_latents` (tiny and default presets) each clip frame's target latent is encoded
-once per run and reused when a later window shows the frame again (`LatentCache`; the frozen
-VAE's posterior mode is deterministic, so the losses are unchanged).
+once and reused when a later window shows the frame again (`LatentCache`; the frozen VAE's
+posterior mode is deterministic, so the losses are unchanged); the cache is kept in
+OUT/latent_cache_rank<R>.safetensors, so a resumed run starts with it.
 
 Objectives: `ddpm_v` (v-prediction on the model's scaled-linear schedule; sampled with Euler
 on the same betas) for models trained here, `edm` (SVD's preconditioning and log-normal
@@ -251,15 +252,70 @@ class LatentCache:
     VAE the encodes cost more than the UNet's step. Latents are kept unscaled on the CPU, keyed
     by (clip index, frame index), and scaled on the way out so they follow the VAE's factor.
     Only valid while the VAE is frozen.
+
+    With a `path` the cache outlives the process: `save()` writes it there (safetensors), and a
+    new cache on the same path starts from it if it was made by the same VAE weights on the
+    same clip files (`identity`); otherwise it starts empty and says why.
     """
 
-    def __init__(self, vae):
+    def __init__(self, vae, path: str | Path | None = None, identity: str = ""):
         self.vae = vae
         self.store: dict[tuple[int, int], torch.Tensor] = {}
         self.encoded = 0
+        self.path = Path(path) if path is not None else None
+        self.fingerprint = self._fingerprint(vae, identity) if self.path is not None else ""
+        self.saved = 0
+        if self.path is not None and self.path.is_file():
+            self._load()
 
     def __len__(self) -> int:
         return len(self.store)
+
+    @staticmethod
+    def _fingerprint(vae, identity: str) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(identity.encode())
+        for name, tensor in sorted(vae.state_dict().items()):
+            if name.startswith(("encoder.", "quant_conv.")):
+                digest.update(name.encode())
+                digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        return digest.hexdigest()
+
+    def _load(self) -> None:
+        from safetensors import safe_open
+
+        with safe_open(str(self.path), framework="pt") as f:
+            made_by = (f.metadata() or {}).get("fingerprint")
+            if made_by != self.fingerprint:
+                logger.warning(
+                    "The latent cache %s was made by another VAE or clip set; starting an empty one.",
+                    self.path,
+                )
+                return
+            keys, latents = f.get_tensor("keys"), f.get_tensor("latents")
+        self.store = {(int(c), int(t)): latent for (c, t), latent in zip(keys.tolist(), latents, strict=True)}
+        self.saved = len(self.store)
+        logger.info("latent cache: %d clip frames read from %s", len(self.store), self.path)
+
+    def save(self) -> None:
+        """Write the cache to its path (atomically) if it gained frames since the last save."""
+        if self.path is None or len(self.store) == self.saved:
+            return
+        from safetensors.torch import save_file
+
+        keys = list(self.store)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        save_file(
+            {
+                "keys": torch.tensor(keys, dtype=torch.int64),
+                "latents": torch.stack([self.store[key] for key in keys]).contiguous(),
+            },
+            str(tmp),
+            metadata={"fingerprint": self.fingerprint},
+        )
+        tmp.replace(self.path)
+        self.saved = len(keys)
 
     @torch.no_grad()
     def latents(self, frames: torch.Tensor, keys: list[tuple[int, int]]) -> torch.Tensor:
@@ -619,7 +675,18 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("VAE latent scaling factor %.4f", factor)
             scaled = True
 
-    cache = LatentCache(inner_vae) if cfg.get("cache_latents") else None
+    cache = None  # made once the VAE is frozen (its weights are the cache's fingerprint)
+
+    def latent_cache() -> LatentCache:
+        nonlocal cache
+        if cache is None:
+            # kept beside the checkpoints, so a resumed run does not encode its frames again
+            identity = json.dumps([[str(f) for f in windows.files], list(windows.size)])
+            cache = LatentCache(
+                inner_vae, Path(args.out) / f"latent_cache_rank{run.rank}.safetensors", identity=identity
+            )
+        return cache
+
     bar = run.progress_bar(start, schedule.total_steps)
     step = start
     unet.train()
@@ -654,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
                 cfg["objective"],
                 noise_schedule,
                 generator,
-                latents=cache.latents(frames, keys) if cache is not None else None,
+                latents=latent_cache().latents(frames, keys) if cfg.get("cache_latents") else None,
                 keyframes=keyframes.to(run.device),
                 first_latent_dropout=cfg["first_latent_dropout"],
                 anchor_keyframe_prob=cfg["anchor_keyframe_prob"],
@@ -680,9 +747,12 @@ def main(argv: list[str] | None = None) -> int:
             run.log_step(step, phase.name, lr, {"loss": loss})
         if step % cfg["checkpoint_every"] == 0 and step < end:
             run.save_checkpoint(cfg["keep_checkpoints"])
+            if cache is not None:
+                cache.save()
     bar.close()
     if cache is not None:
-        logger.info("latent cache: %d clip frames encoded once each", len(cache))
+        cache.save()
+        logger.info("latent cache: %d clip frames, %d encoded by this process", len(cache), cache.encoded)
     if end > start:
         run.save_checkpoint(cfg["keep_checkpoints"])
 

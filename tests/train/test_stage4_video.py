@@ -54,6 +54,7 @@ def test_two_steps_then_resume_and_export(tmp_path):
     assert all(np.isfinite(r["loss"]) for r in first)
     assert (out / "checkpoints" / "step_00000002").is_dir()
 
+    assert (out / "latent_cache_rank0.safetensors").is_file()  # the unet step's frames, for a resume
     assert stage4_video.main(argv) == 0  # resumes at step 2, runs the last step, exports
     assert [r["step"] for r in _log(out)] == [1, 2, 3]
 
@@ -205,6 +206,30 @@ def test_the_latent_cache_encodes_each_frame_once_and_changes_no_loss(tmp_path):
     with torch.no_grad():
         fresh = stage4_video.encode_condition_latents(parts.vae, shifted[0]) * parts.vae.config.scaling_factor
     assert torch.allclose(again[0], fresh, atol=1e-5)
+
+
+def test_a_saved_latent_cache_is_reused_only_by_the_same_vae_and_clips(tmp_path):
+    parts = stage4_video.build_components(stage4_video.PRESETS["tiny"], None)
+    m = parts.model
+    files = stage4_video.clip_files(_clips(tmp_path / "data", movies=1, clips=2, frames=m.num_frames))
+    windows = stage4_video.ClipWindows(files, num_frames=m.num_frames, size=(m.height, m.width))
+    frames, _, keys = windows.sample([0, 1], torch.Generator().manual_seed(3))
+    path = tmp_path / "latent_cache_rank0.safetensors"
+    first = stage4_video.LatentCache(parts.vae, path, identity="clips A")
+    expected = first.latents(frames, keys)
+    first.save()
+    assert path.is_file() and not path.with_name(path.name + ".tmp").exists()
+
+    resumed = stage4_video.LatentCache(parts.vae, path, identity="clips A")
+    assert len(resumed) == 2 * m.num_frames
+    assert torch.equal(resumed.latents(frames, keys), expected)
+    assert resumed.encoded == 0  # nothing encoded again
+
+    assert len(stage4_video.LatentCache(parts.vae, path, identity="clips B")) == 0
+    other_vae = stage4_video.build_components(stage4_video.PRESETS["tiny"] | {"seed": 1}, None).vae
+    with torch.no_grad():
+        next(other_vae.encoder.parameters()).add_(0.01)
+    assert len(stage4_video.LatentCache(other_vae, path, identity="clips A")) == 0
 
 
 def test_degraded_first_frames_reach_the_first_latent_while_the_target_stays_sharp():
