@@ -304,17 +304,18 @@ class LatentCache:
             return
         from safetensors.torch import save_file
 
+        from core.video.atomic_output import atomic_output
+
         keys = list(self.store)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        save_file(
-            {
-                "keys": torch.tensor(keys, dtype=torch.int64),
-                "latents": torch.stack([self.store[key] for key in keys]).contiguous(),
-            },
-            str(tmp),
-            metadata={"fingerprint": self.fingerprint},
-        )
-        tmp.replace(self.path)
+        with atomic_output(self.path) as tmp:
+            save_file(
+                {
+                    "keys": torch.tensor(keys, dtype=torch.int64),
+                    "latents": torch.stack([self.store[key] for key in keys]).contiguous(),
+                },
+                str(tmp),
+                metadata={"fingerprint": self.fingerprint},
+            )
         self.saved = len(keys)
 
     @torch.no_grad()
