@@ -2,8 +2,8 @@
 
     python -m bench.video --quick [--model runs/stage4/video] [--clip runs/stage0/clip]
 
-* Drift (paper 3.5): on held-out toy-cinema shots (test identities, rendered in memory), each
-  keyframe is extended to 4x the model's native length (4 chained segments), once with the
+* Drift (paper 3.5): on held-out toy-cinema shots (test identities, rendered in memory; one
+  shot from each of 8 movies with --quick, 16 without, or --shots N), each keyframe is extended to 4x the model's native length (4 chained segments), once with the
   anchor (every segment attends to the ORIGINAL keyframe's embedding) and once without
   (each segment embeds its own start frame). drift = 1 - mean cosine similarity between the
   CLIP embedding of every generated frame and that of the keyframe. CLIP is `--clip` (an
@@ -117,13 +117,20 @@ def bench_animatic(runs: int) -> dict:
 
 
 def held_out_keyframes(count: int, seed: int = 0) -> list[np.ndarray]:
-    """Keyframes of a movie cast only with held-out (test) identities."""
+    """`count` keyframes cast only with held-out (test) identities, one from each of `count`
+    movies (movie seeds seed + 1000 + i), at a shot index drawn from the movie's own length:
+    shots of one movie share places, cast, time of day and style, so one shot per movie
+    samples the world instead of one movie's look."""
     from train.data.world import generate_movie, make_identity_pool, render_keyframe, split_identities
 
     pool = make_identity_pool(seed=seed, n=60)
     _, test_ids = split_identities(pool, 0.2, seed=seed)
-    movie = generate_movie(seed=seed + 1000, identities=test_ids, num_shots=max(count, 4))
-    return [np.asarray(render_keyframe(spec)[0]) for spec in movie.frames[:count]]
+    keyframes = []
+    for i in range(count):
+        movie = generate_movie(seed=seed + 1000 + i, identities=test_ids, num_shots=8)
+        shot = int(np.random.default_rng([seed, i]).integers(len(movie.frames)))
+        keyframes.append(np.asarray(render_keyframe(movie.frames[shot])[0]))
+    return keyframes
 
 
 def _embedder(pipe, clip_folder: Path | None):
@@ -242,6 +249,7 @@ def bench_drift(
         "drift_margin_floor_correlation": None if floor_correlation is None else round(floor_correlation, 4),
         "seconds_per_video_second": round(render_seconds / video_seconds, 3),
         "drift_shots": shots,
+        "drift_sample": f"one shot from each of {shots} held-out movies",
         "drift_segments": 4,
         "frames_per_segment": num_frames,
         "inference_steps": steps,
@@ -291,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="8 held-out shots and 3 animatic runs (under 10 minutes)"
     )
     parser.add_argument(
+        "--shots", type=int, default=None, help="held-out shots (movies) for drift (default 8 quick, 16 full)"
+    )
+    parser.add_argument(
         "--model", type=Path, default=None, help="video model folder (default: runs/stage4/video)"
     )
     parser.add_argument("--clip", type=Path, default=None, help="open_clip folder for measuring drift")
@@ -330,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         results |= bench_drift(
             model,
             args.clip,
-            shots=8 if args.quick else 16,
+            shots=args.shots or (8 if args.quick else 16),
             steps=args.steps,
             threads=args.threads,
             anchor_guidance=args.anchor_guidance,

@@ -34,6 +34,7 @@ from core.pipeline.bundle import (
     GenerationDefaults,
     SamplerSettings,
     load_bundle,
+    read_manifest,
 )
 from core.video.loading import ANCHOR_FILE, load_video_pipeline
 
@@ -176,14 +177,12 @@ def model_card(manifest: BundleManifest, sizes: dict[str, int], runs: list[dict]
             )
             lines.append(f"- last logged `{phase}` step {record.get('step')}: {losses}")
         lines.append("")
-    lines += [
-        "Assembled with:",
-        "",
-        "```",
-        "python -m train.bundle " + " ".join(manifest.training.get("assemble_args", [])),
-        "```",
-        "",
-    ]
+    earlier = manifest.training.get("earlier_assemble_args", [])
+    header = "Assembled with (the earlier bundles' commands first; the runs above were kept from them):"
+    lines += [header if earlier else "Assembled with:", "", "```"]
+    for args in earlier:
+        lines.append("python -m train.bundle " + " ".join(args))
+    lines += ["python -m train.bundle " + " ".join(manifest.training.get("assemble_args", [])), "```", ""]
     return "\n".join(lines)
 
 
@@ -201,10 +200,24 @@ def assemble(
     defaults: GenerationDefaults | None = None,
     assemble_args: list[str] | None = None,
     dtype: torch.dtype | None = None,
+    inherit_runs: str | Path | None = None,
 ) -> Path:
-    """Write a complete, loadable bundle to `out` (replacing it only once the new one loads)."""
+    """Write a complete, loadable bundle to `out` (replacing it only once the new one loads).
+
+    `inherit_runs` is an earlier bundle whose recorded training runs are kept in front of
+    `runs` (for components copied from it whose run folders no longer exist); a run in `runs`
+    replaces the inherited record of the same folder name.
+    """
     out = Path(out)
     records = [run_record(folder) for folder in runs]
+    training: dict = {}
+    if inherit_runs is not None:
+        earlier = read_manifest(inherit_runs).training
+        fresh = {r["folder"] for r in records}
+        records = [r for r in earlier.get("runs", []) if r.get("folder") not in fresh] + records
+        training["earlier_assemble_args"] = earlier.get("earlier_assemble_args", []) + [
+            earlier.get("assemble_args", [])
+        ]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     try:
@@ -228,7 +241,7 @@ def assemble(
             ),
             sampler=sampler or SamplerSettings(),
             defaults=defaults or GenerationDefaults(),
-            training={"runs": records, "assemble_args": list(assemble_args or [])},
+            training={"runs": records, "assemble_args": list(assemble_args or [])} | training,
         )
         manifest.save(staging)
         (staging / "MODEL_CARD.md").write_text(model_card(manifest, sizes, records))
@@ -261,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ar", required=True, help="AR model folder (stage 2: OUT/model)")
     parser.add_argument("--video", help="image-to-video model folder (stage 4: OUT/video)")
     parser.add_argument("--runs", nargs="*", default=[], help="training run folders, for provenance")
+    parser.add_argument(
+        "--inherit-runs",
+        default=None,
+        help="an earlier bundle folder whose recorded runs are kept (components copied from it whose "
+        "run folders are gone); a --runs folder of the same name replaces its record",
+    )
     parser.add_argument("--out", default="assets/bundle", help="bundle folder to write")
     parser.add_argument("--name", default="moviedreamer-toy-default")
     parser.add_argument(
@@ -271,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="default denoising steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="default classifier-free guidance")
     parser.add_argument(
-        "--face-guidance", type=float, default=1.0, help="default identity guidance from the cast photos (1 = off)"
+        "--face-guidance",
+        type=float,
+        default=1.0,
+        help="default identity guidance from the cast photos (1 = off)",
     )
     parser.add_argument(
         "--dtype",
@@ -298,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             assemble_args=list(argv) if argv is not None else sys.argv[1:],
             dtype=None if args.dtype == "float32" else getattr(torch, args.dtype),
+            inherit_runs=args.inherit_runs,
         )
     except (FileNotFoundError, BundleError) as error:
         parser.exit(2, f"error: {error}\n")

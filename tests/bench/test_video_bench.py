@@ -59,3 +59,19 @@ def test_drift_bench_correlates_the_vae_floor_with_the_margin(tmp_path):
     # from the rounded per-shot figures, so only roughly the bench's own value
     assert result["drift_margin_floor_correlation"] == pytest.approx(float(expected), abs=0.05)
     assert -1.0 <= result["drift_margin_floor_correlation"] <= 1.0
+
+
+def test_held_out_shots_come_one_from_each_movie_and_repeat_exactly():
+    from bench.video import held_out_keyframes
+    from train.data.world import generate_movie, make_identity_pool, split_identities
+
+    shots = held_out_keyframes(3)
+    assert len(shots) == 3 and all(s.shape == (128, 224, 3) and s.dtype == np.uint8 for s in shots)
+    assert all(np.array_equal(a, b) for a, b in zip(shots, held_out_keyframes(3), strict=True))
+    # the i-th shot comes from the i-th held-out movie, cast only with test identities
+    pool = make_identity_pool(seed=0, n=60)
+    train_ids, test_ids = split_identities(pool, 0.2, seed=0)
+    train_names = {i.identity_id for i in train_ids}
+    movies = [generate_movie(seed=1000 + i, identities=test_ids, num_shots=8) for i in range(3)]
+    assert len({m.script.title for m in movies}) == 3
+    assert all(c.identity_id not in train_names for m in movies for c in m.cast)

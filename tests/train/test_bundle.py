@@ -1,6 +1,7 @@
 """train.bundle: assembling a bundle from run folders, with provenance, refusing broken parts."""
 
 import json
+import shutil
 
 import pytest
 
@@ -150,3 +151,50 @@ def test_video_anchor_tower_shares_the_tokenizers_clip(parts, tmp_path):
     assert not (out / "video" / "clip").exists()
     loaded = load_video_pipeline(out / "video")
     assert isinstance(loaded.image_encoder, OpenClipImageEmbedder)
+
+
+def test_a_rebuilt_bundle_keeps_the_runs_of_the_bundle_it_copies(parts, tmp_path):
+    old_runs = [
+        fake_run(tmp_path / "runs" / "stage1", "stage1", 20),
+        fake_run(tmp_path / "runs" / "stage4", "stage4", 30),
+    ]
+    first = assemble(
+        tmp_path / "first",
+        tokenizer=parts / "tokenizer",
+        decoder=parts / "decoder",
+        ar=parts / "ar",
+        runs=old_runs,
+        assemble_args=["--out", "first"],
+    )
+    for folder in old_runs:
+        shutil.rmtree(folder)  # the runs are gone; their records live on in the first bundle
+    new_run = fake_run(tmp_path / "new" / "stage4", "stage4", 50)  # same folder name: replaces
+    extra = fake_run(tmp_path / "new" / "stage4l", "stage4", 60)
+    second = assemble(
+        tmp_path / "second",
+        tokenizer=first / "tokenizer",
+        decoder=first / "decoder",
+        ar=first / "ar",
+        runs=[new_run, extra],
+        assemble_args=["--out", "second"],
+        inherit_runs=first,
+    )
+    training = read_manifest(second).training
+    assert [(r["folder"], r["last_step"]) for r in training["runs"]] == [
+        ("stage1", 20),
+        ("stage4", 50),
+        ("stage4l", 60),
+    ]
+    card = (second / "MODEL_CARD.md").read_text()
+    assert "python -m train.stage1 --preset default --out stage1" in card  # its folder is not needed
+    assert card.index("python -m train.bundle --out first") < card.index(
+        "python -m train.bundle --out second"
+    )
+    with pytest.raises(BundleError, match="no manifest.json"):
+        assemble(
+            tmp_path / "third",
+            tokenizer=first / "tokenizer",
+            decoder=first / "decoder",
+            ar=first / "ar",
+            inherit_runs=tmp_path / "runs",
+        )
