@@ -3,9 +3,10 @@
     python -m bench.video --quick [--model runs/stage4/video] [--clip runs/stage0/clip]
 
 * Drift (paper 3.5): on held-out toy-cinema shots (test identities, rendered in memory; one
-  shot from each of 8 movies with --quick, 16 without, or --shots N), each keyframe is extended to 4x the model's native length (4 chained segments), once with the
-  anchor (every segment attends to the ORIGINAL keyframe's embedding) and once without
-  (each segment embeds its own start frame). drift = 1 - mean cosine similarity between the
+  shot from each of 8 movies with --quick, 16 without, or --shots N), each keyframe is
+  extended to 4x the model's native length (4 chained segments), once with the anchor
+  (every segment attends to the ORIGINAL keyframe's embedding) and once without (each
+  segment embeds its own start frame). drift = 1 - mean cosine similarity between the
   CLIP embedding of every generated frame and that of the keyframe. CLIP is `--clip` (an
   open_clip folder, e.g. the bundle's) when given, else the model's own anchor tower.
   drift_floor_vae is the same measure for the keyframe after the model's VAE (encode, decode):
@@ -321,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "video.json")
     args = parser.parse_args(argv)
+    if args.shots is not None and args.shots < 1:
+        parser.error(f"--shots is {args.shots}; measure drift on at least one held-out shot.")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
