@@ -28,6 +28,13 @@ def fake_run(folder, stage, steps):
     return folder
 
 
+def assemble_from(source, out, **options):
+    """`assemble` with the tokenizer, decoder and AR model of the bundle (or parts) folder `source`."""
+    return assemble(
+        out, tokenizer=source / "tokenizer", decoder=source / "decoder", ar=source / "ar", **options
+    )
+
+
 def test_run_record_reads_commands_steps_and_last_losses(tmp_path):
     record = run_record(fake_run(tmp_path / "stage2", "stage2_ar", 30))
     assert record["stage"] == "stage2_ar"
@@ -41,11 +48,9 @@ def test_assembled_bundle_loads_and_records_provenance(parts, tmp_path):
         fake_run(tmp_path / "runs" / "stage1", "stage1", 20),
         fake_run(tmp_path / "runs" / "stage2", "stage2", 40),
     ]
-    out = assemble(
+    out = assemble_from(
+        parts,
         tmp_path / "bundle",
-        tokenizer=parts / "tokenizer",
-        decoder=parts / "decoder",
-        ar=parts / "ar",
         runs=runs,
         assemble_args=["--out", "x"],
     )
@@ -98,11 +103,9 @@ def test_float16_storage_halves_the_weights_and_loads_as_float32(parts, tmp_path
     full = assemble(
         tmp_path / "fp32", tokenizer=parts / "tokenizer", decoder=parts / "decoder", ar=parts / "ar"
     )
-    half = assemble(
+    half = assemble_from(
+        parts,
         tmp_path / "fp16",
-        tokenizer=parts / "tokenizer",
-        decoder=parts / "decoder",
-        ar=parts / "ar",
         dtype=torch.float16,
     )
 
@@ -139,11 +142,9 @@ def test_video_anchor_tower_shares_the_tokenizers_clip(parts, tmp_path):
         scheduler=build_scheduler(cfg),
     )
     save_video_pipeline(pipe, tmp_path / "video", clip_encoder=clip)
-    out = assemble(
+    out = assemble_from(
+        parts,
         tmp_path / "bundle",
-        tokenizer=parts / "tokenizer",
-        decoder=parts / "decoder",
-        ar=parts / "ar",
         video=tmp_path / "video",
     )
     anchor = json.loads((out / "video" / "anchor_encoder.json").read_text())
@@ -158,11 +159,9 @@ def test_a_rebuilt_bundle_keeps_the_runs_of_the_bundle_it_copies(parts, tmp_path
         fake_run(tmp_path / "runs" / "stage1", "stage1", 20),
         fake_run(tmp_path / "runs" / "stage4", "stage4", 30),
     ]
-    first = assemble(
+    first = assemble_from(
+        parts,
         tmp_path / "first",
-        tokenizer=parts / "tokenizer",
-        decoder=parts / "decoder",
-        ar=parts / "ar",
         runs=old_runs,
         assemble_args=["--out", "first"],
     )
@@ -170,11 +169,9 @@ def test_a_rebuilt_bundle_keeps_the_runs_of_the_bundle_it_copies(parts, tmp_path
         shutil.rmtree(folder)  # the runs are gone; their records live on in the first bundle
     new_run = fake_run(tmp_path / "new" / "stage4", "stage4", 50)  # same folder name: replaces
     extra = fake_run(tmp_path / "new" / "stage4l", "stage4", 60)
-    second = assemble(
+    second = assemble_from(
+        first,
         tmp_path / "second",
-        tokenizer=first / "tokenizer",
-        decoder=first / "decoder",
-        ar=first / "ar",
         runs=[new_run, extra],
         assemble_args=["--out", "second"],
         inherit_runs=first,
