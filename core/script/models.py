@@ -372,6 +372,12 @@ class Script(_Strict):
                 for k, shot in enumerate(scene.shots)
                 for j, name in enumerate(shot.characters)
             ],
+            [
+                (s, k, j, line.character)
+                for s, scene in enumerate(script.scenes)
+                for k, shot in enumerate(scene.shots)
+                for j, line in enumerate(shot.dialogue)
+            ],
         )
         if problems:
             if before is not None and script is data:
@@ -407,9 +413,10 @@ ShotNames = list[tuple[int, int, int, str]]
 
 
 def _reference_problems(
-    cast: CastNames, mentions: ShotNames, *, cast_complete: bool = True
+    cast: CastNames, mentions: ShotNames, speakers: ShotNames = (), *, cast_complete: bool = True
 ) -> list[InitErrorDetails]:
-    """Duplicate cast names and shots naming someone outside the cast, one problem each.
+    """Duplicate cast names, and shots or dialogue lines naming someone outside the cast, one
+    problem each (`speakers`: (scene, shot, line, name) of every dialogue line).
 
     `cast_complete` is False when some cast member's name could not be read; then a shot
     reference cannot be judged (it may name that member) and only duplicates are reported.
@@ -439,6 +446,17 @@ def _reference_problems(
                     "unknown_character",
                     f"the character {name!r} is not in the cast; add them to the cast or fix the spelling",
                     ("scenes", s, "shots", k, "characters", j),
+                    name,
+                )
+            )
+    for s, k, j, name in speakers:
+        if name.casefold() not in first:
+            problems.append(
+                _custom(
+                    "unknown_speaker",
+                    f"{name!r} speaks this line but is not in the cast; add them to the cast "
+                    "or fix the spelling",
+                    ("scenes", s, "shots", k, "dialogue", j, "character"),
                     name,
                 )
             )
@@ -475,4 +493,12 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[InitErrorDetails]:
         for j, name in enumerate(_items(_field(shot, "characters")))
         if isinstance(name, str) and name.strip()
     ]
-    return _reference_problems(cast, mentions, cast_complete=complete)
+    speakers: ShotNames = [
+        (s, k, j, name.strip())
+        for s, scene in enumerate(_items(data.get("scenes")))
+        for k, shot in enumerate(_items(_field(scene, "shots")))
+        for j, line in enumerate(_items(_field(shot, "dialogue")))
+        for name in [_field(line, "character")]
+        if isinstance(name, str) and name.strip()
+    ]
+    return _reference_problems(cast, mentions, speakers, cast_complete=complete)

@@ -83,6 +83,9 @@ def edit_character(
         for scene in data["scenes"]:
             for shot in scene["shots"]:
                 shot["characters"] = [new_name if n.casefold() == old_key else n for n in shot["characters"]]
+                for line in shot["dialogue"]:
+                    if str(line.get("character", "")).casefold() == old_key:
+                        line["character"] = new_name
     problems = field_problems(data, ("cast", character.position))
     if problems:
         return EditResult(problems=problems)

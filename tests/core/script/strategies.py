@@ -56,17 +56,22 @@ def shots(draw: st.DrawFn, cast_names: list[str]) -> Shot:
         if cast_names
         else []
     )
-    speakers = st.sampled_from(cast_names) if cast_names else names
-    dialogue = draw(
-        st.lists(
-            st.builds(
-                DialogueLine,
-                character=speakers,
-                text=sentences,
-                parenthetical=st.one_of(st.just(""), sentences),
-            ),
-            max_size=3,
+    # Every speaker is a cast member (the script refuses lines by anyone else), so a script
+    # without a cast has no dialogue.
+    dialogue = (
+        draw(
+            st.lists(
+                st.builds(
+                    DialogueLine,
+                    character=st.sampled_from(cast_names),
+                    text=sentences,
+                    parenthetical=st.one_of(st.just(""), sentences),
+                ),
+                max_size=3,
+            )
         )
+        if cast_names
+        else []
     )
     return Shot(
         plot=draw(sentences),

@@ -117,6 +117,18 @@ def test_character_not_in_cast() -> None:
     ]
 
 
+def test_dialogue_by_someone_not_in_the_cast() -> None:
+    data = base()
+    data["scenes"][1]["shots"][1]["dialogue"] = [
+        {"character": "mara", "text": "Who is there?"},
+        {"character": "Tomas", "text": "Only me."},
+    ]
+    assert problems(data) == [
+        "scene 2, shot 2, dialogue line 2, character: 'Tomas' speaks this line but is not in the cast; "
+        "add them to the cast or fix the spelling"
+    ]
+
+
 def test_cast_names_match_case_insensitively() -> None:
     data = base()
     data["scenes"][0]["shots"][0]["characters"] = ["MARA", "jonah"]
