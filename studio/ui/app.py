@@ -41,6 +41,9 @@ HEADER = (
 QUEUE_MAX_SIZE = 32
 CSS = """
 #storyboard-status, #animatic-status {min-height: 1.5em}
+.field-problem {box-shadow: 0 0 0 2px var(--error-border-color, #ef4444); border-radius: var(--block-radius)}
+.field-problem [data-testid="block-info"], .field-problem .info-text
+  {color: var(--error-text-color, #b91c1c) !important; font-weight: 600}
 """
 
 

@@ -14,7 +14,7 @@ from studio import services
 from studio.errors import StudioError
 from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
-from studio.ui.field_messages import field_infos, general_problems
+from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
 
 FIELDS = ("name", "description")
@@ -86,8 +86,9 @@ def build(shell: Shell) -> None:
         value = chosen.character.id if chosen else NEW
         return [
             gr.Dropdown(choices=character_choices(view, new="+ New character"), value=value),
-            gr.Textbox(value=chosen.character.name if chosen else "", info=HINTS["name"]),
-            gr.Textbox(value="\n".join(chosen.character.description) if chosen else "", info=HINTS["description"]),
+            gr.Textbox(value=chosen.character.name if chosen else "", **hint(HINTS["name"])),
+            gr.Textbox(value="\n".join(chosen.character.description) if chosen else "",
+                       **hint(HINTS["description"])),
             gr.Button(value="Save changes" if chosen else "Add character"),
             cast_rows(view),
             photo_items(chosen),
@@ -125,6 +126,7 @@ def build(shell: Shell) -> None:
             infos = field_infos(result.problems, FIELDS, HINTS)
             updates[1], updates[2] = infos
             updates[-1] = general_problems(result.problems, FIELDS)
+            warn_not_saved(result.problems, "character")
             return updates
         inform(f"Saved {result.value.name}.")
         return form(project_view(owner, ref), result.value.id)

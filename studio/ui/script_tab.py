@@ -14,7 +14,7 @@ from studio import services
 from studio.errors import StudioError
 from studio.ui.choices import NEW, scene_choices, shot_choices
 from studio.ui.feedback import guarded, inform, markdown_list
-from studio.ui.field_messages import field_infos, general_problems
+from studio.ui.field_messages import PROBLEM_CLASS, field_infos, general_problems, hint, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
 
 SCENE_FIELDS = ("heading", "time_of_day", "elements", "style")
@@ -95,11 +95,13 @@ def build(shell: Shell) -> None:
                                         value="eye-level")
                     motion = gr.Dropdown(label="Camera motion", choices=[v.value for v in CameraMotion],
                                          value="static")
+                    # No `minimum`: Gradio would refuse the value before the callback runs and
+                    # turn every output into an error; core.script's rule is shown at the field.
                     duration = gr.Number(label="Duration (s)", info=SHOT_HINTS["duration"], value=3.0,
-                                         minimum=0.1, elem_id="shot-duration")
+                                         elem_id="shot-duration")
                 dialogue = gr.Dataframe(headers=["Character", "Line", "Parenthetical"], type="array",
                                         interactive=True, label="Dialogue", datatype=["str", "str", "str"],
-                                        column_count=3)
+                                        column_count=3, elem_id="shot-dialogue")
                 notes = gr.Textbox(label="Notes", info=SHOT_HINTS["notes"], max_lines=2)
                 shot_status = gr.Markdown()
                 with gr.Row():
@@ -123,10 +125,10 @@ def build(shell: Shell) -> None:
         s = chosen.scene if chosen else None
         return [
             gr.Dropdown(choices=scene_choices(view, new="+ New scene"), value=s.id if s else NEW),
-            gr.Textbox(value=s.heading if s else "", info=SCENE_HINTS["heading"]),
-            gr.Dropdown(value=s.time_of_day if s else "day", info=None),
-            gr.Textbox(value="\n".join(s.elements) if s else "", info=SCENE_HINTS["elements"]),
-            gr.Textbox(value=(s.style or "") if s else "", info=SCENE_HINTS["style"]),
+            gr.Textbox(value=s.heading if s else "", **hint(SCENE_HINTS["heading"])),
+            gr.Dropdown(value=s.time_of_day if s else "day", **hint(None)),
+            gr.Textbox(value="\n".join(s.elements) if s else "", **hint(SCENE_HINTS["elements"])),
+            gr.Textbox(value=(s.style or "") if s else "", **hint(SCENE_HINTS["style"])),
             gr.Button(value="Save scene" if s else "Add scene"),
             "",
         ]
@@ -140,15 +142,15 @@ def build(shell: Shell) -> None:
         return [
             gr.Dropdown(choices=shot_choices(view, scene_id, new="+ New shot") if chosen_scene else [("+ New shot", NEW)],
                         value=s.id if s else NEW),
-            gr.Textbox(value=s.plot if s else "", info=SHOT_HINTS["plot"]),
-            gr.Dropdown(choices=cast, value=list(s.characters) if s else [], info=SHOT_HINTS["characters"]),
-            gr.Dropdown(value=s.size if s else "medium", info=None),
-            gr.Dropdown(value=s.angle if s else "eye-level", info=None),
-            gr.Dropdown(value=s.motion if s else "static", info=None),
-            gr.Number(value=s.duration if s else 3.0, info=SHOT_HINTS["duration"]),
-            gr.Textbox(value=s.notes if s else "", info=SHOT_HINTS["notes"]),
-            [[line.get("character", ""), line.get("text", ""), line.get("parenthetical", "")]
-             for line in (s.dialogue if s else [])],
+            gr.Textbox(value=s.plot if s else "", **hint(SHOT_HINTS["plot"])),
+            gr.Dropdown(choices=cast, value=list(s.characters) if s else [], **hint(SHOT_HINTS["characters"])),
+            gr.Dropdown(value=s.size if s else "medium", **hint(None)),
+            gr.Dropdown(value=s.angle if s else "eye-level", **hint(None)),
+            gr.Dropdown(value=s.motion if s else "static", **hint(None)),
+            gr.Number(value=s.duration if s else 3.0, **hint(SHOT_HINTS["duration"])),
+            gr.Textbox(value=s.notes if s else "", **hint(SHOT_HINTS["notes"])),
+            gr.Dataframe(value=[[line.get("character", ""), line.get("text", ""), line.get("parenthetical", "")]
+                                for line in (s.dialogue if s else [])], elem_classes=[]),
             gr.Button(value="Save shot" if s else "Add shot"),
             "",
         ]
@@ -167,8 +169,8 @@ def build(shell: Shell) -> None:
             found = shell.studio().call(services.validate_project, owner=owner, project_id=project.id)
             problems_text = ("**The script has problems to fix before generating:**\n" + markdown_list(found)) if found else ""
         return [
-            gr.Textbox(value=project.logline if project else "", info=None),
-            gr.Textbox(value=project.style if project else "", info="e.g. warm film grain"),
+            gr.Textbox(value=project.logline if project else "", **hint(None)),
+            gr.Textbox(value=project.style if project else "", **hint("e.g. warm film grain")),
             overview_rows(view), problems_text,
             *scene_form(view, scene_id), *shot_form(view, scene_id, shot_id),
         ]
@@ -199,9 +201,10 @@ def build(shell: Shell) -> None:
                                      project_id=require_project_id(ref), logline=logline_value, style=style_value)
         if not result.ok:
             infos = field_infos(result.problems, ("logline", "style"), {"style": "e.g. warm film grain"})
+            warn_not_saved(result.problems, "logline and style")
             return [*infos, general_problems(result.problems, ("logline", "style"))]
         inform("Saved the logline and style.")
-        return [gr.update(info=None), gr.update(info="e.g. warm film grain"), ""]
+        return [gr.update(**hint(None)), gr.update(**hint("e.g. warm film grain")), ""]
 
     save_details.click(save_project_details, [shell.project, logline, style], [logline, style, details_status])
 
@@ -221,6 +224,7 @@ def build(shell: Shell) -> None:
             start = everything.index(heading)
             updates[start:start + 4] = field_infos(result.problems, SCENE_FIELDS, SCENE_HINTS)
             updates[everything.index(scene_status)] = general_problems(result.problems, SCENE_FIELDS)
+            warn_not_saved(result.problems, "scene")
             return updates
         inform("Saved the scene.")
         return all_forms(owner, ref, result.value.id, shot_id if scene_id == result.value.id else None)
@@ -262,8 +266,11 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if scene_id in (None, NEW):
             raise StudioError("Add or choose a scene first; every shot belongs to a scene.")
+        # An emptied duration box is "" (not None, which would keep the old value), so the
+        # script model says the duration is missing.
         fields = {"plot": plot_v or "", "characters": list(characters_v or []), "size": size_v, "angle": angle_v,
-                  "motion": motion_v, "duration": duration_v, "notes": notes_v or "", "dialogue": dialogue_v or []}
+                  "motion": motion_v, "duration": "" if duration_v is None else duration_v,
+                  "notes": notes_v or "", "dialogue": dialogue_v or []}
         if shot_id in (None, NEW):
             result = shell.studio().call(services.add_shot, owner=owner, scene_id=scene_id, **fields)
         else:
@@ -272,7 +279,10 @@ def build(shell: Shell) -> None:
             updates = [gr.update()] * len(everything)
             for name, update in zip(SHOT_FIELDS, field_infos(result.problems, SHOT_FIELDS, SHOT_HINTS), strict=True):
                 updates[everything.index(dict(zip(SHOT_FIELDS, shot_inputs, strict=True))[name])] = update
+            updates[everything.index(dialogue)] = gr.update(
+                elem_classes=[PROBLEM_CLASS] if "dialogue" in result.problems else [])
             updates[everything.index(shot_status)] = general_problems(result.problems, SHOT_FIELDS)
+            warn_not_saved(result.problems, "shot")
             return updates
         inform("Saved the shot.")
         return all_forms(owner, ref, scene_id, result.value.id)
