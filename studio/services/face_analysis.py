@@ -29,6 +29,9 @@ from studio.services.ownership import require_face_photo
 
 logger = logging.getLogger(__name__)
 
+# The detector name stored when no face was found and the whole photo stands for the face.
+WHOLE_IMAGE = "whole-image"
+
 
 @dataclass(frozen=True)
 class FaceAnalysis:
@@ -59,7 +62,7 @@ def _crop_and_embed(encoder, image: Image.Image) -> tuple[Image.Image, list[floa
         # no detectable face left; the whole photo is then the face.
         crop = image.convert("RGB")
         embedding = encoder.embed(image, use_whole_image=True)
-        detector = "whole-image"
+        detector = WHOLE_IMAGE
         notes.append("No face was found in the photo, so the whole photo is used as the face.")
     vector = embedding.detach().cpu().float().numpy().reshape(-1).tolist()  # (E,)
     return crop, vector, detector, notes

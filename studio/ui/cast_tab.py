@@ -12,6 +12,7 @@ import gradio as gr
 
 from studio import services
 from studio.errors import StudioError
+from studio.services.face_analysis import WHOLE_IMAGE
 from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
@@ -24,15 +25,22 @@ HINTS = {
 }
 
 
+def photo_caption(number: int, detector: str | None, analysed: bool) -> str:
+    """What the face step did with photo `number`, in the words of its toast."""
+    if not analysed:
+        return f"Photo {number}"
+    if detector == WHOLE_IMAGE:
+        return f"Photo {number} · no face found, the whole photo is used"
+    return f"Photo {number} · face found ({detector})"
+
+
 def photo_items(character: services.CharacterView | None) -> list[tuple[str, str]]:
     """Gallery items: the face crop when analysed, else the photo; captions say which."""
     items = []
     for number, photo in enumerate(character.photos if character else (), start=1):
-        if photo.crop is not None:
-            caption = f"Photo {number} · face found ({photo.photo.detector})"
-            items.append((str(photo.crop), caption))
-        else:
-            items.append((str(photo.path), f"Photo {number}"))
+        analysed = photo.crop is not None
+        caption = photo_caption(number, photo.photo.detector, analysed)
+        items.append((str(photo.crop if analysed else photo.path), caption))
     return items
 
 

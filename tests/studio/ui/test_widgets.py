@@ -7,6 +7,7 @@ services (the browser test drives them end to end).
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -28,7 +29,8 @@ from studio.services import (
     open_project,
     plan_generation,
 )
-from studio.ui.cast_tab import photo_items
+from studio.services.face_analysis import WHOLE_IMAGE
+from studio.ui.cast_tab import photo_caption, photo_items
 from studio.ui.choices import NEW, character_choices, scene_choices, shot_choices, shot_label
 from studio.ui.feedback import markdown_text
 from studio.ui.field_messages import PROBLEM_MARK, field_infos, general_problems
@@ -155,3 +157,17 @@ def test_cancel_jobs_stops_only_the_kinds_asked_for(studio, view):
     rest = list(events)
     assert first.status == JobStatus.RUNNING and rest[-1].status == JobStatus.CANCELLED
 
+
+
+def test_a_photo_without_a_face_says_so_in_its_caption_as_in_its_toast():
+    def photo(detector, crop):
+        return SimpleNamespace(photo=SimpleNamespace(detector=detector), crop=crop, path=Path("p.png"))
+
+    character = SimpleNamespace(photos=[photo(WHOLE_IMAGE, Path("c1.png")), photo("HaarFaceDetector", Path("c2.png")),
+                                        photo(None, None)])
+    assert photo_items(character) == [
+        ("c1.png", "Photo 1 · no face found, the whole photo is used"),
+        ("c2.png", "Photo 2 · face found (HaarFaceDetector)"),
+        ("p.png", "Photo 3"),
+    ]
+    assert "face found (" not in photo_caption(1, WHOLE_IMAGE, True)
