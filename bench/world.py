@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from train.data import toy_cinema
@@ -245,6 +246,60 @@ def measure(quick: bool, seed: int = 0) -> dict:
     }
 
 
+def _unnamed(sentences: list[str], name: str) -> str:
+    return " ".join(sentences).replace(name, "The person")
+
+
+def identification_rates(movies: int = 40, seed: int = 0) -> dict:
+    """How often a character is picked out of its movie's cast by text alone, and by face photos.
+
+    For every cast member of `movies` held-out movies (movie seeds `seed`..): the query is
+    what a viewer sees of it - its identikit sentences (text) or its first cast photo
+    (faces). Text picks the cast member whose *script description* has the closest MiniLM
+    embedding; faces pick the one whose other photos have the closest colour-layout
+    descriptor. A description names only 2-3 traits, so two cast members often match it
+    equally well, while the photos show everything.
+    """
+    # Deferred: the MiniLM encoder and the face descriptor are only needed for this measure.
+    from core.encoders.descriptions import MiniLMDescriptionEncoder
+    from core.encoders.faces import FaceBox
+    from train.data.movies.face_layout import ColourLayoutFaceEmbedder
+    from train.data.world.faces import render_face_photo_with_box
+
+    text = MiniLMDescriptionEncoder()
+    faces = ColourLayoutFaceEmbedder()
+
+    def face(identity, k, movie_seed) -> torch.Tensor:
+        photo, box = render_face_photo_with_box(identity, k, movie_seed)
+        return faces.embed_faces(photo, [FaceBox(*box)])[0]
+
+    _, held_out = split_identities(make_identity_pool(seed, 60), 0.2, seed)
+    text_hits = face_hits = trials = 0
+    for m in range(movies):
+        movie = generate_movie(seed + m, held_out, num_shots=8, min_cast=3, max_cast=5)
+        cast = movie.cast
+        # Names are removed: a viewer sees traits, and a name would match its own sentence.
+        descriptions = text.encode([_unnamed(i.description, i.name) for i in cast])  # (C, e)
+        views = text.encode([_unnamed(i.identikit, i.name) for i in cast])  # (C, e)
+        text_choice = (views @ descriptions.T).argmax(dim=1)
+        references = torch.stack([(face(i, 1, movie.seed) + face(i, 2, movie.seed)) / 2 for i in cast])
+        queries = torch.stack([face(i, 0, movie.seed) for i in cast])
+        face_choice = (queries @ references.T).argmax(dim=1)
+        truth = torch.arange(len(cast))
+        text_hits += int((text_choice == truth).sum())
+        face_hits += int((face_choice == truth).sum())
+        trials += len(cast)
+    return {
+        "movies": movies,
+        "characters": trials,
+        "text_rate": round(text_hits / trials, 4),
+        "face_rate": round(face_hits / trials, 4),
+        "what": "share of cast members picked out of their movie's cast: by MiniLM cosine of what a viewer "
+        "sees (identikit) to the script's descriptions, or by colour-layout cosine of a cast photo to the "
+        "other photos",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.world", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -256,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     results = measure(args.quick)
+    results["identification"] = identification_rates(10 if args.quick else 40)
     sheet_path = out / "world_contact_sheet.png"
     contact_sheet().save(sheet_path, optimize=True)
     results["contact_sheet"] = str(sheet_path)
@@ -268,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         ("movie generation keyframes/s", results["movie_generation_keyframes_per_second"]),
         ("face photos/s", results["face_photos_per_second"]),
         ("clip frames/s", results["clip_frames_per_second"]),
+        ("cast member identified by text alone", results["identification"]["text_rate"]),
+        ("cast member identified by face photos", results["identification"]["face_rate"]),
         (
             f"export: {export['movies']} movies, {export['keyframes']} keyframes, {export['workers']} workers (s)",
             export["seconds"],

@@ -2,7 +2,7 @@
 
     python -m train.data.toy_cinema export --out DATASET --movies 200 --seed 0 \\
         [--test-fraction 0.2] [--identities 60] [--min-shots 40 --max-shots 400] \\
-        [--clips [--clip-frames 12 --clip-every 4]] [--workers 2]
+        [--split train|test] [--clips [--clip-frames 12 --clip-every 4]] [--workers 2]
     python -m train.data.toy_cinema samples --out assets/samples
 
 The dataset layout (read back by `train.data.dataset.ToyCinemaDataset`):
@@ -16,7 +16,10 @@ The dataset layout (read back by `train.data.dataset.ToyCinemaDataset`):
     DATASET/<split>/<movie_id>/clips/000000.npz     with --clips: "frames" uint8 (T, 128, 224, 3) from keyframe i
 
 Splits go by movie and by identity: test movies cast only held-out identities, which never
-appear in a training movie. Each movie is written to a temporary folder and renamed into
+appear in a training movie. Whether movie index i is held out depends only on (seed, i,
+test fraction), never on --movies: movie i is the same movie in the same split in an
+80-movie and a 200-movie export (`movie_split`). `--split test` writes the test movies alone
+(what the benches need), `--split train` the training movies alone. Each movie is written to a temporary folder and renamed into
 place when complete, and manifest.json is written last, so an interrupted export never
 looks like a finished one.
 """
@@ -72,6 +75,15 @@ class _MovieJob:
     clips: bool
     clip_frames: int
     clip_every: int
+
+
+def movie_split(index: int, test_fraction: float) -> str:
+    """The split of movie `index`: test movies are spread evenly, one in every 1/fraction.
+
+    A pure function of the index and the fraction, so the held-out set of a bigger export
+    starts with that of a smaller one (movie 4 is held out in every export at 0.2).
+    """
+    return "test" if int((index + 1) * test_fraction) > int(index * test_fraction) else "train"
 
 
 def movie_seed(seed: int, index: int) -> int:
@@ -159,16 +171,25 @@ def export(args: argparse.Namespace) -> dict:
 
     pool = make_identity_pool(args.seed, args.identities)
     train_ids, test_ids = split_identities(pool, args.test_fraction, args.seed)
-    n_test = round(args.movies * args.test_fraction)
-    if args.test_fraction > 0 and args.movies >= 2:
-        n_test = min(max(n_test, 1), args.movies - 1)
-    if n_test and not test_ids:
+    splits = [movie_split(index, args.test_fraction) for index in range(args.movies)]
+    if args.test_fraction > 0 and args.movies >= 2 and "test" not in splits:
+        # An export smaller than 1/fraction movies still gets one held-out movie (its last);
+        # from 1/fraction movies on, the split of every index is fixed.
+        splits[-1] = "test"
+    if "test" in splits and not test_ids:
         raise SystemExit(
             f"error: {args.identities} identities leave none held out for the test movies; use more --identities"
         )
+    wanted = getattr(args, "split", None)
+    if wanted and wanted not in splits:
+        raise SystemExit(
+            f"error: the first {args.movies} movies hold no {wanted} movie at test fraction "
+            f"{args.test_fraction:g}; export more --movies"
+        )
     jobs = []
-    for index in range(args.movies):
-        split = "train" if index < args.movies - n_test else "test"
+    for index, split in enumerate(splits):
+        if wanted and split != wanted:
+            continue
         jobs.append(
             _MovieJob(
                 movie_id=f"movie{index:04d}",
@@ -215,6 +236,8 @@ def export(args: argparse.Namespace) -> dict:
         "width": FRAME_WIDTH,
         "height": FRAME_HEIGHT,
         "movies": {split: [j.movie_id for j in jobs if j.split == split] for split in ("train", "test")},
+        "test_fraction": args.test_fraction,
+        "only_split": wanted or None,
         "identities": {
             "train": [i.identity_id for i in train_ids],
             "test": [i.identity_id for i in test_ids],
@@ -256,6 +279,7 @@ def write_samples(out: Path, seed: int, identities: int, test_fraction: float, c
             min_cast=min_cast,
             max_cast=max_cast,
             style=style,
+            style_named=True,
             title=f"Toy Cinema Sample ({name}, {shots} shots)",
             photo_path=photo_path_by_name,
         )
@@ -313,6 +337,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default: up to 2)"
     )
     ex.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
+    ex.add_argument(
+        "--split",
+        choices=("train", "test"),
+        default=None,
+        help="write only this split's movies (e.g. test: the held-out movies the benches need)",
+    )
 
     sa = commands.add_parser("samples", help="regenerate the sample projects (held-out cast)")
     sa.add_argument("--out", default="assets/samples", help="folder for the short/ and long/ projects")

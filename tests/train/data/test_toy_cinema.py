@@ -10,7 +10,7 @@ from train.data.dataset import ToyCinemaDataset
 from train.data.world import make_identity_pool, split_identities
 
 GROUND_TRUTH_KEYS = {
-    "frame", "scene", "shot", "place", "time_of_day", "weather", "style",
+    "frame", "scene", "shot", "place", "time_of_day", "weather", "style", "style_named", "variant",
     "shot_size", "camera_angle", "plot", "characters",
 }  # fmt: skip
 CHARACTER_KEYS = {"name", "identity", "box", "face_box", "action", "expression"}
@@ -18,7 +18,7 @@ CHARACTER_KEYS = {"name", "identity", "box", "face_box", "action", "expression"}
 
 def test_export_writes_exactly_the_dataset_format(tiny_dataset):
     manifest = json.loads((tiny_dataset / "manifest.json").read_text())
-    assert set(manifest) == {"seed", "width", "height", "movies", "identities"}
+    assert set(manifest) == {"seed", "width", "height", "movies", "identities", "test_fraction", "only_split"}
     assert (manifest["seed"], manifest["width"], manifest["height"]) == (5, 224, 128)
     assert manifest["movies"] == {"train": ["movie0000", "movie0001"], "test": ["movie0002"]}
     train_ids, test_ids = split_identities(make_identity_pool(5, 8), 0.25, 5)
@@ -29,7 +29,7 @@ def test_export_writes_exactly_the_dataset_format(tiny_dataset):
     identities = json.loads((tiny_dataset / "identities.json").read_text())
     assert set(identities) == {i.identity_id for i in train_ids + test_ids}
     for identity_id, entry in identities.items():
-        assert set(entry) == {"name", "attributes", "description", "split"}
+        assert set(entry) == {"name", "attributes", "description", "described_attributes", "split"}
         assert entry["split"] == ("test" if identity_id in manifest["identities"]["test"] else "train")
 
     for split, movie_ids in manifest["movies"].items():
@@ -186,3 +186,34 @@ def test_cli_help_lists_both_commands(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "export" in out and "samples" in out
+
+
+def test_held_out_movies_do_not_move_with_the_export_size():
+    """Movie i's split depends on i and the fraction only: 80 and 200 movies agree on their prefix."""
+    small = [toy_cinema.movie_split(i, 0.2) for i in range(80)]
+    big = [toy_cinema.movie_split(i, 0.2) for i in range(200)]
+    assert big[:80] == small
+    assert small.count("test") == 16 and big.count("test") == 40
+    assert [i for i in range(20) if small[i] == "test"] == [4, 9, 14, 19]
+
+
+def test_export_split_test_writes_the_held_out_movies_alone(tmp_path):
+    out = tmp_path / "heldout"
+    argv = [
+        "export", "--out", str(out), "--movies", "10", "--seed", "5", "--identities", "8",
+        "--test-fraction", "0.2", "--min-shots", "4", "--max-shots", "5", "--workers", "1", "--split", "test",
+    ]  # fmt: skip
+    assert toy_cinema.main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["movies"] == {"train": [], "test": ["movie0004", "movie0009"]}
+    assert manifest["only_split"] == "test"
+    assert not (out / "train").exists() or not any((out / "train").iterdir())
+    dataset = ToyCinemaDataset(out)
+    assert [m.movie_id for m in dataset.movies("test")] == ["movie0004", "movie0009"]
+    # The same movie as in a full export of the same seed.
+    full = tmp_path / "full"
+    assert toy_cinema.main([a if a != str(out) else str(full) for a in argv[:-2]]) == 0
+    for movie_id in ("movie0004", "movie0009"):
+        assert (out / "test" / movie_id / "script.json").read_text() == (
+            full / "test" / movie_id / "script.json"
+        ).read_text()

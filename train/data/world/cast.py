@@ -2,8 +2,9 @@
 
 An identity is a fixed combination of attributes (skin tone, hair colour and style, eye
 colour, face shape, glasses, beard, hat, earrings, outfit colour and type) plus a name and
-a pronoun. Its description sentences are derived from exactly those attributes, so a text
-model can in principle tell every identity from its description alone.
+a pronoun. Its description sentences name only 2-3 of those attribute groups, as a real
+script does, so the text alone often cannot tell two cast members apart: the face photos
+and earlier keyframes carry the rest (`identikit` names everything, for measuring that).
 
 Pools are drawn so that any two identities differ in at least `MIN_VISUAL_DIFFERENCES`
 clearly visible attributes; that is what makes the toy cast tellable apart at wide shots.
@@ -91,6 +92,8 @@ VISUAL_KEYS = (
     "beard",
 )
 MIN_VISUAL_DIFFERENCES = 3
+# What a description may name; each identity's names 2-3 of these (`Identity.described_attributes`).
+DESCRIBED_GROUPS = ("hair", "eyes", "face", "skin", "outfit_colour", "outfit_type", "accessories")
 
 FEMININE_NAMES = (
     "Mara", "Lena", "Ada", "Iris", "Nora", "Zoe", "Maya", "Ruth", "Elsa", "Ines",
@@ -118,6 +121,11 @@ SURNAME_INITIALS = "BCDFGHKLMNPRSTVW"
 
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
+
+
+def _listing(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass(frozen=True)
@@ -177,20 +185,8 @@ class Identity:
         kind = {"suit": "suit", "t-shirt": "T-shirt"}.get(self.outfit_type, self.outfit_type)
         return f"{_article(self.outfit_colour)} {self.outfit_colour} {kind}"
 
-    @property
-    def description(self) -> list[str]:
-        """Two sentences that name every visual attribute.
-
-        Two, not one per attribute: the decoder reads at most 15 description embeddings per
-        frame (App. C), and five characters plus the scene elements must fit.
-        """
-        shape = "heart-shaped" if self.face_shape == "heart" else self.face_shape
-        face = f"{_article(shape)} {shape}"
-        # The name is the subject here, so the verb is singular whatever the pronoun.
-        first = (
-            f"{self.name} has {self.hair_phrase()}, {self.eye_colour} eyes, {face} face and {self.skin} skin."
-        )
-
+    def _worn(self) -> list[str]:
+        """Accessories and outfit as noun phrases ("round glasses", "a red cap", "a teal hoodie")."""
         worn: list[str] = []
         if self.glasses == "sunglasses":
             worn.append("sunglasses")
@@ -200,15 +196,88 @@ class Identity:
             worn.append(f"{self.earrings} earrings")
         if self.hat != "none":
             worn.append(f"{_article(self.hat_colour)} {self.hat_colour} {self.hat}")
-        worn.append(self.outfit_phrase())
+        return worn
+
+    def _beard(self) -> str:
+        return {"full": "a full beard", "goatee": "a goatee", "moustache": "a moustache"}.get(self.beard, "")
+
+    @property
+    def identikit(self) -> list[str]:
+        """Two sentences that name every visual attribute (what a viewer of a close-up sees).
+
+        Not what a script says (see `description`); used to measure how much of an identity
+        its description leaves open.
+        """
+        shape = "heart-shaped" if self.face_shape == "heart" else self.face_shape
+        face = f"{_article(shape)} {shape}"
+        # The name is the subject here, so the verb is singular whatever the pronoun.
+        first = (
+            f"{self.name} has {self.hair_phrase()}, {self.eye_colour} eyes, {face} face and {self.skin} skin."
+        )
+        worn = [*self._worn(), self.outfit_phrase()]
         items = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
         subject = self.pronoun.capitalize()
         if self.beard != "none":
-            beard = {"full": "a full beard", "goatee": "a goatee", "moustache": "a moustache"}[self.beard]
-            second = f"{subject} {self.verb('has', 'have')} {beard} and {self.verb('wears', 'wear')} {items}."
+            second = (
+                f"{subject} {self.verb('has', 'have')} {self._beard()} and {self.verb('wears', 'wear')} {items}."
+            )
         else:
             second = f"{subject} {self.verb('wears', 'wear')} {items}."
         return [first, second]
+
+    @property
+    def described_attributes(self) -> tuple[str, ...]:
+        """The attribute groups the description names: 2-3 of `DESCRIBED_GROUPS`, fixed per identity.
+
+        Real scripts introduce a character with a few traits ("a woman in a green raincoat"),
+        not an identikit; the face photos and earlier keyframes carry the rest. The choice is
+        a pure function of the identity (a string-seeded Random hashes stably), so it never
+        changes between runs or machines.
+        """
+        rng = random.Random(f"describe/{self.identity_id}/{self.name}")
+        groups = [g for g in DESCRIBED_GROUPS if g != "accessories" or self._worn() or self._beard()]
+        chosen = set(rng.sample(groups, rng.choice((2, 2, 3))))
+        return tuple(g for g in DESCRIBED_GROUPS if g in chosen)
+
+    @property
+    def description(self) -> list[str]:
+        """One or two sentences naming only `described_attributes` (what the script says).
+
+        At most two sentences: the decoder reads at most 15 description embeddings per frame
+        (App. C), and five characters plus the scene elements must fit.
+        """
+        groups = self.described_attributes
+        has: list[str] = []
+        if "hair" in groups:
+            has.append(self.hair_phrase())
+        if "eyes" in groups:
+            has.append(f"{self.eye_colour} eyes")
+        if "face" in groups:
+            shape = "heart-shaped" if self.face_shape == "heart" else self.face_shape
+            has.append(f"{_article(shape)} {shape} face")
+        if "skin" in groups:
+            has.append(f"{self.skin} skin")
+        worn: list[str] = []
+        if "accessories" in groups:
+            if self._beard():
+                has.append(self._beard())
+            worn += self._worn()
+        if "outfit_colour" in groups and "outfit_type" in groups:
+            worn.append(self.outfit_phrase())
+        elif "outfit_colour" in groups:
+            worn.append(f"{self.outfit_colour} clothes")
+        elif "outfit_type" in groups:
+            kind = {"suit": "suit", "t-shirt": "T-shirt"}.get(self.outfit_type, self.outfit_type)
+            worn.append(f"{_article(kind)} {kind}")
+        sentences = []
+        subject = self.name
+        if has:
+            sentences.append(f"{self.name} has {_listing(has)}.")
+            subject = self.pronoun.capitalize()
+        if worn:
+            verb = "wears" if subject == self.name else self.verb("wears", "wear")
+            sentences.append(f"{subject} {verb} {_listing(worn)}.")
+        return sentences
 
     # -- serialisation -------------------------------------------------------------------
 
@@ -218,6 +287,7 @@ class Identity:
             "name": self.name,
             "attributes": self.attributes,
             "description": self.description,
+            "described_attributes": list(self.described_attributes),
             "split": split,
         }
 

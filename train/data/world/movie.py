@@ -29,6 +29,10 @@ from train.data.world.styles import STYLES
 
 MIN_SCENE_SHOTS, MAX_SCENE_SHOTS = 4, 20
 PHOTOS_PER_CHARACTER = 3
+# Share of movies whose script names its grade; in the rest only reference frames or earlier
+# keyframes can carry the style (as in real scripts, which rarely name a colour grade).
+STYLE_NAMED_SHARE = 0.6
+PLACE_VARIANTS = 3  # per-movie looks of a place (layout, surface colours), see scenery.py
 
 _TIME_WEIGHTS = {"dawn": 1, "day": 5, "sunset": 2, "night": 3}
 _WEATHER_WEIGHTS = {
@@ -219,10 +223,13 @@ def photo_path_by_name(identity: Identity, k: int) -> str:
 class _Director:
     """Writes one movie shot by shot; all randomness comes from one seeded Random."""
 
-    def __init__(self, seed: int, cast: list[Identity], style: str, rng: random.Random):
+    def __init__(
+        self, seed: int, cast: list[Identity], style: str, rng: random.Random, style_named: bool = True
+    ):
         self.seed = seed
         self.cast = cast
         self.style = style
+        self.style_named = style_named
         self.rng = rng
         self.frames: list[FrameSpec] = []
         self.truth: list[dict] = []
@@ -531,6 +538,8 @@ class _Director:
                 "time_of_day": spec.time_of_day,
                 "weather": spec.weather,
                 "style": spec.style,
+                "style_named": self.style_named,
+                "variant": spec.variant,
                 "shot_size": spec.shot_size,
                 "camera_angle": spec.camera_angle,
                 "plot": plot,
@@ -554,6 +563,7 @@ def generate_movie(
     min_cast: int = 2,
     max_cast: int = 6,
     style: str | None = None,
+    style_named: bool | None = None,
     title: str | None = None,
     photo_path: Callable[[Identity, int], str] = photo_path_by_identity,
     photos_per_character: int = PHOTOS_PER_CHARACTER,
@@ -565,6 +575,11 @@ def generate_movie(
     identities are given), and only identities from `identities` ever appear, which is
     how the export keeps held-out identities out of training movies. `style` fixes the
     grade (a key of `STYLES`) and `title` the title; otherwise they are drawn.
+    `style_named` says whether the script names the grade (drawn: true for
+    `STYLE_NAMED_SHARE` of movies); a script that does not leaves it to references.
+
+    Each place the movie visits has one variant (layout and surface colours) for the
+    whole movie, which the script never describes: only earlier keyframes carry it.
     """
     if not identities:
         raise ValueError("a movie needs at least one identity to cast; the identity list is empty")
@@ -586,21 +601,30 @@ def generate_movie(
     cast = rng.sample(list(identities), cast_size)
     drawn_style = rng.choice(list(STYLES))
     style = style or drawn_style
-    director = _Director(seed, cast, style, rng)
+    # Their own string-seeded streams, so these per-movie draws leave the story's draws alone.
+    drawn_named = random.Random(f"{seed}/style-named").random() < STYLE_NAMED_SHARE
+    style_named = drawn_named if style_named is None else style_named
+    director = _Director(seed, cast, style, rng, style_named)
 
-    # A movie keeps returning to a handful of locations.
+    # A movie keeps returning to a handful of locations, each in one look for the whole movie.
     locations = rng.sample(list(PLACES.values()), rng.randint(3, 6))
+    variant_rng = random.Random(f"{seed}/place-variants")
+    variants = {place.key: variant_rng.randrange(PLACE_VARIANTS) for place in locations}
     scenes: list[Scene] = []
+    visited: list[Place] = []
     previous: Place | None = None
     for scene_index, length in enumerate(_scene_lengths(rng, total)):
         place = rng.choice([p for p in locations if p is not previous] or locations)
         previous = place
+        if place not in visited:
+            visited.append(place)
         time_of_day = _weighted(rng, tuple(_TIME_WEIGHTS.items()))
         weights = _WEATHER_WEIGHTS[
             "indoor" if place.indoor else place.key if place.key in _WEATHER_WEIGHTS else "default"
         ]
         weather = rng.choices(("clear", "rain", "fog", "snow"), weights=weights)[0]
-        stage = _Stage(place, time_of_day, weather, rng.randint(0, 2), rng.choice(_MOODS))
+        rng.randint(0, 2)  # the old per-scene variant draw, kept so the story's draws stay put
+        stage = _Stage(place, time_of_day, weather, variants[place.key], rng.choice(_MOODS))
         # The protagonist (first cast member) is in most scenes.
         others = cast[1:]
         scene_cast = rng.sample(others, min(len(others), rng.randint(1, 3)))
@@ -629,12 +653,18 @@ def generate_movie(
     names = [i.name for i in cast]
     drawn_title = f"The {rng.choice(_TITLE_ADJECTIVES)} {rng.choice(_TITLE_NOUNS)}"
     title = title or drawn_title
+    # The logline names only places the script visits (a short movie may stay in one).
+    where = " and ".join(p.phrase for p in visited[:2])
     if len(names) >= 2:
-        logline = f"{names[0]} and {names[1]} cross paths {locations[0].phrase} and {locations[1].phrase}."
+        logline = f"{names[0]} and {names[1]} cross paths {where}."
     else:
-        logline = f"{names[0]} wanders {locations[0].phrase} and {locations[1].phrase}."
+        logline = f"{names[0]} wanders {where}."
     script = Script(
-        title=title, logline=logline, style=STYLES[style].description, cast=characters, scenes=scenes
+        title=title,
+        logline=logline,
+        style=STYLES[style].description if style_named else "",
+        cast=characters,
+        scenes=scenes,
     )
     return Movie(
         seed=seed,

@@ -5,8 +5,10 @@ pan) and cached by the renderer. Everything stands on the ground plane of
 `train.data.world.camera.Ground`: an object `d` metres away stands on row `ground.y(d)` and
 is `ground.ppm(d)` pixels per metre tall, so the same place looks consistent from a high or
 a low angle. Colours are daylight colours passed through the scene's `Atmosphere`, with the
-distance driving haze and fog. `variant` moves things around a little (a different corner
-of the same beach); the recognisable landmarks of each place always stay in view.
+distance driving haze and fog. `variant` is a per-movie look of a place that no script
+names: it moves things around (a different corner of the same beach) and tints the large
+surfaces - ground, sea, walls and floors - towards `VARIANT_TINTS`; the recognisable
+landmarks of each place always stay in view.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from train.data.world.colour import RGB, mix, outline_of, shade
 from train.data.world.places import get_place
 
 FAR_M = 60.0  # distance at which haze reaches its full strength
+# variant -> (tint, strength) mixed into the large surfaces; variant 0 keeps the place's own
+# colours. Magenta and teal, so no variant looks like a time of day's warm or blue light.
+VARIANT_TINTS: tuple[tuple[RGB, float], ...] = (((0, 0, 0), 0.0), ((196, 70, 150), 0.38), ((30, 168, 150), 0.38))
 
 
 class _Canvas:
@@ -52,6 +57,9 @@ class _Canvas:
         # String seeds hash stably (random.Random hashes str with SHA-512, not hash()).
         self.rng = random.Random(f"{place_key}/{variant}")
         self.ink = max(1, SUPERSAMPLE)
+        if not 0 <= variant < len(VARIANT_TINTS):
+            raise ValueError(f"unknown place variant {variant}; use 0-{len(VARIANT_TINTS) - 1}")
+        self.tint, self.tint_strength = VARIANT_TINTS[variant]
 
     # -- geometry ------------------------------------------------------------------------
 
@@ -73,6 +81,10 @@ class _Canvas:
 
     def paint(self, c: RGB, distance_m: float = 0.0) -> RGB:
         return self.atm.paint(c, min(1.0, distance_m / FAR_M))
+
+    def surface(self, c: RGB) -> RGB:
+        """A large surface's daylight colour in this variant's look (before the light)."""
+        return mix(c, self.tint, self.tint_strength) if self.tint_strength else c
 
     def shape(self, kind: str, xy, c: RGB, distance_m: float = 0.0, ink: bool = True, **kw) -> None:
         """Draw an ellipse/polygon/rectangle/rounded_rectangle in painted colour with an outline."""
@@ -145,8 +157,8 @@ def _sky(c: _Canvas, sun_x: float = 0.72) -> None:
 
 def _ground(c: _Canvas, top_y: float, far: RGB, near: RGB) -> None:
     atm = c.atm
-    far_c = c.paint(atm.snowy(far), FAR_M)
-    near_c = c.paint(atm.snowy(near), c.nearest_visible())
+    far_c = c.paint(atm.snowy(c.surface(far)), FAR_M)
+    near_c = c.paint(atm.snowy(c.surface(near)), c.nearest_visible())
     c.gradient((0, top_y, c.width, c.height), far_c, near_c)
 
 
@@ -210,7 +222,7 @@ def _sea(
     atm = c.atm
     if bottom_y <= top_y:
         return
-    c.gradient((0, top_y, c.width, bottom_y), c.paint(deep, FAR_M), c.paint(shallow, 20))
+    c.gradient((0, top_y, c.width, bottom_y), c.paint(c.surface(deep), FAR_M), c.paint(c.surface(shallow), 20))
     foam = c.paint((230, 240, 245), 30)
     for k in range(7):
         y = top_y + (bottom_y - top_y) * (0.15 + 0.12 * k)
@@ -269,6 +281,7 @@ def _room(
     c: _Canvas, wall: RGB, floor_far: RGB, floor_near: RGB, wall_distance: float, wall_height_m: float = 2.7
 ) -> tuple[float, float]:
     """Ceiling, back wall and floor of a room; returns (wall top y, floor line y)."""
+    wall, floor_far, floor_near = c.surface(wall), c.surface(floor_far), c.surface(floor_near)
     floor_y = c.y(wall_distance)
     top_y = floor_y - wall_height_m * c.ppm(wall_distance)
     if top_y > 0:
@@ -797,7 +810,7 @@ def _lighthouse(c: _Canvas) -> None:
     # A grassy headland rising on the right, rocks and surf at its foot.
     q = c.ppm(30)
     hill_top = c.y(30) - 6 * q
-    grass = (92, 150, 70)
+    grass = c.surface((92, 150, 70))
     hill = [
         (c.x(0.38), c.y(30) + 2),
         (c.x(0.52), hill_top + 2 * q),
@@ -921,7 +934,11 @@ def _snow_mountain(c: _Canvas) -> None:
                 ],
                 fill=cap,
             )
-    c.gradient((0, c.hy, c.width, c.height), c.paint((230, 236, 246), FAR_M), c.paint((214, 224, 240), 3))
+    c.gradient(
+        (0, c.hy, c.width, c.height),
+        c.paint(c.surface((230, 236, 246)), FAR_M),
+        c.paint(c.surface((214, 224, 240)), 3),
+    )
     drift = c.paint((200, 212, 232), 10)
     for k in range(4):
         d = 8 + 8 * k
@@ -953,7 +970,11 @@ def _ship_deck(c: _Canvas) -> None:
     rail_y = c.y(rail_d)
     _sea(c, c.hy, rail_y)
     # Deck planks converge towards the bow.
-    c.gradient((0, rail_y, c.width, c.height), c.paint((186, 136, 86), rail_d), c.paint((196, 146, 92), 2))
+    c.gradient(
+        (0, rail_y, c.width, c.height),
+        c.paint(c.surface((186, 136, 86)), rail_d),
+        c.paint(c.surface((196, 146, 92)), 2),
+    )
     seam = c.paint((130, 90, 56), 5)
     vx = c.x(0.5)
     for k in range(-30, 31):

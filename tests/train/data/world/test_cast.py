@@ -2,6 +2,7 @@ import pytest
 
 from core.script import MAX_SENTENCE_WORDS, Character
 from train.data.world.cast import (
+    DESCRIBED_GROUPS,
     HAIR_COLOURS,
     MIN_VISUAL_DIFFERENCES,
     OUTFIT_COLOURS,
@@ -29,35 +30,67 @@ def test_names_are_unique_and_identities_differ_in_several_visible_attributes():
     assert len({i.outfit_colour for i in pool}) == len(OUTFIT_COLOURS)
 
 
-def test_descriptions_name_every_visible_attribute_and_fit_the_sentence_encoder(pool):
+def _named_phrases(identity: Identity) -> dict[str, list[str]]:
+    """What each attribute group puts into a sentence."""
+    accessories = []
+    if identity.glasses != "none":
+        accessories.append("sunglasses" if identity.glasses == "sunglasses" else f"{identity.glasses} glasses")
+    if identity.hat != "none":
+        accessories.append(f"{identity.hat_colour} {identity.hat}")
+    if identity.earrings != "none":
+        accessories.append(f"{identity.earrings} earrings")
+    if identity.beard != "none":
+        accessories.append({"full": "full beard", "goatee": "goatee", "moustache": "moustache"}[identity.beard])
+    return {
+        "hair": [identity.hair_colour] if identity.hair_style != "bald" else ["bald"],
+        "eyes": [f"{identity.eye_colour} eyes"],
+        "face": [f"{identity.face_shape}"],
+        "skin": [f"{identity.skin} skin"],
+        "outfit_colour": [identity.outfit_colour],
+        "outfit_type": [identity.outfit_type.lower()],
+        "accessories": accessories,
+    }
+
+
+def test_identikit_names_every_visible_attribute_and_fits_the_sentence_encoder(pool):
     for identity in pool:
-        sentences = identity.description
+        sentences = identity.identikit
         assert len(sentences) == 2
         text = " ".join(sentences).lower()
         assert identity.name.lower() in text
-        if identity.hair_style != "bald":
-            assert identity.hair_colour in text
-        assert identity.eye_colour in text and identity.skin in text
-        assert identity.outfit_colour in text
-        assert identity.outfit_type in text
-        expected = [identity.face_shape]
-        if identity.glasses != "none":
-            expected.append(
-                "sunglasses" if identity.glasses == "sunglasses" else f"{identity.glasses} glasses"
-            )
-        if identity.hat != "none":
-            expected.append(f"{identity.hat_colour} {identity.hat}")
-        if identity.earrings != "none":
-            expected.append(f"{identity.earrings} earrings")
-        if identity.beard != "none":
-            expected.append(
-                {"full": "full beard", "goatee": "goatee", "moustache": "moustache"}[identity.beard]
-            )
-        for phrase in expected:
-            assert phrase in text, (phrase, sentences)
+        for phrases in _named_phrases(identity).values():
+            for phrase in phrases:
+                assert phrase in text, (phrase, sentences)
         assert " a a" not in text and " a o" not in text  # "an orange", never "a orange"
         assert all(len(s.split()) <= MAX_SENTENCE_WORDS for s in sentences)
+
+
+def test_descriptions_name_two_or_three_attribute_groups_and_only_those(pool):
+    """A script names a few traits; the face photos carry the rest."""
+    counts = set()
+    for identity in pool:
+        groups = identity.described_attributes
+        assert 2 <= len(groups) <= 3 and set(groups) <= set(DESCRIBED_GROUPS)
+        counts.add(len(groups))
+        sentences = identity.description
+        assert 1 <= len(sentences) <= 2
+        text = " ".join(sentences).lower()
+        assert identity.name.lower() in text
+        phrases = _named_phrases(identity)
+        for group in groups:
+            for phrase in phrases[group]:
+                assert phrase in text, (group, phrase, sentences)
+        if "eyes" not in groups:
+            assert " eyes" not in text
+        if "skin" not in groups:
+            assert " skin" not in text
+        assert " a a" not in text and " a o" not in text
+        assert all(len(s.split()) <= MAX_SENTENCE_WORDS for s in sentences)
         Character(name=identity.name, description=sentences)  # the script model accepts them
+        assert identity.description == Identity(**vars(identity)).description  # fixed per identity
+    assert counts == {2, 3}
+    # Which groups get named varies between identities.
+    assert len({identity.described_attributes for identity in pool}) >= 10
 
 
 def test_split_is_disjoint_complete_deterministic_and_sized():
@@ -81,7 +114,7 @@ def test_split_rejects_a_fraction_outside_0_1(fraction):
 def test_identity_round_trips_through_identities_json_entries(pool):
     for identity in pool:
         entry = identity.to_json("test")
-        assert set(entry) == {"name", "attributes", "description", "split"}
+        assert set(entry) == {"name", "attributes", "description", "described_attributes", "split"}
         assert Identity.from_json(identity.identity_id, entry) == identity
     with pytest.raises(ValueError, match="re-export"):
         Identity.from_json("id9999", {"name": "X", "attributes": {"hair": "red"}})
