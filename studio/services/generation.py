@@ -40,6 +40,7 @@ from sqlmodel import Session
 from core.script import Script
 from studio.db import KeyframeVersion, ProjectSettings, SeedPolicy
 from studio.db import cast as cast_db
+from studio.db import keyframe as keyframe_db
 from studio.db import reference as reference_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import JobCancelledError, MediaError, StudioError
@@ -334,6 +335,8 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                     "context_frames": sorted(context), "num_references": len(plan.references),
                 })
                 with ctx.session() as session:
+                    earlier = {v.id for v in keyframe_db.list_keyframe_versions(session=session,
+                                                                               shot_id=target.shot_id)}
                     try:
                         version = add_keyframe_version(
                             session=session, media=media, owner=plan.owner, shot_id=target.shot_id,
@@ -344,6 +347,11 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                         # Locked or deleted in another tab while the job ran: keep going.
                         skipped.append(f"Shot {target.number} was not changed: {error}")
                         continue
+                if version.id in earlier:
+                    skipped.append(
+                        f"Shot {target.number} came out identical to one of its versions (seed {int(result.seed)}), "
+                        "so no copy was added; that version is shown. Use another seed for a different image."
+                    )
                 made.append(version.id)
                 ctx.cancel_message = _kept_message(len(made))
                 yield JobUpdate(

@@ -7,6 +7,7 @@ it is unlocked, so a generation run over the whole storyboard can skip it safely
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import Image
 from sqlmodel import Session
 
+from core.generate import shot_seed
 from studio.db import KeyframeVersion, KeyframeVersionPublic, ProjectSettings, SeedPolicy, Shot, ShotPublic
 from studio.db import keyframe as keyframe_db
 from studio.db import project as project_db
@@ -39,13 +41,16 @@ class KeyframeVersionView:
 def choose_seed(settings: ProjectSettings, shot_number: int, rng: random.Random | None = None) -> int:
     """The seed for generating shot `shot_number` (1-based, story order) under the project's policy.
 
+    PER_SHOT numbers seeds as the command line does (`python -m core.generate --seed N`: the
+    shot at 0-based index t uses N + t), so shot 1 uses the seed itself and a storyboard made
+    here with seed N is the one the command line makes with `--seed N`.
     RANDOM draws from `rng` (pass a seeded `random.Random` for reproducible tests; the default
     draws from the OS) and the drawn seed is stored on the version, so it can be made again.
     """
     if settings.seed_policy == SeedPolicy.FIXED:
         return settings.seed
     if settings.seed_policy == SeedPolicy.PER_SHOT:
-        return (settings.seed + shot_number) % (MAX_SEED + 1)
+        return shot_seed(settings.seed, shot_number - 1) % (MAX_SEED + 1)
     return (rng or random.SystemRandom()).randrange(0, MAX_SEED + 1)
 
 
@@ -89,10 +94,24 @@ def add_keyframe_version(
     tokens: np.ndarray | None = None,
 ) -> KeyframeVersionPublic:
     """Store a generated keyframe (and its (L, d) visual tokens) as a new version of the shot,
-    and make it current."""
+    and make it current.
+
+    An image identical to one of the shot's versions (the same seed made again, a cancelled
+    run repeated) adds no copy: that version is returned (and made current) instead.
+    """
     shot, _, project = require_shot(session, shot_id, owner)
     _refuse_if_locked(shot)
     png, width, height = _png_bytes(image)
+    digest = hashlib.sha256(png).hexdigest()
+    same = next((v for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id)
+                 if v.content_hash == digest), None)
+    if same is not None:
+        if make_current and shot.current_keyframe_id != same.id:
+            shot.current_keyframe_id = same.id
+            session.add(shot)
+            project_db.touch_project(session=session, project=project)
+            session.commit()
+        return KeyframeVersionPublic.model_validate(same)
     npy = _npy_bytes(tokens) if tokens is not None else None
     with media_transaction(session, media) as written:
         stored = media.write_bytes(media.kind_dir(project.id, "keyframes"), png, ".png")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.generate import shot_seed
 from studio.db import ProjectSettings, SeedPolicy
 from studio.errors import StudioError
 from studio.services import (
@@ -70,6 +71,18 @@ def test_locked_shot_keeps_its_keyframe(session, media, shot_id):
     assert restore_keyframe_version(session=session, owner=OWNER, keyframe_id=first.id).current_keyframe_id == first.id
 
 
+def test_an_identical_image_adds_no_copy_and_becomes_current_again(session, media, shot_id):
+    first = add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot_id,
+                                 image=np.full((8, 8, 3), 40, np.uint8), seed=5)
+    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot_id,
+                         image=np.full((8, 8, 3), 90, np.uint8), seed=6)
+    again = add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot_id,
+                                 image=np.full((8, 8, 3), 40, np.uint8), seed=5)
+    assert again.id == first.id
+    versions = list_keyframe_versions(session=session, media=media, owner=OWNER, shot_id=shot_id)
+    assert [(v.version.seed, v.is_current) for v in versions] == [(5, True), (6, False)]
+
+
 def test_bad_arrays_are_refused(session, media, shot_id):
     with pytest.raises(ValueError, match="uint8"):
         add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot_id,
@@ -78,7 +91,9 @@ def test_bad_arrays_are_refused(session, media, shot_id):
 
 def test_seed_policies():
     assert choose_seed(ProjectSettings(seed_policy=SeedPolicy.FIXED, seed=5), 3) == 5
-    assert choose_seed(ProjectSettings(seed_policy=SeedPolicy.PER_SHOT, seed=5), 3) == 8
+    # shot 3 is frame index 2: seed + 2, as `python -m core.generate --seed 5` numbers it
+    assert choose_seed(ProjectSettings(seed_policy=SeedPolicy.PER_SHOT, seed=5), 3) == 7 == shot_seed(5, 2)
+    assert choose_seed(ProjectSettings(seed_policy=SeedPolicy.PER_SHOT, seed=0), 1) == 0
     drawn = [choose_seed(ProjectSettings(seed_policy=SeedPolicy.RANDOM), 1, random.Random(0)) for _ in range(2)]
     again = choose_seed(ProjectSettings(seed_policy=SeedPolicy.RANDOM), 1, random.Random(0))
     assert drawn[0] == again and 0 <= drawn[0] < 2**63
