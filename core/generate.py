@@ -28,6 +28,15 @@ DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "assets" / "bundle"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 
 
+def shot_seed(base: int, frame_index: int) -> int:
+    """The seed of the shot at 0-based `frame_index` in a run with base seed `base`.
+
+    One numbering for the command line and the studio (its per-shot seed policy), so a
+    storyboard made with seed N in either is the same storyboard.
+    """
+    return base + frame_index
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     frames_dir = args.out / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
-    seeds = {t: args.seed + t for t in range(script.num_shots)}
+    seeds = {t: shot_seed(args.seed, t) for t in range(script.num_shots)}
     records, tokens = [], []
     bar = tqdm(total=script.num_shots, desc="keyframes", unit="shot")
     for result in pipeline.generate(

@@ -16,8 +16,8 @@ MAX_PROJECT_NAME = 120
 
 
 class SeedPolicy(StrEnum):
-    # Every regeneration of a shot starts from `seed + shot number`: reproducible, and
-    # shots differ from each other.
+    # Every regeneration of the shot at 0-based index t starts from `seed + t` (as the command
+    # line's `--seed`): reproducible, and shots differ from each other.
     PER_SHOT = "per-shot"
     # Every shot starts from the same `seed` (useful to compare prompts).
     FIXED = "fixed"

@@ -18,7 +18,8 @@ HINTS = {
     "guidance_scale": "How strongly the script steers each keyframe; empty: the bundle's default.",
     "face_guidance_scale": "How strongly the cast's face photos steer who appears (1 = off; above 1 costs one more "
     "decoder pass per step); empty: the bundle's default.",
-    "seed_policy": "per-shot: seed + shot number (repeatable); fixed: the same seed everywhere; random: new each time.",
+    "seed_policy": ("per-shot: shot 1 uses the seed, shot 2 the seed + 1, ... (as the command line's --seed; "
+                    "repeatable); fixed: the same seed everywhere; random: new each time."),
     "seed": "The base seed of the per-shot and fixed policies.",
 }
 BUNDLE_CHOICES = [("The studio's default bundle", "default"), ("A local folder", "folder")]

@@ -86,15 +86,15 @@ def test_generate_all_stores_each_keyframe_with_tokens_seed_and_params(studio, p
     for shot, preview in zip(shots, previews, strict=True):
         version = shot.keyframe
         assert version.id == preview.version_id and shot.keyframe_path == preview.path
-        # per-shot policy with seed 0: seed = shot number
-        assert version.seed == shot.number
+        # per-shot policy with seed 0: shot 1 uses seed 0, as `python -m core.generate --seed 0`
+        assert version.seed == shot.number - 1
         assert version.bundle_id == "fake-bundle"
         # the bundle's defaults, since the project sets none
         assert version.params["num_inference_steps"] == 4 and version.params["guidance_scale"] == 2.5
         assert version.params["sampler"] == "fake"
         assert version.params["frame_index"] == shot.number - 1
         np.testing.assert_array_equal(
-            load_keyframe_tokens(studio.media, version.tokens_path), fake_tokens(shot.number, shot.number - 1)
+            load_keyframe_tokens(studio.media, version.tokens_path), fake_tokens(shot.number - 1, shot.number - 1)
         )
         assert studio.media.resolve(version.media_path).is_file()
     assert events[-1].result["keyframes"] == [p.version_id for p in previews]
@@ -119,7 +119,7 @@ def test_locked_shots_are_kept_and_serve_as_context(studio, project, loader):
     call = loader.pipeline.calls[-1]
     assert call.targets == [0, 2]
     assert list(call.context) == [1]
-    np.testing.assert_array_equal(call.context[1], fake_tokens(2, 1))
+    np.testing.assert_array_equal(call.context[1], fake_tokens(1, 1))
     assert after[0].keyframe.params["context_frames"] == [1]
 
 
@@ -129,7 +129,7 @@ def test_new_seeds_differ_and_are_recorded(studio, project):
     shots = shots_of(studio, project.id)
     expected = [t.seed for t in plan.targets]
     assert [s.keyframe.seed for s in shots] == expected
-    assert expected != [1, 2, 3]
+    assert expected != [0, 1, 2]
     assert all(s.keyframe.params["seed_mode"] == "new" for s in shots)
 
 
@@ -152,6 +152,22 @@ def test_regenerate_one_shot_with_a_chosen_seed(studio, project, loader):
 
     with Image.open(after[2].keyframe_path) as image:
         assert image.getpixel((0, 0)) == seed_color(4242)
+
+
+def test_the_same_seed_twice_adds_no_identical_version(studio, project):
+    generate(studio, project.id)
+    target = shots_of(studio, project.id)[2].shot.id
+    generate(studio, project.id, scope="shot", shot_id=target, seed_mode="fixed", seed=4242)
+    _, events = generate(studio, project.id, scope="shot", shot_id=target, seed_mode="fixed", seed=4242)
+    assert events[-1].status == JobStatus.DONE
+    versions = studio.call(list_keyframe_versions, owner=OWNER, shot_id=target)
+    assert [(v.version.seed, v.is_current) for v in versions] == [(2, False), (4242, True)]
+    [note] = events[-1].result["skipped"]
+    assert note.startswith("Shot 3 came out identical to one of its versions (seed 4242)")
+    # going back to the first seed shows the first version again, still without a copy
+    generate(studio, project.id, scope="shot", shot_id=target, seed_mode="fixed", seed=2)
+    versions = studio.call(list_keyframe_versions, owner=OWNER, shot_id=target)
+    assert [(v.version.seed, v.is_current) for v in versions] == [(2, True), (4242, False)]
 
 
 def test_regenerate_a_scene_skips_its_locked_shots(studio, project, loader):
