@@ -3,6 +3,7 @@
 Layout under the media root (one per data dir):
 
     projects/<project_id>/<kind>/<sha256>.<ext>     kind: faces, crops, keyframes, references, renders
+    downloads/<sha256>/<name>                       an export under its human name (named_copy)
 
 Rules that keep the files and the rows consistent through crashes:
 
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".tmp-"
 PROJECTS_DIR = "projects"
+# Exports under their human names (see named_copy); derived, swept at start-up.
+DOWNLOADS_DIR = "downloads"
 MEDIA_KINDS = ("faces", "crops", "keyframes", "references", "renders")
 _COPY_CHUNK = 1024 * 1024
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
@@ -161,6 +164,33 @@ class MediaStore:
             temp.unlink(missing_ok=True)
         _fsync_dir(target_dir)
         return StoredFile(path=f"{directory}/{final.name}", sha256=digest.hexdigest(), size=size)
+
+    def named_copy(self, relative: str, filename: str) -> Path:
+        """The stored file under a human name, for a download: `downloads/<sha256>/<filename>`.
+
+        A hard link where the file system allows (no second copy on disk), else a copy written
+        atomically. No row references it, so the start-up sweep removes it again; the stored
+        file itself is untouched.
+        """
+        source = self.resolve(relative)
+        if not source.is_file():
+            raise MediaError(f"The media file {relative!r} is missing from the data folder; export it again.")
+        if not filename or "/" in filename or "\\" in filename or filename.startswith((".", TEMP_PREFIX)):
+            raise ValueError(f"a download name must be a plain file name, got {filename!r}")
+        folder = self._ensure_dir(f"{DOWNLOADS_DIR}/{PurePosixPath(relative).stem}")
+        target = folder / filename
+        if target.is_file() and target.stat().st_size == source.stat().st_size:
+            return target
+        temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            try:
+                os.link(source, temp)
+            except OSError:
+                shutil.copyfile(source, temp)
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        return target
 
     def copy(self, relative: str, directory: str) -> StoredFile:
         """Copy a stored file into another folder of the store (same name: same content)."""

@@ -87,6 +87,7 @@ Exports and renders (storyboard_pdf.py, keyframe_zip.py, script_export.py, rende
     add_render(session, media, owner, project_id, kind, source, params=None, shot_id=None) -> RenderPublic
     list_renders(session, owner, project_id, kind=None) -> [RenderPublic];  delete_render(...)
     (a render's file: media.resolve(render.media_path))
+    render_download(session, media, owner, render_id) -> Path   the file named after the project (downloads.py)
 
 Generation (generation.py, model_cache.py, face_analysis.py) — plan now, then run as a job
     plan_generation(session, media, models, owner, project_id, scope="storyboard"|"scene"|"shot",
@@ -118,6 +119,7 @@ from studio.services.cast import (
     remove_face_photo,
     set_face_analysis,
 )
+from studio.services.downloads import export_filename, render_download
 from studio.services.face_analysis import FaceAnalysis, analyse_face_photo
 from studio.services.generation import (
     SEED_MODES,
@@ -253,6 +255,7 @@ __all__ = [
     "edit_shot",
     "export_keyframe_zip",
     "export_script_json",
+    "export_filename",
     "export_storyboard_pdf",
     "face_embedding",
     "get_project",
@@ -278,6 +281,7 @@ __all__ = [
     "remove_face_photo",
     "remove_reference_frame",
     "rename_project",
+    "render_download",
     "restore_keyframe_version",
     "set_face_analysis",
     "set_shot_locked",

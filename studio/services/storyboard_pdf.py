@@ -1,8 +1,9 @@
 """The storyboard PDF: six panels per A4 landscape page, one per shot in story order.
 
 Each panel shows the shot's current keyframe (or an empty frame saying none exists yet),
-its number, scene and duration, the camera (size, angle, motion), the plot and the dialogue.
-Text that does not fit the panel is cut at a line end with an ellipsis.
+its number, scene and duration, the scene heading, the camera (size, angle, motion: a line of
+its own, never cut), the plot, the dialogue and the team's notes. Plot, dialogue and notes
+that do not fit the panel are cut at a line end with an ellipsis.
 
 Script text is Unicode, and the PDF core fonts only cover Latin-1, so a TrueType font is
 embedded: the one given, else DejaVu Sans as shipped inside opencv-python (a requirement of
@@ -193,37 +194,44 @@ def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number
     ))
     cursor += line_h + 0.8
 
+    def write(lines: list[str]) -> None:
+        nonlocal cursor
+        for line in lines:
+            pdf.set_xy(x + pad, cursor)
+            pdf.cell(text_w, line_h, line)
+            cursor += line_h
+
+    # The heading may be cut, the camera line never is: it gets a line of its own.
     pdf.set_font(fonts.family, "", layout.font_size - 0.5)
     pdf.set_text_color(80, 80, 80)
-    camera = f"{shot.size} · {shot.angle} · {shot.motion}"
-    for line in _fit_lines(pdf, text_w, fonts.text(f"{scene.heading}  —  {camera}"), 1, line_h, fonts.ellipsis):
-        pdf.set_xy(x + pad, cursor)
-        pdf.cell(text_w, line_h, line)
-        cursor += line_h
+    write(_fit_lines(pdf, text_w, fonts.text(scene.heading), 1, line_h, fonts.ellipsis))
+    camera = fonts.text(f"{shot.size} · {shot.angle} · {shot.motion}")
+    write(pdf.multi_cell(text_w, line_h, camera, dry_run=True, output=MethodReturnValue.LINES))
     pdf.set_text_color(0, 0, 0)
 
-    pdf.set_font(fonts.family, "", layout.font_size)
     dialogue = [
         f"{line.get('character', '').upper()}"
         + (f" ({line['parenthetical']})" if line.get("parenthetical") else "")
         + f": {line.get('text', '')}"
         for line in shot.dialogue
     ]
+    notes = f"Notes: {shot.notes.strip()}" if shot.notes and shot.notes.strip() else ""
     room = int((bottom - cursor) // line_h)
-    # The plot gets the room first, but leaves at least one line per dialogue line (up to 2).
-    plot_room = max(1, room - min(len(dialogue), 2))
-    for line in _fit_lines(pdf, text_w, fonts.text(shot.plot), plot_room, line_h, fonts.ellipsis):
-        pdf.set_xy(x + pad, cursor)
-        pdf.cell(text_w, line_h, line)
-        cursor += line_h
+    # The plot gets the room first, but leaves at least one line per dialogue line (up to 2)
+    # and one for the notes.
+    plot_room = max(1, room - min(len(dialogue), 2) - (1 if notes else 0))
+    pdf.set_font(fonts.family, "", layout.font_size)
+    write(_fit_lines(pdf, text_w, fonts.text(shot.plot), plot_room, line_h, fonts.ellipsis))
     if dialogue:
         pdf.set_font(fonts.family, "", layout.font_size - 0.5)
+        room = int((bottom - cursor) // line_h) - (1 if notes else 0)
+        write(_fit_lines(pdf, text_w, fonts.text("\n".join(dialogue)), room, line_h, fonts.ellipsis))
+    if notes:
+        pdf.set_font(fonts.family, "", layout.font_size - 0.5)
+        pdf.set_text_color(80, 80, 80)
         room = int((bottom - cursor) // line_h)
-        text = "\n".join(dialogue)
-        for line in _fit_lines(pdf, text_w, fonts.text(text), room, line_h, fonts.ellipsis):
-            pdf.set_xy(x + pad, cursor)
-            pdf.cell(text_w, line_h, line)
-            cursor += line_h
+        write(_fit_lines(pdf, text_w, fonts.text(notes), room, line_h, fonts.ellipsis))
+        pdf.set_text_color(0, 0, 0)
 
 
 def export_storyboard_pdf(

@@ -37,14 +37,15 @@ def build(shell: Shell) -> None:
                                    project_id=require_project_id(ref))
         if view is None:
             raise StudioError("There is no animatic yet; build it in the Video tab first.")
-        return str(view.video_path)
+        return str(shell.studio().call(services.render_download, owner=shell.owner(request), render_id=view.video.id))
 
     def exporter(service):
         @guarded
         def export(ref, request: gr.Request):
             studio = shell.studio()
-            render = studio.call(service, owner=shell.owner(request), project_id=require_project_id(ref))
-            return str(studio.media.resolve(render.media_path))
+            owner = shell.owner(request)
+            render = studio.call(service, owner=owner, project_id=require_project_id(ref))
+            return str(studio.call(services.render_download, owner=owner, render_id=render.id))
 
         return export
 

@@ -21,7 +21,9 @@ from studio.services import (
     build_storyboard_pdf,
     create_project,
     delete_render,
+    edit_scene,
     edit_shot,
+    export_filename,
     export_keyframe_zip,
     export_script_json,
     export_storyboard_pdf,
@@ -30,6 +32,8 @@ from studio.services import (
     open_project,
     open_sample,
     project_to_script,
+    rename_project,
+    render_download,
 )
 from studio.services.storyboard_pdf import find_unicode_font
 from tests.studio.factories import OWNER, media_files
@@ -110,6 +114,29 @@ def test_pdf_export(session, media, project_id):
     assert data.count(b"/Subtype /Image") == 2
 
 
+def test_pdf_panels_keep_the_whole_camera_line_and_the_notes(session, media, project_id, monkeypatch):
+    from fpdf import FPDF
+
+    written: list[str] = []
+    cell = FPDF.cell
+
+    def recording_cell(self, w=None, h=None, text="", *args, **kwargs):
+        written.append(text)
+        return cell(self, w, h, text, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "cell", recording_cell)
+    view = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
+    edit_scene(session=session, owner=OWNER, scene_id=view.scenes[0].scene.id,
+               heading="EXT. THE OLD LIGHTHOUSE ON THE NORTHERN CLIFFS ABOVE THE HARBOUR - NIGHT")
+    edit_shot(session=session, owner=OWNER, shot_id=view.shots[1].shot.id, size="extreme-close-up",
+              angle="overhead", motion="dolly-out", notes="Rain on the lens; hold two beats.")
+    build_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project_id)
+    assert "extreme-close-up · overhead · dolly-out" in written  # one line, not cut
+    assert "wide · low · tilt-up" in written
+    assert "Notes: Rain on the lens; hold two beats." in written
+    assert not any(line.startswith("EXT. THE OLD LIGHTHOUSE") and "·" in line for line in written)
+
+
 def test_pdf_pages_grow_with_shots(session, media):
     project = create_project(session=session, owner=OWNER, name="Many shots")
     scene = add_scene(session=session, owner=OWNER, project_id=project.id, heading="INT. HALL").value
@@ -158,3 +185,28 @@ def test_clips_and_animatics_are_kept_as_renders(session, media, project_id, tmp
     delete_render(session=session, media=media, owner=OWNER, render_id=clip.id)
     assert not media.exists(clip.media_path)
     assert list_renders(session=session, owner=OWNER, project_id=project_id) == []
+
+
+def test_downloads_are_named_after_the_project(session, media, project_id):
+    exports = [export_storyboard_pdf, export_script_json, export_keyframe_zip]
+    renders = [export(session=session, media=media, owner=OWNER, project_id=project_id) for export in exports]
+    paths = [render_download(session=session, media=media, owner=OWNER, render_id=r.id) for r in renders]
+    assert [p.name for p in paths] == ["The Lighthouse - storyboard.pdf", "The Lighthouse - script.json",
+                                       "The Lighthouse - keyframes.zip"]
+    for render, path in zip(renders, paths, strict=True):
+        assert path.read_bytes() == media.read_bytes(render.media_path)
+    # a name that is not a safe file name is made one; the stored file keeps its hash name
+    rename_project(session=session, owner=OWNER, project_id=project_id, name='Ærø: "night/day" ')
+    renamed = render_download(session=session, media=media, owner=OWNER, render_id=renders[0].id)
+    assert renamed.name == "Ærø night day - storyboard.pdf"
+    assert media.exists(renders[0].media_path)
+    assert export_filename("...", "pdf", ".pdf") == "project - storyboard.pdf"
+
+
+def test_named_downloads_are_swept_at_start_up(session, media, project_id):
+    from studio.services.media_files import sweep_orphan_media
+
+    render = export_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project_id)
+    path = render_download(session=session, media=media, owner=OWNER, render_id=render.id)
+    sweep_orphan_media(session, media)
+    assert not path.exists() and media.exists(render.media_path)
