@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
-from core.script.models import CameraMotion, ShotSize, TimeOfDay
+from core.script.models import CameraAngle, CameraMotion, ShotSize, TimeOfDay
 
 E = TypeVar("E", bound=Enum)
 
@@ -115,6 +115,16 @@ _SIZES = _terms(
     ]
 )
 
+_ANGLES = _terms(
+    [
+        (r"high angle(?: shot)?|looking down(?: at| on)?|from above", CameraAngle.HIGH),
+        (r"low angle(?: shot)?|looking up(?: at)?|from below|worm'?s eye", CameraAngle.LOW),
+        (r"overhead(?: shot)?|top shot|top down|bird'?s eye(?: view)?|god'?s eye", CameraAngle.OVERHEAD),
+        (r"dutch(?: angle| tilt)?|canted(?: angle)?|oblique angle", CameraAngle.DUTCH),
+        (r"eye level|eye line", CameraAngle.EYE_LEVEL),
+    ]
+)
+
 # MORNING is ordinary daylight in screenplays; only explicitly early light is dawn.
 _TIMES = _terms(
     [
@@ -134,6 +144,11 @@ def camera_motion_in(text: str) -> Found[CameraMotion] | None:
 def shot_size_in(text: str) -> Found[ShotSize] | None:
     """The shot size `text` names ("Medium long shot" -> full)."""
     return _find(text, _SIZES)
+
+
+def camera_angle_in(text: str) -> Found[CameraAngle] | None:
+    """The camera angle `text` names ("LOW ANGLE on the tower" -> low)."""
+    return _find(text, _ANGLES)
 
 
 def time_of_day_in(text: str) -> Found[TimeOfDay] | None:

@@ -2,7 +2,8 @@
 
 How screenplay elements become script parts:
 
-* title page (Title, Credit, Author(s), Source, Logline, ...) -> `Script.title` and `logline`;
+* title page: Title -> `Script.title`, Logline (or Synopsis) -> `logline`; the credit, author
+  and source lines go into the first shot's notes (they say who wrote it, not what happens);
 * scene headings (INT. EXT. EST. INT./EXT. INT/EXT I/E, or forced with a leading ".") ->
   scenes; the time of day comes from the heading ("- NIGHT", "DUSK", "EARLY MORNING"...),
   "CONTINUOUS"/"LATER"/unknown keep the previous scene's time;
@@ -10,12 +11,22 @@ How screenplay elements become script parts:
   heading) belongs to that shot. Characters in the shot are the cast names mentioned in the
   action (capitalised, in order) followed by the on-screen speakers; voices marked (V.O.),
   (O.S.), (O.C.), (FILTERED)... speak without being placed in the frame;
+* a camera direction leading an action paragraph ("CLOSE ON", "WIDE SHOT -", "ANGLE ON",
+  "LOW ANGLE", "PAN", "TRACKING", "PUSH IN"...) sets the shot's size, angle and motion and
+  moves from the plot to the notes; camera words in capitals inside the paragraph ("We PAN
+  to the door") set the motion or size too;
+* the first action paragraph of a scene, when it opens the scene: its sentences that name no
+  cast member and no camera -> the scene's elements (the place as the screenplay paints it);
 * character cues (ALL CAPS line directly followed by dialogue, or forced with "@") -> cast
-  members; extensions such as (V.O.) or (CONT'D) and the dual-dialogue caret "^" are removed.
+  members; the dual-dialogue caret "^" is removed, extensions such as (V.O.), (O.S.) or
+  (CONT'D) are kept in front of each line's parenthetical ("V.O.; whispering").
   A cast member's description is the sentence that introduces them (their name in capitals,
-  the screenplay convention), when there is one;
+  the screenplay convention), when there is one; an introduction aside such as
+  "MARA (40s, red hair)" becomes the description and leaves the plot;
 * parentheticals -> `DialogueLine.parenthetical`;
-* transitions ("CUT TO:", forced ">", "FADE IN:"), page breaks "===" -> skipped;
+* transitions ("CUT TO:", forced ">", "FADE IN:", "THE END"), page breaks "===" -> skipped;
+  a transition ends an action paragraph even without a blank line, and a heading right
+  after it is a heading;
 * notes [[...]] and boneyard /* ... */ -> removed, also across lines;
 * sections "#" and synopses "=" -> notes of the next shot;
 * emphasis (*italic*, **bold**, _underline_) -> markers removed, "\\*" escapes honoured.
@@ -33,12 +44,13 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from core.script.errors import ScriptError, script_error_from_validation
-from core.script.film_terms import time_of_day_in
+from core.script.film_terms import camera_angle_in, camera_motion_in, shot_size_in, time_of_day_in
 from core.script.models import (
     MAX_CHARACTERS_PER_SHOT,
     MAX_NAME_LENGTH,
     MAX_SHOT_SECONDS,
     Script,
+    ShotSize,
     TimeOfDay,
 )
 from core.script.sentences import encoder_sentences, fit_sentence, normalise_space, split_sentences
@@ -50,6 +62,7 @@ _SCENE_NUMBER = re.compile(r"\s*#[\w.\-]+#\s*$")
 _PAGE_BREAK = re.compile(r"^={3,}$")
 _TRANSITION_WORDS = re.compile(
     r"^(?:FADE (?:IN|OUT|TO BLACK)|CUT TO BLACK|SMASH CUT|MATCH CUT|JUMP CUT|DISSOLVE|IRIS (?:IN|OUT)|WIPE)\b[^a-z]*$"
+    r"|^(?:THE END|END CREDITS|END OF (?:FILM|EPISODE|SHOW)|FIN|CONTINUED:?|INTERCUT(?: WITH)?:?)\W*$"
 )
 # A character cue (without "@") is capitals, digits and the punctuation names carry; this
 # keeps exclamations such as "BOOM!" directly above an action line from becoming cast.
@@ -94,6 +107,15 @@ _TITLE_KEYS = frozenset(
 )
 _TITLE_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9 _\-]*):\s*(.*)$")
 
+# Camera directions written in capitals at the start of an action paragraph. Shot sizes,
+# angles and motions come from core.script.film_terms; these name a tighter framing of a
+# subject without a size word ("ANGLE ON the stove", "INSERT - the letter").
+_CLOSE_FRAMING = re.compile(r"^(?:CLOSE ON|ANGLE ON|INSERT|CLOSER ON|TIGHT ON)\b")
+_CAPS_WORD = re.compile(r"^[A-Z\u00C0-\u00DE][A-Z\u00C0-\u00DE'\u2019\-./]*[.:,]?$")
+_DIRECTIVE_END = re.compile(r"^[\s\-\u2013\u2014:,.]+")
+# Elements taken from a scene's opening paragraph (each one description embedding).
+_MAX_ELEMENTS = 3
+
 # Speech rate for estimating how long a shot with dialogue lasts in the animatic.
 _WORDS_PER_SECOND = 2.5
 _DEFAULT_SECONDS = 3.0
@@ -114,6 +136,7 @@ class _Speech:
     cue: str  # name as written in the cue, extensions removed
     off_screen: bool
     lines: list[tuple[str, str]] = field(default_factory=list)  # (parenthetical, text)
+    extensions: list[str] = field(default_factory=list)  # as written: "V.O.", "CONT'D"
 
 
 @dataclass
@@ -139,7 +162,8 @@ def script_from_fountain(text: str, *, title: str | None = None) -> Script:
             "the screenplay has no scene heading; start each scene with a line such as "
             "'INT. KITCHEN - NIGHT' or 'EXT. BEACH - DAY' (or force one with a leading '.')",
         )
-    data = _Builder(elements).build()
+    credits = _credits(title_page)
+    data = _Builder(elements, [f"Title page: {credits}"] if credits else []).build()
     data["title"] = title or title_page.get("title") or "Untitled screenplay"
     data["logline"] = _logline(title_page)
     try:
@@ -218,8 +242,12 @@ def _title_page(lines: list[_Line]) -> tuple[dict[str, str], int]:
 
 
 def _logline(title_page: dict[str, str]) -> str:
-    if title_page.get("logline"):
-        return title_page["logline"]
+    """What the story is about: the Logline (or Synopsis) key; never the credits."""
+    return title_page.get("logline") or title_page.get("synopsis") or ""
+
+
+def _credits(title_page: dict[str, str]) -> str:
+    """Who wrote it and from what ("Written by Ines Okafor. Based on ..."), for the notes."""
     byline = " ".join(
         filter(
             None, [title_page.get("credit", ""), title_page.get("author") or title_page.get("authors", "")]
@@ -247,7 +275,7 @@ def _elements(lines: list[_Line]) -> list[_Element]:
         next_blank = i + 1 >= len(lines) or not lines[i + 1].text.strip()
         heading = _heading_text(stripped, previous_blank)
         if stripped.startswith("!"):  # forced action: never a heading, cue or transition
-            i = _read_action(lines, i, elements)
+            i, _ = _read_action(lines, i, elements)
         elif _PAGE_BREAK.match(stripped):
             i += 1
         elif stripped.startswith("#"):
@@ -261,13 +289,17 @@ def _elements(lines: list[_Line]) -> list[_Element]:
             i += 1
         elif _is_transition(stripped, previous_blank, next_blank):
             i += 1
+            previous_blank = True  # a heading may follow a transition directly
+            continue
         elif (
             speech := _cue(stripped, line.number) if previous_blank and not next_blank else None
         ) is not None:
             i = _read_speech(lines, i + 1, speech)
             elements.append(_Element("speech", line.number, speech=speech))
         else:
-            i = _read_action(lines, i, elements)
+            i, ended_by_transition = _read_action(lines, i, elements)
+            previous_blank = ended_by_transition
+            continue
         previous_blank = False
     return elements
 
@@ -285,9 +317,12 @@ def _heading_text(stripped: str, previous_blank: bool) -> str | None:
 def _is_transition(stripped: str, previous_blank: bool, next_blank: bool) -> bool:
     if stripped.startswith(">") and not stripped.endswith("<"):
         return True
-    if not (previous_blank and next_blank) or stripped != stripped.upper():
+    if stripped != stripped.upper() or not any(ch.isalpha() for ch in stripped):
         return False
-    return stripped.endswith("TO:") or bool(_TRANSITION_WORDS.match(stripped))
+    # "CUT TO:" cannot be a cue (names have no colon), so it needs no blank lines around it.
+    if stripped.endswith("TO:"):
+        return True
+    return previous_blank and next_blank and bool(_TRANSITION_WORDS.match(stripped))
 
 
 def _cue(stripped: str, number: int) -> _Speech | None:
@@ -310,7 +345,7 @@ def _cue(stripped: str, number: int) -> _Speech | None:
             f"{MAX_NAME_LENGTH}; shorten it",
         )
     off_screen = any(re.sub(r"[^A-Z]", "", e) in _OFF_SCREEN for e in extensions)
-    return _Speech(number, name, off_screen)
+    return _Speech(number, name, off_screen, extensions=[e for e in extensions if e])
 
 
 def _read_speech(lines: list[_Line], i: int, speech: _Speech) -> int:
@@ -350,12 +385,20 @@ def _read_speech(lines: list[_Line], i: int, speech: _Speech) -> int:
     return i
 
 
-def _read_action(lines: list[_Line], i: int, elements: list[_Element]) -> int:
-    """Read one action paragraph (until a blank line) into `elements`; return the next index."""
+def _read_action(lines: list[_Line], i: int, elements: list[_Element]) -> tuple[int, bool]:
+    """Read one action paragraph (until a blank line or a transition) into `elements`.
+
+    Returns the next index and whether a transition line ended the paragraph (it is skipped).
+    """
     number = lines[i].number
     parts: list[str] = []
+    ended_by_transition = False
     while i < len(lines) and lines[i].text.strip():
         stripped = lines[i].text.strip()
+        if parts and not stripped.startswith("!") and _is_transition(stripped, False, False):
+            ended_by_transition = True
+            i += 1
+            break
         if stripped.startswith("!"):
             stripped = stripped[1:]
         elif stripped.startswith(">") and stripped.endswith("<"):
@@ -367,7 +410,7 @@ def _read_action(lines: list[_Line], i: int, elements: list[_Element]) -> int:
     text = normalise_space(_plain(" ".join(parts)))
     if text and not (len(parts) == 1 and _TRANSITION_WORDS.match(text)):
         elements.append(_Element("action", number, text))
-    return i
+    return i, ended_by_transition
 
 
 # Emphasis markers; a backslash escapes the next character.
@@ -406,8 +449,9 @@ class _Block:
 class _Builder:
     """Turns elements into the dict of a Script (validated by the caller)."""
 
-    def __init__(self, elements: list[_Element]):
+    def __init__(self, elements: list[_Element], opening_notes: list[str] | None = None):
         self.elements = elements
+        self.opening_notes = list(opening_notes or [])
         # Names are spelled as the prose spells them ("McGregor"), so look there first.
         prose = " ".join(
             [e.text for e in elements if e.kind == "action"]
@@ -415,6 +459,8 @@ class _Builder:
         )
         self.cast: dict[str, str] = {}  # casefolded cue -> display name
         self.descriptions: dict[str, list[str]] = {}
+        # "(40s, red hair)" after a name in capitals, once it became that member's description
+        self.asides: dict[str, str] = {}
         for element in elements:
             if element.speech is not None:
                 key = element.speech.cue.casefold()
@@ -426,8 +472,10 @@ class _Builder:
 
     def build(self) -> dict[str, object]:
         scenes: list[tuple[str, TimeOfDay, list[_Block]]] = []
-        pending: list[str] = []  # section and synopsis notes waiting for the next shot
+        # section and synopsis notes (and the title page's credits) waiting for the next shot
+        pending: list[str] = list(self.opening_notes)
         previous_time = TimeOfDay.DAY
+        opening: dict[int, str] = {}  # scene index -> its opening action paragraph
         for element in self.elements:
             if element.kind == "heading":
                 time = _time_of_day(element.text) or previous_time
@@ -446,6 +494,8 @@ class _Builder:
                     "put it in a scene called OPENING."
                 )
             blocks = scenes[-1][2]
+            if element.kind == "action" and not blocks:
+                opening[len(scenes) - 1] = element.text
             if element.kind == "action" or not blocks:
                 blocks.append(_Block(element.text if element.kind == "action" else ""))
                 blocks[-1].notes.extend(pending)
@@ -461,10 +511,27 @@ class _Builder:
                 {"name": name, "description": self.descriptions[key]} for key, name in self.cast.items()
             ],
             "scenes": [
-                {"heading": heading, "time_of_day": time.value, "shots": [self._shot(b) for b in blocks]}
-                for heading, time, blocks in scenes
+                {
+                    "heading": heading,
+                    "time_of_day": time.value,
+                    "elements": self._elements_of(opening.get(index, "")),
+                    "shots": [self._shot(b) for b in blocks],
+                }
+                for index, (heading, time, blocks) in enumerate(scenes)
             ],
         }
+
+    def _elements_of(self, paragraph: str) -> list[str]:
+        """The place as a scene's opening paragraph paints it: its sentences naming no cast
+        member and no camera, at most _MAX_ELEMENTS of them."""
+        found: list[str] = []
+        for sentence in split_sentences(paragraph):
+            if any(_capitalised_match(pattern, sentence) for pattern in self.patterns.values()):
+                continue
+            if _camera_direction(sentence, self.patterns)[0]:
+                continue
+            found.extend(encoder_sentences(sentence))
+        return found[:_MAX_ELEMENTS]
 
     def _shot(self, block: _Block) -> dict[str, object]:
         notes = list(block.notes)
@@ -489,6 +556,11 @@ class _Builder:
             )
             names = names[:MAX_CHARACTERS_PER_SHOT]
         plot = block.action
+        for aside in self.asides.values():
+            plot = re.sub(r"\s*\(" + re.escape(aside) + r"\)", "", plot, count=1)
+        directive, camera, plot = _camera_direction(plot, self.patterns)
+        if directive:
+            notes.append(f"Camera direction in the screenplay: {directive}")
         if not plot:
             plot = _speaker_plot(block.speeches, self.cast)
             notes.append("Plot written by the importer: the screenplay has dialogue here but no action line.")
@@ -496,7 +568,11 @@ class _Builder:
         if rest:
             notes.append(f"Action continues: {rest}")
         dialogue = [
-            {"character": self.cast[s.cue.casefold()], "parenthetical": paren, "text": words}
+            {
+                "character": self.cast[s.cue.casefold()],
+                "parenthetical": "; ".join(part for part in [*s.extensions, paren] if part),
+                "text": words,
+            }
             for s in block.speeches
             for paren, words in s.lines
         ]
@@ -505,6 +581,7 @@ class _Builder:
         return {
             "plot": plot,
             "characters": names,
+            **camera,
             "duration": duration,
             "dialogue": dialogue,
             "notes": "\n".join(notes),
@@ -527,6 +604,7 @@ class _Builder:
                         continue
                     aside = _INTRODUCTION_ASIDE.match(sentence, match.end())
                     if aside and aside.group(1).strip():
+                        self.asides[key] = aside.group(1)
                         return encoder_sentences(aside.group(1).strip().rstrip(".") + ".")
                     return encoder_sentences(sentence)
         return []
@@ -534,6 +612,62 @@ class _Builder:
 
 # After a name in capitals: more capital words (a surname) and a parenthetical aside.
 _INTRODUCTION_ASIDE = re.compile(r"(?:\s+[A-Z][A-Z'\-.]*)*\s*\(([^)]*)\)")
+
+
+def _camera_direction(
+    text: str, cast: dict[str, re.Pattern[str]]
+) -> tuple[str, dict[str, str], str]:
+    """(the camera direction leading `text` as written, the shot fields it sets, `text` without it).
+
+    A direction is the run of words in capitals that opens an action paragraph ("CLOSE ON",
+    "WIDE SHOT -", "LOW ANGLE", "PAN"), up to the first word with lower case or a cast name;
+    it counts only if core.script.film_terms (or a framing such as "ANGLE ON") reads a size,
+    angle or motion in it. Camera words in capitals later in the paragraph ("We PUSH IN")
+    set the fields they name too, but stay in the text.
+    """
+    words = text.split()
+    run: list[str] = []
+    for word in words:
+        if not _CAPS_WORD.match(word) or not any(ch.isalpha() for ch in word):
+            break
+        if any(pattern.fullmatch(word.strip(".:,'’s")) for pattern in cast.values()):
+            break
+        run.append(word)
+        if word.endswith((".", ":", ",")):
+            break
+    fields: dict[str, str] = {}
+    directive = " ".join(run).rstrip(" .:,-")
+    # A lone capitalised word ("A", "I") is no direction.
+    if len(directive) >= 2:
+        size = shot_size_in(directive)
+        angle = camera_angle_in(directive)
+        motion = camera_motion_in(directive)
+        if size is None and _CLOSE_FRAMING.match(directive):
+            fields["size"] = ShotSize.CLOSE_UP.value
+        elif size is not None:
+            fields["size"] = size.value.value
+        if angle is not None:
+            fields["angle"] = angle.value.value
+        if motion is not None:
+            fields["motion"] = motion.value.value
+    if not fields:
+        directive = ""
+    rest = text
+    if directive:
+        rest = _DIRECTIVE_END.sub("", text[text.index(run[-1]) + len(run[-1]):] if run else text)
+        rest = rest[:1].upper() + rest[1:]
+    capitals = " ".join(w for w in rest.split() if _CAPS_WORD.match(w) and sum(ch.isalpha() for ch in w) >= 2
+                        and not any(p.fullmatch(w.strip(".:,'’s")) for p in cast.values()))
+    if capitals:
+        later_motion = camera_motion_in(capitals)
+        later_size = shot_size_in(capitals)
+        if later_motion is not None and "motion" not in fields:
+            fields["motion"] = later_motion.value.value
+        if later_size is not None and "size" not in fields:
+            fields["size"] = later_size.value.value
+    if not rest:
+        rest = text  # the paragraph was only the direction: keep it as the plot
+    return directive, fields, rest
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:

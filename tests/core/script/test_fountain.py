@@ -33,7 +33,16 @@ def all_plots(script: Script) -> list[str]:
 
 def test_title_page(harbour: Script) -> None:
     assert harbour.title == "HARBOUR LIGHTS: A Short Film"
-    assert harbour.logline == "Written by Ines Okafor. Based on a story told at the Saltmarsh pub."
+    # the credits say who wrote it, not what happens: they go to the first shot's notes
+    assert harbour.logline == ""
+    first = harbour.scenes[0].shots[0].notes.splitlines()[0]
+    assert first == "Title page: Written by Ines Okafor. Based on a story told at the Saltmarsh pub."
+
+
+def test_a_logline_key_is_the_logline() -> None:
+    script = script_from_fountain("Title: X\nAuthor: Ann\nLogline: A keeper waits.\n\nINT. LOFT - DAY\n\nDust.\n")
+    assert script.logline == "A keeper waits."
+    assert script.scenes[0].shots[0].notes == "Title page: Ann."
 
 
 def test_title_argument_overrides_the_title_page() -> None:
@@ -65,10 +74,8 @@ def test_cast_from_cues_with_introductions(harbour: Script) -> None:
 
 def test_action_paragraphs_become_shots_with_their_dialogue(harbour: Script) -> None:
     quay = harbour.scenes[0].shots[2]
-    assert (
-        quay.plot
-        == "Mara walks to the quay. OLD TOMAS (70s, wool cap, pipe) mends a net on an upturned crate."
-    )
+    # the introduction aside became Tomas's description and left the plot
+    assert quay.plot == "Mara walks to the quay. OLD TOMAS mends a net on an upturned crate."
     assert quay.characters == ["Mara", "Tomas"]
     assert [(d.character, d.parenthetical, d.text) for d in quay.dialogue] == [
         ("Tomas", "without looking up", "You're late, girl."),
@@ -132,9 +139,9 @@ def test_notes_and_boneyard_are_removed(harbour: Script) -> None:
 
 
 def test_sections_and_synopses_become_notes_of_the_next_shot(harbour: Script) -> None:
-    assert harbour.scenes[0].shots[0].notes == (
-        "Section: ACT ONE\nSynopsis: Mara returns to the harbour town she left ten years ago."
-    )
+    assert harbour.scenes[0].shots[0].notes.splitlines()[1:] == [
+        "Section: ACT ONE", "Synopsis: Mara returns to the harbour town she left ten years ago."
+    ]
     assert (
         harbour.scenes[3]
         .shots[0]
@@ -146,11 +153,11 @@ def test_crowded_shot_keeps_five_and_notes_the_rest(harbour: Script) -> None:
     pub = harbour.scenes[3].shots[0]
     assert pub.characters == ["Mara", "Jonah", "Tomas", "Priya", "Dev"]
     assert "Also in this shot: Lena (the model places at most 5 characters per keyframe" in pub.notes
-    assert pub.plot.startswith("The pub is packed.")
-    assert "Action continues: Rain hammers the windows" in pub.notes  # the paragraph exceeds 60 words
-    assert len(pub.plot.split()) <= 60
-    # McGregor speaks (ON RADIO): heard, not seen.
-    assert ("McGregor", "through static") in [(d.character, d.parenthetical) for d in pub.dialogue]
+    # without the five introduction asides the paragraph fits one encoder sentence (60 words)
+    assert pub.plot.startswith("The pub is packed. Mara, Jonah, Tomas, PRIYA, DEV and LENA crowd around")
+    assert "(" not in pub.plot and len(pub.plot.split()) <= 60
+    # McGregor speaks (ON RADIO): heard, not seen; the extension stays with his line.
+    assert ("McGregor", "ON RADIO; through static") in [(d.character, d.parenthetical) for d in pub.dialogue]
     assert ("Lena", "Heave away, haul away / We'll haul away together") in [
         (d.character, d.text) for d in pub.dialogue
     ]
@@ -308,3 +315,87 @@ def test_any_text_gives_a_script_or_a_script_error(lines: list[str]) -> None:
 def test_trailing_synopsis_stays_with_the_last_shot() -> None:
     script = script_from_fountain("INT. LOFT - DAY\n\nDust.\n\n= It ends here.\n")
     assert script.scenes[0].shots[0].notes == "Synopsis: It ends here."
+
+
+# -- the writer's intent (issue #23, item 15): one small screenplay per habit ----------------
+
+
+def test_dual_dialogue_carets_never_reach_names_or_lines() -> None:
+    text = (
+        "INT. BAR - NIGHT\n\nTwo men at the counter.\n\nBRICK\nScrew retirement.\n\nSTEEL^\nScrew retirement.\n\n"
+        "@McClane ^\nYippee.\n\nDOC (V.O.) ^\nEasy.\n"
+    )
+    script = script_from_fountain(text)
+    assert "^" not in script_to_json(script)
+    assert [c.name for c in script.cast] == ["Brick", "Steel", "McClane", "Doc"]
+    assert [d.text for d in script.scenes[0].shots[0].dialogue] == ["Screw retirement.", "Screw retirement.",
+                                                                    "Yippee.", "Easy."]
+
+
+def test_transitions_and_the_end_are_not_shots() -> None:
+    text = (
+        "INT. CAR - NIGHT\n\nMara drives.\nCUT TO:\nEXT. STREET - NIGHT\n\nRain.\n\n"
+        "                    DISSOLVE TO:\n\nINT. FLAT - NIGHT\n\nMara sleeps.\n\nFADE OUT.\n\nTHE END\n"
+    )
+    script = script_from_fountain(text)
+    assert [s.heading for s in script.scenes] == ["INT. CAR - NIGHT", "EXT. STREET - NIGHT", "INT. FLAT - NIGHT"]
+    assert all_plots(script) == ["Mara drives.", "Rain.", "Mara sleeps."]
+    centered = script_from_fountain("INT. FLAT - NIGHT\n\nMara sleeps.\n\n> THE END <\n")
+    assert all_plots(centered) == ["Mara sleeps."]
+
+
+def test_character_extensions_stay_with_their_lines() -> None:
+    text = (
+        "INT. FLAT - NIGHT\n\nMara waits.\n\nMARA\nHello?\n\nTOM (V.O.)\n(whispering)\nBehind you.\n\n"
+        "Mara turns.\n\nMARA (CONT'D)\nTom?\n\nTOM (O.S.)\nHere.\n"
+    )
+    script = script_from_fountain(text)
+    lines = [(d.character, d.parenthetical, d.text) for _, _, shot in script.shots() for d in shot.dialogue]
+    assert lines == [("Mara", "", "Hello?"), ("Tom", "V.O.; whispering", "Behind you."),
+                     ("Mara", "CONT'D", "Tom?"), ("Tom", "O.S.", "Here.")]
+    assert [shot.characters for _, _, shot in script.shots()] == [["Mara"], ["Mara"]]  # V.O./O.S.: not seen
+
+
+def test_a_first_appearance_describes_the_character_and_leaves_the_plot() -> None:
+    text = (
+        "EXT. PIER - DAY\n\nGulls.\n\nMARA (40s, red hair, green raincoat) hurries along the pier.\n\n"
+        "MARA\nLate again.\n"
+    )
+    script = script_from_fountain(text)
+    assert script.cast[0].description == ["40s, red hair, green raincoat."]
+    assert script.scenes[0].shots[1].plot == "MARA hurries along the pier."
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "size", "angle", "motion", "plot"),
+    [
+        ("CLOSE ON Mara's hands, shaking.", "close-up", "eye-level", "static", "Mara's hands, shaking."),
+        ("WIDE SHOT - the harbour at low tide.", "wide", "eye-level", "static", "The harbour at low tide."),
+        ("ANGLE ON the stove.", "close-up", "eye-level", "static", "The stove."),
+        ("PAN across the shelves to the window.", "medium", "eye-level", "pan-right",
+         "Across the shelves to the window."),
+        ("TRACKING with Mara as she crosses the room.", "medium", "eye-level", "tracking",
+         "With Mara as she crosses the room."),
+        ("LOW ANGLE on the lighthouse.", "medium", "low", "static", "On the lighthouse."),
+        ("EXTREME CLOSE UP: the key turns.", "extreme-close-up", "eye-level", "static", "The key turns."),
+        ("We PUSH IN on the door.", "medium", "eye-level", "dolly-in", "We PUSH IN on the door."),
+        ("Mara pans for gold in the stream.", "medium", "eye-level", "static", "Mara pans for gold in the stream."),
+    ],
+)
+def test_camera_directions_set_the_shot(paragraph: str, size: str, angle: str, motion: str, plot: str) -> None:
+    script = script_from_fountain(f"EXT. RIVER - DAY\n\nWater runs.\n\n{paragraph}\n\nMARA\nHm.\n")
+    shot = script.scenes[0].shots[1]
+    assert (shot.size.value, shot.angle.value, shot.motion.value, shot.plot) == (size, angle, motion, plot)
+    if plot != paragraph:
+        assert shot.notes.startswith("Camera direction in the screenplay: ")
+
+
+def test_the_opening_paragraph_of_a_scene_paints_its_elements() -> None:
+    text = (
+        "EXT. HARBOUR - NIGHT\n\nRain hammers the empty pier. Boats knock against the posts. MARA waits.\n\n"
+        "MARA\nCome on.\n\nINT. CABIN - NIGHT\n\nMARA\nHello?\n\nA stove glows in the corner.\n"
+    )
+    script = script_from_fountain(text)
+    assert script.scenes[0].elements == ["Rain hammers the empty pier.", "Boats knock against the posts."]
+    # a scene that opens with dialogue has no opening description
+    assert script.scenes[1].elements == []
