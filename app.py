@@ -8,10 +8,11 @@ user:pass] ...`, see `python app.py --help`). Hugging Face Spaces runs this file
 from __future__ import annotations
 
 import logging
-import os
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from studio.offline import stay_offline
+
+# Before Gradio, diffusers or onnxruntime are imported: some of them read these at import.
+stay_offline()
 
 from studio.ui.app import build_demo, launch  # noqa: E402
 

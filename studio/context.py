@@ -23,6 +23,7 @@ from studio.config import LOCAL_OWNER, StudioSettings
 from studio.db import init_db, make_engine, new_session
 from studio.jobs import JobRunner, recover_stale_jobs
 from studio.media import MediaStore
+from studio.offline import stay_offline
 from studio.services.media_files import sweep_orphan_media
 from studio.services.model_cache import ModelCache
 
@@ -72,6 +73,8 @@ class StudioContext:
 
 def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioContext:
     """Create or open the data folder of `settings` and get it ready (see module docstring)."""
+    # Before any model (and so onnxruntime) is loaded; app.py has done it already.
+    stay_offline()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_path)
     init_db(engine)
