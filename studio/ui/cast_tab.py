@@ -17,6 +17,7 @@ from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
+from studio.ui.upload_field import UploadField
 
 FIELDS = ("name", "description")
 HINTS = {
@@ -75,9 +76,9 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=3):
                 photos = gr.Gallery(label="Face photos", columns=4, height=300, allow_preview=False, fit_columns=False,
                                     object_fit="contain", elem_id="face-photos")
-                upload = gr.File(label="Add face photos (PNG, JPEG or WEBP)", file_count="multiple",
-                                 file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
-                                 elem_id="face-upload")
+                upload = UploadField(label="Add face photos (PNG, JPEG or WEBP)", file_count="multiple",
+                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
+                                    elem_id="face-upload")
                 remove_photo = gr.Button("Remove the selected photo")
         photo_ids = gr.State([])
         chosen_photo = gr.State(None)

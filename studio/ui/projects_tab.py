@@ -10,6 +10,7 @@ from studio.errors import StudioError
 from studio.ui.feedback import guarded, inform, markdown_text
 from studio.ui.placeholders import placeholder_card
 from studio.ui.shell import Shell, project_id_of, project_ref, require_project_id
+from studio.ui.upload_field import UploadField
 
 FORMATS = [("From the file name", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench")]
 TARGETS = [("A new project", "new"), ("The open project (replaces its script)", "replace")]
@@ -56,8 +57,8 @@ def build(shell: Shell) -> None:
                     sample = gr.Dropdown(label="Sample", choices=[], elem_id="sample-choice")
                     open_sample = gr.Button("Open sample", elem_id="open-sample")
                 with gr.Accordion("Import a script (JSON, Fountain, MovieBench)", open=False):
-                    upload = gr.File(label="Script file", file_types=[".json", ".fountain", ".spmd", ".txt"],
-                                     type="filepath", elem_id="script-file")
+                    upload = UploadField(label="Script file", file_types=[".json", ".fountain", ".spmd", ".txt"],
+                                        type="filepath", elem_id="script-file")
                     fmt = gr.Radio(FORMATS, value="auto", label="Format")
                     target = gr.Radio(TARGETS, value="new", label="Import into")
                     do_import = gr.Button("Import", elem_id="import-script")

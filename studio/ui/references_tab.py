@@ -10,6 +10,7 @@ from studio import services
 from studio.errors import StudioError
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.shell import Shell, project_id_of, require_project_id
+from studio.ui.upload_field import UploadField
 
 INTRO = ("Reference frames show the model the look you want (palette, grade, places). Every generation of this "
          "project reads them as few-shot context.")
@@ -30,9 +31,9 @@ def build(shell: Shell) -> None:
                 remove = gr.Button("Remove the selected frame", variant="stop")
             with gr.Column(scale=2):
                 caption = gr.Textbox(label="Caption for the next upload (optional)", max_lines=1)
-                upload = gr.File(label="Add reference frames (PNG, JPEG or WEBP)", file_count="multiple",
-                                 file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
-                                 elem_id="reference-upload")
+                upload = UploadField(label="Add reference frames (PNG, JPEG or WEBP)", file_count="multiple",
+                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
+                                    elem_id="reference-upload")
         ids = gr.State([])
         chosen = gr.State(None)
 
