@@ -17,10 +17,14 @@ by shot id (file order is story order). Key spelling is forgiving ("style_elemen
 
 How they become a script:
 
-* consecutive shots with the same Background Description (and Scene, when given) form one
-  scene; its heading is the Scene text, else the description's first sentence, and the
-  remaining sentences are scene elements; the time of day is read from that text (day when
-  it names none);
+* consecutive shots of one place form one scene: the same Scene text when the file has one,
+  else Background Descriptions that describe the same place (the same place name, or
+  enough content words in common: a VLM words each shot's background differently). The
+  heading is the Scene text, else a screenplay heading made from the place the description
+  names ("A cramped ship cabin, lit by..." -> "INT. SHIP CABIN"); the description's
+  sentences are the scene elements, and a shot whose own background differs keeps it in its
+  notes. The time of day is read from the Scene and background, else from the scene's plots
+  ("... in the night"), else the previous scene's time carries over (day for the first);
 * cast descriptions are merged over all shots: split into sentences of at most 60 words,
   duplicates removed, first appearance first;
 * style: each scene takes its first shot's style elements; the script style is the most
@@ -71,6 +75,28 @@ _KEYS = {
 }
 _CONTAINER_KEYS = ("shots", "Shots")
 _TITLE_KEYS = ("title", "Title", "movie", "Movie", "movie_name")
+
+
+def looks_like_moviebench(data: Any) -> bool:
+    """Whether parsed JSON `data` is MovieBench annotations (shots with a Plot and a Background
+    Description or Characters) rather than a script (which has "scenes")."""
+    if isinstance(data, dict):
+        if "scenes" in data or "cast" in data:
+            return False
+        container = next((data[key] for key in _CONTAINER_KEYS if key in data), None)
+        if container is not None:
+            data = container
+        else:
+            data = [value for key, value in data.items() if key not in _TITLE_KEYS]
+    if not isinstance(data, list) or not data:
+        return False
+    for raw in data[:5]:
+        if not isinstance(raw, dict):
+            return False
+        fields = {_KEYS.get(_normal_key(str(key))) for key in raw}
+        if "plot" not in fields or not fields & {"background", "characters", "scene"}:
+            return False
+    return True
 
 
 def script_from_moviebench(
@@ -254,8 +280,7 @@ def _build(shots: list[dict[str, Any]]) -> dict[str, Any]:
                 if normal not in seen_sentences[key]:
                     seen_sentences[key].add(normal)
                     cast[key][1].append(sentence)
-        place = (shot["background"].casefold(), shot["scene"].casefold())
-        if groups and (groups[-1][0]["background"].casefold(), groups[-1][0]["scene"].casefold()) == place:
+        if groups and _same_place(groups[-1][0], shot):
             groups[-1].append(shot)
         else:
             groups.append([shot])
@@ -268,7 +293,11 @@ def _build(shots: list[dict[str, Any]]) -> dict[str, Any]:
             spelling.setdefault(style.casefold(), style)
     common = Counter(style.casefold() for style in scene_styles if style).most_common(1)
     script_style = spelling[common[0][0]] if common else ""
-    scenes = [_scene(group, cast, script_style) for group in groups]
+    scenes = []
+    time = TimeOfDay.DAY
+    for group in groups:
+        scenes.append(_scene(group, cast, script_style, time))
+        time = TimeOfDay(scenes[-1]["time_of_day"])
     return {
         "style": script_style,
         "cast": [{"name": name, "description": sentences} for name, sentences in cast.values()],
@@ -276,31 +305,113 @@ def _build(shots: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# Words that say nothing about which place a background shows.
+_STOPWORDS = frozenset(
+    [
+        "a", "an", "the", "of", "in", "on", "at", "to", "with", "and", "or", "by", "from", "into", "onto",
+        "is", "are", "was", "were", "be", "its", "it", "this", "that", "these", "those", "there", "here", "as",
+        "while", "where", "which", "who", "some", "several", "many", "few", "one", "two", "three", "very",
+        "their", "his", "her",
+    ]
+)
+# Where a description stops naming the place and starts describing it.
+_PLACE_END = re.compile(
+    r",|;|:|\.|\s(?:with|where|in which|that|under|as|full of|while|during|"
+    r"(?:lined|lit|filled|covered|surrounded|bathed|dotted|crowded|packed|flanked|illuminated) (?:with|by|in)|"
+    r"at (?:night|dusk|dawn|sunset|sunrise|noon|midday|midnight|twilight|daybreak))(?=\W|$)",
+    re.IGNORECASE,
+)
+_PLACE_LEAD = re.compile(
+    r"^(?:(?:the|a|an)\s+)?(?:[\w'-]+\s+){0,3}?(?:interior|exterior|inside|outside|view)\s+of\s+(?:(?:the|a|an)\s+)?"
+    r"|^(?:the|a|an)\s+",
+    re.IGNORECASE,
+)
+_INTERIOR = re.compile(
+    r"\b(?:interior|inside|indoors?|room|cabin|kitchen|office|store|shop|bar|pub|house|apartment|flat|"
+    r"corridor|hall(?:way)?|bedroom|bathroom|church|restaurant|cafe|library|classroom|garage|basement|attic|"
+    r"lobby|elevator|car interior|cockpit|studio|warehouse|cell|ward)s?\b",
+    re.IGNORECASE,
+)
+_EXTERIOR = re.compile(
+    r"\b(?:exterior|outside|outdoors?|street|road|beach|forest|woods|sky|field|garden|park|harbou?r|sea|"
+    r"ocean|river|lake|mountain|desert|city|town|village|square|alley|rooftop|deck|shore|coast|meadow|"
+    r"highway|bridge|yard|pier|dock|cliff|valley|jungle|countryside|track|stadium|playground|parking lot)s?\b",
+    re.IGNORECASE,
+)
+_PLACE_WORDS = 6
+# Share of content words two backgrounds must have in common to show the same place.
+_SAME_PLACE_OVERLAP = 0.35
+
+
+def _content_words(text: str) -> set[str]:
+    words = re.findall(r"[^\W\d_]+", text.casefold())
+    # a crude plural fold, so "lights" and "light" count as one word
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOPWORDS}
+
+
+def _place_name(background: str) -> str:
+    """The place a background names, in a few words ("ship cabin", "small convenience store")."""
+    first = split_sentences(background)[0] if background else ""
+    place = _PLACE_LEAD.sub("", first)
+    end = _PLACE_END.search(place)
+    place = place[: end.start()] if end else place
+    words = place.split()
+    return " ".join(words[:_PLACE_WORDS]).strip(" .,")
+
+
+def _same_place(first: dict[str, Any], shot: dict[str, Any]) -> bool:
+    if first["scene"] or shot["scene"]:
+        return first["scene"].casefold() == shot["scene"].casefold()
+    a, b = first["background"], shot["background"]
+    if a.casefold() == b.casefold():
+        return True
+    if _place_name(a).casefold() == _place_name(b).casefold():
+        return True
+    words_a, words_b = _content_words(a), _content_words(b)
+    union = words_a | words_b
+    return bool(union) and len(words_a & words_b) / len(union) >= _SAME_PLACE_OVERLAP
+
+
+def _heading(background: str, time: TimeOfDay | None) -> str:
+    """A screenplay heading for a background: "INT. SHIP CABIN - NIGHT"."""
+    place = _place_name(background) or "UNKNOWN PLACE"
+    first = split_sentences(background)[0] if background else ""
+    prefix = "INT. " if _INTERIOR.search(first) else "EXT. " if _EXTERIOR.search(first) else ""
+    return f"{prefix}{place.upper()}" + (f" - {time.value.upper()}" if time is not None else "")
+
+
 def _scene(
-    group: list[dict[str, Any]], cast: dict[str, tuple[str, list[str]]], script_style: str
+    group: list[dict[str, Any]], cast: dict[str, tuple[str, list[str]]], script_style: str,
+    previous_time: TimeOfDay,
 ) -> dict[str, Any]:
     first = group[0]
-    sentences = split_sentences(first["background"])
+    found = time_of_day_in(f"{first['scene']} {first['background']}")
+    for shot in group:
+        if found is not None:
+            break
+        found = time_of_day_in(shot["plot"])
+    time = found.value if found else None
     if first["scene"]:
         heading, _ = fit_sentence(first["scene"])
-        element_text = sentences
     else:
-        heading, rest = fit_sentence(sentences[0])
-        element_text = ([rest] if rest else []) + sentences[1:]
-    elements = [piece for text in element_text for piece in encoder_sentences(text)]
-    found = time_of_day_in(f"{first['scene']} {first['background']}")
+        heading = _heading(first["background"], time)
+    elements = encoder_sentences(first["background"])
     style = first["style"]
     return {
         "heading": heading,
-        "time_of_day": (found.value if found else TimeOfDay.DAY).value,
+        "time_of_day": (time or previous_time).value,
         "elements": elements,
         "style": style if style and style.casefold() != script_style.casefold() else None,
-        "shots": [_shot(shot, cast, style) for shot in group],
+        "shots": [_shot(shot, cast, style, first["background"]) for shot in group],
     }
 
 
-def _shot(shot: dict[str, Any], cast: dict[str, tuple[str, list[str]]], scene_style: str) -> dict[str, Any]:
+def _shot(
+    shot: dict[str, Any], cast: dict[str, tuple[str, list[str]]], scene_style: str, scene_background: str
+) -> dict[str, Any]:
     notes: list[str] = []
+    if shot["background"] and shot["background"].casefold() != scene_background.casefold():
+        notes.append(f"Background Description of this shot: {shot['background']}")
     plot, rest = fit_sentence(shot["plot"])
     if rest:
         notes.append(f"Plot continues: {rest}")

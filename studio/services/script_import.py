@@ -12,7 +12,9 @@ note instead of failing the whole import.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 ScriptFormat = Literal["json", "fountain", "moviebench"]
 SCRIPT_FORMATS: tuple[ScriptFormat, ...] = ("json", "fountain", "moviebench")
 _SUFFIX_FORMATS: dict[str, ScriptFormat] = {".json": "json", ".fountain": "fountain", ".spmd": "fountain"}
+_FOUNTAIN_HEADING = re.compile(r"^\s*(?:INT|EXT|EST|INT\./EXT|I/E)[. ]", re.MULTILINE | re.IGNORECASE)
 # A script of 400 keyframes is ~200 kB; anything far bigger is not a script.
 MAX_SCRIPT_BYTES = 20 * 1024 * 1024
 
@@ -62,12 +65,26 @@ class ImportReport:
     notes: tuple[str, ...]
 
 
-def guess_script_format(filename: str) -> ScriptFormat | None:
-    """"json" or "fountain" from a file name; None when the name does not tell.
+def guess_script_format(filename: str, text: str | None = None) -> ScriptFormat | None:
+    """The format of a script from its content (when given) and its file name; None when
+    neither tells.
 
-    MovieBench files are JSON too, so they must be chosen explicitly.
+    JSON text is a script unless it holds MovieBench shot annotations (a list of shots with a
+    Plot and a Background Description or Characters); other text with a scene heading
+    ("INT. ...", "EXT. ...") is Fountain.
     """
-    return _SUFFIX_FORMATS.get(PurePosixPath(filename.replace("\\", "/")).suffix.lower())
+    by_name = _SUFFIX_FORMATS.get(PurePosixPath(filename.replace("\\", "/")).suffix.lower())
+    if text is None or by_name == "fountain":
+        return by_name
+    from core.script.moviebench import looks_like_moviebench
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if by_name == "json":
+            return "json"  # broken JSON: the JSON reader says where
+        return "fountain" if _FOUNTAIN_HEADING.search(text) else by_name
+    return "moviebench" if looks_like_moviebench(data) else "json"
 
 
 def _source_text(source: str | bytes | Path) -> str:
@@ -310,15 +327,17 @@ def import_script_source(
     """Parse an uploaded script file (`path`, as gr.File gives it) or pasted `text`, and import
     it into `project_id`, or into a new project when `project_id` is None.
 
-    `fmt` defaults to what the file name says (.json -> JSON, .fountain/.spmd -> Fountain);
-    MovieBench must be chosen. The script's photos cannot come with a single file, so cast
-    photos are added afterwards (the report's notes say which).
+    `fmt` defaults to what the content and the file name say (see guess_script_format). The
+    script's photos cannot come with a single file, so cast photos are added afterwards (the
+    report's notes say which).
     """
     if (path is None) == (text is None):
         raise ValueError("give exactly one of path and text")
     name = filename or (Path(path).name if path is not None else "")
     if fmt is None:
-        fmt = guess_script_format(name) if name else None
+        source = _source_text(Path(path) if path is not None else text)
+        fmt = guess_script_format(name, source)
+        text, path = source, None
         if fmt is None:
             raise StudioError(
                 "The studio cannot tell the script's format from its name; choose JSON, Fountain or MovieBench."

@@ -12,7 +12,7 @@ from studio.ui.placeholders import placeholder_card
 from studio.ui.shell import Shell, project_id_of, project_ref, require_project_id
 from studio.ui.upload_field import UploadField
 
-FORMATS = [("From the file name", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench")]
+FORMATS = [("Recognise it", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench")]
 TARGETS = [("A new project", "new"), ("The open project (replaces its script)", "replace")]
 
 

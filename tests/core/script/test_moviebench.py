@@ -20,6 +20,7 @@ from core.script import (
     script_from_moviebench,
     script_to_json,
 )
+from core.script.moviebench import looks_like_moviebench
 
 SAMPLE = Path(__file__).parents[2] / "data" / "script" / "moviebench_store.json"
 
@@ -37,9 +38,15 @@ def test_consecutive_shots_with_the_same_background_form_scenes(store: Script) -
     assert [len(scene.shots) for scene in store.scenes] == [2, 3, 2]
     street, shop, track = store.scenes
     # The second shot's background differs only in spacing: still the same scene.
-    assert street.heading == "A quiet suburban street lined with bare trees."
-    assert street.elements == ["A small convenience store with a red awning stands at the corner."]
-    assert shop.heading.startswith("The inside of a cramped convenience store")
+    # Headings name the place as a screenplay would; the descriptions are the elements.
+    assert [scene.heading for scene in store.scenes] == [
+        "EXT. QUIET SUBURBAN STREET", "INT. CRAMPED CONVENIENCE STORE", "EXT. SCHOOL RUNNING TRACK - SUNSET"
+    ]
+    assert street.elements == [
+        "A quiet suburban street lined with bare trees.",
+        "A small convenience store with a red awning stands at the corner.",
+    ]
+    assert shop.elements[0].startswith("The inside of a cramped convenience store")
     assert [scene.time_of_day for scene in store.scenes] == [TimeOfDay.DAY, TimeOfDay.DAY, TimeOfDay.SUNSET]
 
 
@@ -203,3 +210,46 @@ def test_wrong_top_level_and_bad_json() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScriptError, match="this file does not exist"):
         load_moviebench(tmp_path / "none.json")
+
+
+# -- one place in differently worded backgrounds, and time from the text (issue #23, item 15) --
+
+VLM_SHOTS = [
+    {"Characters": {"Juno": "A teenage girl in a red hoodie."}, "Plot": "Juno walks into the store.",
+     "Background Description": "A small convenience store with bright fluorescent lights and shelves of snacks.",
+     "Camera Motion": "The camera slowly pans left.", "Shot Size": "Medium shot"},
+    {"Characters": {"Juno": "A teenage girl."}, "Plot": "Juno picks up a bottle of juice.",
+     "Background Description": "The convenience store, shelves of snacks and a humming fridge under fluorescent "
+                               "lights.", "Shot Size": "Close-up"},
+    {"Characters": {"Juno": "A teenage girl.", "Mac": "A man with a moustache."},
+     "Plot": "Juno sits with her father in the cabin as the storm rages outside in the night.",
+     "Background Description": "The cramped interior of a ship cabin, lit by a swinging oil lamp, with wooden bunks.",
+     "Shot Size": "Wide shot"},
+    {"Characters": {"Mac": "A man."}, "Plot": "Mac lights his pipe.",
+     "Background Description": "A ship cabin with wooden bunks and an oil lamp swinging from the ceiling."},
+]
+
+
+def test_shots_of_one_place_form_one_scene_even_when_worded_differently() -> None:
+    script = script_from_moviebench(VLM_SHOTS)
+    assert [(scene.heading, len(scene.shots)) for scene in script.scenes] == [
+        ("INT. SMALL CONVENIENCE STORE", 2), ("INT. SHIP CABIN - NIGHT", 2)
+    ]
+    store, cabin = script.scenes
+    assert store.elements == [VLM_SHOTS[0]["Background Description"]]
+    # the second shot's own wording is kept in its notes, not lost
+    assert store.shots[1].notes.startswith("Background Description of this shot: The convenience store")
+    assert cabin.elements == [VLM_SHOTS[2]["Background Description"]]
+
+
+def test_time_of_day_comes_from_the_plots_when_the_background_names_none() -> None:
+    store, cabin = script_from_moviebench(VLM_SHOTS).scenes
+    assert store.time_of_day == TimeOfDay.DAY  # nothing said: day
+    assert cabin.time_of_day == TimeOfDay.NIGHT  # "... outside in the night."
+
+
+def test_moviebench_is_recognised_from_its_content() -> None:
+    assert looks_like_moviebench(VLM_SHOTS)
+    assert looks_like_moviebench({"shots": VLM_SHOTS}) and looks_like_moviebench({"1": VLM_SHOTS[0]})
+    assert not looks_like_moviebench({"title": "A script", "cast": [], "scenes": []})
+    assert not looks_like_moviebench([{"name": "x"}]) and not looks_like_moviebench([])

@@ -131,6 +131,18 @@ def test_moviebench_import_titles_from_the_file_name(session, media, tmp_path):
     assert report.num_shots == 2
 
 
+def test_formats_are_recognised_from_the_content(session, media, tmp_path):
+    assert guess_script_format("juno.json", json.dumps(MOVIEBENCH)) == "moviebench"
+    assert guess_script_format("story.json", json.dumps({"title": "T", "cast": [], "scenes": []})) == "json"
+    assert guess_script_format("notes.txt", FOUNTAIN) == "fountain"
+    assert guess_script_format("pasted", json.dumps({"shots": MOVIEBENCH})) == "moviebench"
+    # a MovieBench file imports without choosing its format
+    path = tmp_path / "juno_store.json"
+    path.write_text(json.dumps(MOVIEBENCH), encoding="utf-8")
+    report = import_script_source(session=session, media=media, owner=OWNER, path=path)
+    assert report.project.name == "juno store" and report.num_shots == 2
+
+
 def test_import_into_a_project_with_content_needs_replace(session, media, lighthouse):
     project_id = lighthouse.project.id
     faces_before = [p for p in media_files(media) if "/faces/" in p]
