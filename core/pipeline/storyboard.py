@@ -116,6 +116,11 @@ class StoryboardPipeline:
                     out[t, slot.slot] = face
         return out
 
+    def encode_keyframe(self, image: Image.Image) -> np.ndarray:
+        """(L, d) visual tokens of a keyframe the user drew or photographed, as the AR model
+        reads generated keyframes' tokens (history for the shots after it)."""
+        return self.bundle.tokenizer.encode([image.convert("RGB")])[0].float().numpy()
+
     def encode_references(self, references: Sequence[str | Path]) -> torch.Tensor | None:
         """(R, L, d) tokens of the user's few-shot reference frames, or None."""
         if not references:

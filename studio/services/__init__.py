@@ -79,6 +79,8 @@ Keyframes (keyframes.py)
     restore_keyframe_version(session, owner, keyframe_id) -> ShotPublic
     lock_shot / unlock_shot / set_shot_locked(session, owner, shot_id[, locked]) -> ShotPublic
     choose_seed(settings, shot_number, rng=None) -> int
+    upload_keyframe(session_factory, media, models, owner, shot_id, upload, filename=None)
+        -> UploadResult[KeyframeVersionPublic]   the artist's panel: tokenized, stored, shot locked
 
 Exports and renders (storyboard_pdf.py, keyframe_zip.py, script_export.py, renders.py)
     export_storyboard_pdf(session, media, owner, project_id, font_path=None) -> RenderPublic
@@ -128,6 +130,7 @@ from studio.services.generation import (
     generation_job,
     plan_generation,
 )
+from studio.services.keyframe_upload import upload_keyframe
 from studio.services.keyframe_zip import build_keyframe_zip, export_keyframe_zip
 from studio.services.keyframes import (
     KeyframeVersionView,
@@ -288,5 +291,6 @@ __all__ = [
     "unlock_shot",
     "update_project_details",
     "update_project_settings",
+    "upload_keyframe",
     "validate_project",
 ]

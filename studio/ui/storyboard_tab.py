@@ -1,7 +1,10 @@
 """Storyboard tab: generate every keyframe (streamed into the gallery as each one is made),
-cancel, regenerate one shot or one scene, lock shots, browse and restore versions."""
+cancel, regenerate one shot or one scene, lock shots, browse and restore versions, and use
+the artist's own panel (an uploaded sketch or photo) as a shot's keyframe."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gradio as gr
 
@@ -18,10 +21,17 @@ REGENERATE_SEEDS = [("New random seed", "new"), ("This seed", "fixed")]
 PANEL_HINT = "Click a keyframe to regenerate, lock or restore that shot."
 
 
+def version_origin(version) -> str:
+    """How a keyframe version was made, in a few words: "seed 12", "your panel", "imported"."""
+    if version.params.get("source") == "upload":
+        return "your panel"
+    return f"seed {version.seed}" if version.seed is not None else "imported"
+
+
 def shot_caption(shot: services.ShotView) -> str:
     parts = [f"{shot.number} · {shot.shot.plot}"]
-    if shot.keyframe is not None and shot.keyframe.seed is not None:
-        parts.append(f"seed {shot.keyframe.seed}")
+    if shot.keyframe is not None:
+        parts.append(version_origin(shot.keyframe))
     if shot.shot.locked:
         parts.append("locked")
     return " · ".join(parts)
@@ -60,7 +70,7 @@ def shot_panel(view: services.ProjectView | None, shot_id: int | None) -> str:
     if s.characters:
         lines.append("With " + markdown_text(", ".join(s.characters)))
     if shot.keyframe is not None:
-        lines.append(f"Current keyframe: seed {shot.keyframe.seed}")
+        lines.append(f"Current keyframe: {version_origin(shot.keyframe)}")
     return "  \n".join(lines)
 
 
@@ -85,6 +95,9 @@ def build(shell: Shell) -> None:
                     regen_mode = gr.Radio(REGENERATE_SEEDS, value="new", label="Seed for regenerating")
                     regen_seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
                 locked = gr.Checkbox(label="Locked: keep this keyframe when regenerating", elem_id="lock-shot")
+                own_panel = gr.File(label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
+                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
+                                    elem_id="panel-upload")
             with gr.Column(scale=3):
                 versions = gr.Gallery(label="Versions of this shot — click one, then restore it", columns=5,
                                       height=200, allow_preview=False, fit_columns=False, object_fit="contain", elem_id="versions")
@@ -103,7 +116,7 @@ def build(shell: Shell) -> None:
         exists = view is not None and any(s.shot.id == shot_id for s in view.shots)
         shot = next((s for s in view.shots if s.shot.id == shot_id), None) if exists else None
         version_list = shell.studio().call(services.list_keyframe_versions, owner=owner, shot_id=shot_id) if exists else []
-        items = [(str(v.path), f"v{v.number} · seed {v.version.seed}" + (" · current" if v.is_current else ""))
+        items = [(str(v.path), f"v{v.number} · {version_origin(v.version)}" + (" · current" if v.is_current else ""))
                  for v in version_list]
         return [shot_panel(view, shot_id), gr.Checkbox(value=bool(shot and shot.shot.locked)), items,
                 [v.version.id for v in version_list], None, shot_id if exists else None]
@@ -222,6 +235,23 @@ def build(shell: Shell) -> None:
         return board_outputs(view) + panel_outputs(owner, view, shot_id)
 
     locked.input(set_locked, [shell.project, chosen_shot, locked], board + panel_widgets)
+
+    @guarded
+    def use_own_panel(ref, shot_id, path: str | None, request: gr.Request):
+        owner = shell.owner(request)
+        if shot_id is None:
+            raise StudioError("Click the keyframe of the shot your panel is for first, then upload the panel.")
+        if path:
+            studio = shell.studio()
+            result = services.upload_keyframe(session_factory=studio.session, media=studio.media,
+                                              models=studio.models, owner=owner, shot_id=shot_id, upload=path,
+                                              filename=Path(path).name)
+            for note in result.notes:
+                inform(note)
+        view = project_view(owner, ref)
+        return board_outputs(view) + panel_outputs(owner, view, shot_id) + [None]
+
+    own_panel.upload(use_own_panel, [shell.project, chosen_shot, own_panel], board + panel_widgets + [own_panel])
 
     def choose_version(ids: list[int], evt: gr.SelectData):
         return ids[evt.index] if evt.index is not None and evt.index < len(ids) else None

@@ -1,8 +1,9 @@
 """A test double of core.pipeline's StoryboardPipeline (tests only).
 
 It follows the interface the studio uses — `bundle_id`, `defaults` (the bundle's settings),
-`bundle.faces` (the bundle's face encoder, None here) and `generate(script, *, cast_photos,
-references, targets, context, seeds, settings, should_cancel, on_progress)` streaming
+`bundle.faces` (the bundle's face encoder, None here), `encode_keyframe(image)` and
+`generate(script, *, cast_photos, references, targets, context, seeds, settings,
+should_cancel, on_progress)` streaming
 `KeyframeResult`s in story order — and makes deterministic pictures: the colour comes from
 the seed, so a test can tell which seed made which image, and the tokens (L=2, d=4) encode
 seed and frame index. Every call is recorded for assertions.
@@ -50,8 +51,15 @@ class FakePipeline:
                                                                                     guidance_scale=2.5))
     bundle: Any = field(default_factory=lambda: SimpleNamespace(faces=None))
     calls: list[GenerateCall] = field(default_factory=list)
+    encoded: list[tuple[int, int]] = field(default_factory=list)  # sizes of the panels tokenized
     # Called after each keyframe is yielded back (lets a test cancel in the middle).
     after_keyframe: Any = None
+
+    def encode_keyframe(self, image):
+        """(L, d) tokens of an uploaded panel: its mean colour, so a test can tell panels apart."""
+        self.encoded.append(image.size)
+        mean = np.asarray(image.convert("RGB"), dtype=np.float32).reshape(-1, 3).mean(0)
+        return np.array([[*mean, 7.0], [7.0, 7.0, 7.0, 7.0]], dtype=np.float32)
 
     def generate(
         self, script, *, cast_photos, references=(), targets=None, context=None, seeds=None,
