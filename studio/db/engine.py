@@ -13,11 +13,21 @@
   snapshot cannot be upgraded, and busy_timeout does not help). Taking the write lock at the
   start makes such a transaction wait its turn instead, and makes read-modify-write use cases
   (positions, renumbering) serializable.
+* SQLite's busy handler is not a queue: a waiter polls every 100 ms while a newcomer may take
+  the lock at once, so with 8 processes writing one project a writer could starve past the
+  busy timeout (9 "database is locked" in a fault run, the writes lost to their callers). So
+  BEGIN IMMEDIATE is retried, after a short random pause, until `WRITE_WAIT_SECONDS` have
+  passed; only then does the use case fail, with a sentence and nothing written. Nothing of a
+  transaction has happened before its BEGIN, so repeating it is safe; with the write lock
+  taken at BEGIN, COMMIT never waits in WAL mode.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import event
@@ -25,10 +35,28 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from studio.errors import StudioError
+
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+# How long a write transaction waits for the write lock in all, over several busy timeouts.
+WRITE_WAIT_SECONDS = 120.0
+# Pause between two attempts: random, so that waiting writers do not retry in step.
+RETRY_PAUSE_SECONDS = (0.005, 0.05)
 IN_MEMORY = ":memory:"
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+
+
+class DatabaseBusyError(StudioError):
+    """The write lock could not be had within WRITE_WAIT_SECONDS; nothing was written."""
+
+    def __init__(self, waited: float):
+        super().__init__(
+            f"The studio's database stayed busy with other changes for {waited:.0f} seconds, so this change was "
+            "not saved; try it again in a moment."
+        )
 
 
 def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:
@@ -44,8 +72,41 @@ def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds a lock (SQLITE_BUSY/LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def begin_immediate(dbapi_connection: sqlite3.Connection, *, wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+    """BEGIN IMMEDIATE on a pysqlite connection, retried while the database is busy (module docstring)."""
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            waited = time.monotonic() - started
+            if not is_busy(error):
+                raise
+            if waited >= wait_seconds:
+                logger.error("no write lock after %.1f s and %d attempts", waited, attempts)
+                raise DatabaseBusyError(waited) from error
+            logger.info("database busy after %.1f s (attempt %d); trying again", waited, attempts)
+            time.sleep(random.uniform(*RETRY_PAUSE_SECONDS))
+            continue
+        if attempts > 1:
+            logger.info("write lock taken after %.1f s and %d attempts", time.monotonic() - started, attempts)
+        return
+
+
 def _begin_immediate(connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver's connection: a refused BEGIN must not go through SQLAlchemy's error
+    # handling, which would roll back and wrap it before we can try again.
+    begin_immediate(connection.connection.driver_connection)
 
 
 def make_engine(db_path: str | Path | None = IN_MEMORY, *, echo: bool = False) -> Engine:
