@@ -19,7 +19,7 @@ from studio.services.ownership import require_render
 # What each kind of export is called after the project's name.
 EXPORT_NAMES = {
     RenderKind.PDF: "storyboard",
-    RenderKind.ZIP: "keyframes",
+    RenderKind.ZIP: "backup",
     RenderKind.JSON: "script",
     RenderKind.ANIMATIC: "animatic",
     RenderKind.CLIP: "clip",

@@ -1,4 +1,4 @@
-"""The ZIP export: every current keyframe, plus the script and the cast photos.
+"""The ZIP export: the project's backup, which also opens as a sample project.
 
 Layout (the same as a sample folder and a toy-cinema movie, so the ZIP unpacks into something
 `open_sample` and the dataset tools read):
@@ -7,6 +7,10 @@ Layout (the same as a sample folder and a toy-cinema movie, so the ZIP unpacks i
     cast/<nn>_<name>_<k>.png        face photos, named as in script.json
     frames/<NNNNNN>.png             current keyframe of the shot at that 0-based story position
                                     (shots without a keyframe have no file)
+
+plus backup.json and backup/ (see studio.services.backup): every keyframe version with its
+seed and tokens, face crops and embeddings, reference frames and the settings, so
+`restore_backup` makes the whole project again.
 
 The archive is built in memory and stored in one atomic write, so no half-written ZIP exists.
 """
@@ -21,8 +25,8 @@ from sqlmodel import Session
 from studio.db import KeyframeVersion, RenderKind, RenderPublic
 from studio.db import cast as cast_db
 from studio.db import storyboard as storyboard_db
-from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.services.backup import write_backup
 from studio.services.ownership import require_project
 from studio.services.renders import store_render
 from studio.services.script_export import photo_export_name, project_to_script, script_json_text
@@ -51,14 +55,13 @@ def build_keyframe_zip(*, session: Session, media: MediaStore, owner: str, proje
             version = session.get(KeyframeVersion, shot.current_keyframe_id)
             archive.writestr(frame_name(index), media.read_bytes(version.media_path), compress_type=zipfile.ZIP_STORED)
             frames += 1
+        write_backup(archive, session=session, media=media, project=project)
     return buffer.getvalue(), frames
 
 
 def export_keyframe_zip(*, session: Session, media: MediaStore, owner: str, project_id: int) -> RenderPublic:
-    """Build the ZIP and keep it as a render of the project."""
+    """Build the ZIP and keep it as a render of the project (a backup: also without keyframes)."""
     data, frames = build_keyframe_zip(session=session, media=media, owner=owner, project_id=project_id)
-    if frames == 0:
-        raise StudioError("No shot has a keyframe yet, so there is nothing to put in the ZIP; generate keyframes first.")
     return store_render(
         session=session, media=media, project_id=project_id, kind=RenderKind.ZIP, data=data, suffix=".zip",
         params={"frames": frames},

@@ -329,11 +329,21 @@ def import_script_source(
 
     `fmt` defaults to what the content and the file name say (see guess_script_format). The
     script's photos cannot come with a single file, so cast photos are added afterwards (the
-    report's notes say which).
+    report's notes say which). A .zip is a project's backup (the Export tab's ZIP) and is
+    restored whole as a new project (studio.services.backup).
     """
     if (path is None) == (text is None):
         raise ValueError("give exactly one of path and text")
     name = filename or (Path(path).name if path is not None else "")
+    if path is not None and name.lower().endswith(".zip"):
+        if project_id is not None:
+            raise StudioError(
+                "A backup ZIP opens as a new project (with its photos and keyframes); choose 'a new project' and "
+                "import it again."
+            )
+        from studio.services.backup import restore_backup
+
+        return restore_backup(session=session, media=media, owner=owner, path=path)
     if fmt is None:
         source = _source_text(Path(path) if path is not None else text)
         fmt = guess_script_format(name, source)

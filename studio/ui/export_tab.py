@@ -1,5 +1,5 @@
-"""Export tab: the animatic MP4, a storyboard PDF, the script as JSON and a ZIP of the
-keyframes (with the script and cast photos), each offered as a download."""
+"""Export tab: the animatic MP4, a storyboard PDF, the script as JSON and the project's backup
+ZIP, each offered as a download named after the project."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from studio.errors import StudioError
 from studio.ui.feedback import guarded
 from studio.ui.shell import Shell, require_project_id
 
-INTRO = ("Downloads of the open project. The ZIP opens again as a sample project (script.json, cast/ and "
-         "frames/), so it is also a backup.")
+INTRO = ("Downloads of the open project. The backup ZIP holds the whole project (script, cast photos, "
+         "references, every keyframe version with its seed and tokens, settings): import it in the Projects tab "
+         "to restore it as a new project. It also opens as a sample folder (script.json, cast/, frames/).")
 
 
 def build(shell: Shell) -> None:
@@ -28,8 +29,8 @@ def build(shell: Shell) -> None:
                 script = gr.Button("Script (JSON)", elem_id="export-json")
                 script_file = gr.File(label="Script JSON", interactive=False)
             with gr.Column():
-                frames = gr.Button("Keyframes (ZIP)", elem_id="export-zip")
-                frames_file = gr.File(label="Keyframes ZIP", interactive=False)
+                frames = gr.Button("Backup (ZIP)", elem_id="export-zip")
+                frames_file = gr.File(label="Backup ZIP", interactive=False)
 
     @guarded
     def latest_animatic(ref, request: gr.Request):

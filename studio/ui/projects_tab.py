@@ -56,8 +56,9 @@ def build(shell: Shell) -> None:
                 with gr.Accordion("Open a sample project", open=False):
                     sample = gr.Dropdown(label="Sample", choices=[], elem_id="sample-choice")
                     open_sample = gr.Button("Open sample", elem_id="open-sample")
-                with gr.Accordion("Import a script (JSON, Fountain, MovieBench)", open=False):
-                    upload = UploadField(label="Script file", file_types=[".json", ".fountain", ".spmd", ".txt"],
+                with gr.Accordion("Import a script (JSON, Fountain, MovieBench) or a backup ZIP", open=False):
+                    upload = UploadField(label="Script file, or a project's backup ZIP",
+                                        file_types=[".json", ".fountain", ".spmd", ".txt", ".zip"],
                                         type="filepath", elem_id="script-file")
                     fmt = gr.Radio(FORMATS, value="auto", label="Format")
                     target = gr.Radio(TARGETS, value="new", label="Import into")

@@ -36,7 +36,7 @@ from studio.services import (
     render_download,
 )
 from studio.services.storyboard_pdf import find_unicode_font
-from tests.studio.factories import OWNER, media_files
+from tests.studio.factories import OWNER
 
 
 def page_count(pdf: bytes) -> int:
@@ -72,7 +72,7 @@ def test_zip_export_holds_frames_cast_and_script(session, media, project_id):
     assert render.params == {"frames": 2}
     with zipfile.ZipFile(io.BytesIO(media.read_bytes(render.media_path))) as archive:
         assert archive.testzip() is None
-        names = sorted(archive.namelist())
+        names = sorted(n for n in archive.namelist() if not n.startswith("backup"))  # the backup: test_backup.py
         assert names == ["cast/01_mara_0.png", "cast/01_mara_1.png", "cast/02_tom_0.png",
                          "frames/000000.png", "frames/000002.png", "script.json"]
         first = Image.open(io.BytesIO(archive.read("frames/000000.png")))
@@ -94,10 +94,11 @@ def test_exported_zip_opens_as_a_sample(session, media, project_id, tmp_path):
     assert report.num_photos == 3 and report.notes == ()
 
 
-def test_zip_without_keyframes_is_refused(session, media, lighthouse):
-    with pytest.raises(StudioError, match="nothing to put in the ZIP"):
-        export_keyframe_zip(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
-    assert [p for p in media_files(media) if "/renders/" in p] == []
+def test_a_project_without_keyframes_still_has_a_backup_zip(session, media, lighthouse):
+    render = export_keyframe_zip(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
+    assert render.params == {"frames": 0}
+    with zipfile.ZipFile(media.resolve(render.media_path)) as archive:
+        assert {"script.json", "backup.json"} <= set(archive.namelist())
 
 
 def test_pdf_export(session, media, project_id):
@@ -192,7 +193,7 @@ def test_downloads_are_named_after_the_project(session, media, project_id):
     renders = [export(session=session, media=media, owner=OWNER, project_id=project_id) for export in exports]
     paths = [render_download(session=session, media=media, owner=OWNER, render_id=r.id) for r in renders]
     assert [p.name for p in paths] == ["The Lighthouse - storyboard.pdf", "The Lighthouse - script.json",
-                                       "The Lighthouse - keyframes.zip"]
+                                       "The Lighthouse - backup.zip"]
     for render, path in zip(renders, paths, strict=True):
         assert path.read_bytes() == media.read_bytes(render.media_path)
     # a name that is not a safe file name is made one; the stored file keeps its hash name
