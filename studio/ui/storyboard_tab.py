@@ -15,6 +15,7 @@ from studio.ui.feedback import guarded, inform, markdown_text, warn
 from studio.ui.jobs import cancel_jobs, job_status, start_job
 from studio.ui.placeholders import placeholder_card
 from studio.ui.shell import Shell, project_id_of, require_project_id
+from studio.ui.upload_field import UploadField
 
 SEED_CHOICES = [("Project seed policy (Settings)", "policy"), ("New random seeds", "new"), ("This seed", "fixed")]
 REGENERATE_SEEDS = [("New random seed", "new"), ("This seed", "fixed")]
@@ -95,7 +96,7 @@ def build(shell: Shell) -> None:
                     regen_mode = gr.Radio(REGENERATE_SEEDS, value="new", label="Seed for regenerating")
                     regen_seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
                 locked = gr.Checkbox(label="Locked: keep this keyframe when regenerating", elem_id="lock-shot")
-                own_panel = gr.File(label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
+                own_panel = UploadField(label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
                                     file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
                                     elem_id="panel-upload")
             with gr.Column(scale=3):
