@@ -47,6 +47,8 @@ def test_two_steps_checkpoint_then_resume(data, tmp_path):
         torch.isfinite(torch.tensor(json.loads(line)["loss"]))
         for line in (out / "log.jsonl").read_text().splitlines()
     )
+    vae_rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][2:]
+    assert all(row["edge"] > 0 for row in vae_rows)  # the tiny preset's edge term is on
     clip = OpenClipEncoder.from_pretrained(out / "clip").freeze()
     pixels = clip.to_pixels([Image.new("RGB", (224, 128), (90, 40, 10))])
     assert torch.equal(
@@ -83,3 +85,18 @@ def test_decoder_only_fine_tuning_keeps_the_latent_space(data, tmp_path):
     assert encoder_keys and all(torch.equal(before[k], after[k]) for k in encoder_keys)
     assert any(not torch.equal(before[k], after[k]) for k in decoder_keys)
     assert tuned.config.scaling_factor == pytest.approx(0.77)  # the latents did not change
+
+
+def test_edge_term_is_zero_for_equal_images_and_sees_a_shifted_outline():
+    image = torch.zeros(1, 3, 8, 8)
+    image[..., 2:6, 2:6] = 1.0
+    assert stage0.edge_l1(image, image) == 0
+    shifted = torch.roll(image, 1, dims=-1)
+    blurred = torch.nn.functional.avg_pool2d(image, 3, stride=1, padding=1)
+    assert stage0.edge_l1(shifted, image) > 0 and stage0.edge_l1(blurred, image) > 0
+
+
+def test_vae8_preset_trains_the_8_channel_vae_alone():
+    cfg = stage0.PRESETS["vae8"]
+    assert cfg["clip_steps"] == 0 and cfg["vae_preset"] == "wide8" and cfg["edge_weight"] > 0
+    assert set(cfg) == set(stage0.PRESETS["default"])
