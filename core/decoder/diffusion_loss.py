@@ -8,12 +8,18 @@ Dimensions: latents (B, c, h, w) (already scaled by the VAE's scaling_factor); c
 Offset noise (noise_offset, 0.05 in stage 1) adds one random constant per sample and channel
 to eps so the model also learns to shift a frame's mean brightness: without it, a diffusion
 model cannot render very dark (night) or very bright frames.
+
+Min-SNR-gamma weighting (`snr_gamma`, Hang et al. 2023) weights each sample's squared error
+by min(SNR_t, gamma) / SNR_t for epsilon targets and min(SNR_t, gamma) / (SNR_t + 1) for v
+targets, so the many nearly-clean timesteps stop dominating the gradient (SNR from
+diffusers' `compute_snr`). None keeps the plain mean.
 """
 
 from __future__ import annotations
 
 import torch
 from diffusers import UNet2DConditionModel
+from diffusers.training_utils import compute_snr
 from torch.nn import functional
 
 from core.decoder.conditioning import DecoderCondition
@@ -29,8 +35,12 @@ def diffusion_loss(
     image_size: tuple[int, int],
     noise_offset: float = 0.0,
     generator: torch.Generator | None = None,
+    snr_gamma: float | None = None,
 ) -> torch.Tensor:
-    """Mean squared error of the UNet's prediction (eps, or v for v-prediction schedulers)."""
+    """Mean squared error of the UNet's prediction (eps, or v for v-prediction schedulers).
+
+    snr_gamma: min-SNR-gamma weighting of the per-sample errors (gamma = 5 in the paper).
+    """
     batch, channels = latents.shape[:2]
     gen_device = generator.device if generator is not None else latents.device
 
@@ -52,4 +62,12 @@ def diffusion_loss(
         target = scheduler.get_velocity(latents, noise, t)
     else:
         raise ValueError(f"The scheduler predicts {kind!r}; the decoder trains 'epsilon' or 'v_prediction'.")
-    return functional.mse_loss(pred.float(), target.float())
+    if snr_gamma is None:
+        return functional.mse_loss(pred.float(), target.float())
+    per_sample = (pred.float() - target.float()).pow(2).mean(dim=(1, 2, 3))  # (B,)
+    snr = compute_snr(scheduler, t)
+    clipped = torch.clamp(snr, max=snr_gamma)
+    # v targets: min(SNR, g) / (SNR + 1) (the v loss is (SNR + 1) x the epsilon loss). Under a
+    # zero-terminal-SNR schedule the single step t = T gets weight 0.
+    weight = clipped / (snr + 1) if kind == "v_prediction" else clipped / snr.clamp(min=1e-8)
+    return (per_sample * weight).mean()

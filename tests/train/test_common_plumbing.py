@@ -86,3 +86,22 @@ def test_embedding_cache_encodes_each_key_once_and_zero_pads():
     bad = EmbeddingCache(lambda keys: torch.zeros(len(keys), 5), 3)
     with pytest.raises(ValueError, match="expected"):
         bad.rows(["x"])
+
+
+def test_embedding_cache_rows_saved_by_one_encoder_are_read_back_by_the_same_only(tmp_path):
+    calls = []
+
+    def encode(keys):
+        calls.append(list(keys))
+        return torch.stack([torch.full((3,), float(len(k))) for k in keys])
+
+    first = EmbeddingCache(encode, 3)
+    first.rows(["ab", "abc"])
+    first.save(tmp_path / "rows.safetensors", "encoder-a")
+    again = EmbeddingCache(encode, 3)
+    assert again.load(tmp_path / "rows.safetensors", "encoder-a") == 2
+    assert again.padded([["abc", "d"]], slots=2)[0].tolist() == [[3.0] * 3, [1.0] * 3]
+    assert calls == [["ab", "abc"], ["d"]]  # only the new key was encoded
+    other = EmbeddingCache(encode, 3)
+    assert other.load(tmp_path / "rows.safetensors", "encoder-b") == 0
+    assert other.load(tmp_path / "missing.safetensors", "encoder-a") == 0

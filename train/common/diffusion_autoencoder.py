@@ -52,6 +52,7 @@ class DiffusionAutoencoder(nn.Module):
         image_size: tuple[int, int],
         noise_offset: float = 0.0,
         adapter: PooledTokenAdapter | None = None,
+        snr_gamma: float | None = None,
     ):
         super().__init__()
         self.compressor = compressor
@@ -61,6 +62,7 @@ class DiffusionAutoencoder(nn.Module):
         self.scheduler = scheduler
         self.image_size = tuple(image_size)
         self.noise_offset = noise_offset
+        self.snr_gamma = snr_gamma  # min-SNR-gamma loss weighting, None = plain mean
 
     def set_trainable(self, parts: set[str]) -> None:
         unknown = parts - set(PARTS)
@@ -108,4 +110,5 @@ class DiffusionAutoencoder(nn.Module):
             image_size=self.image_size,
             noise_offset=self.noise_offset,
             generator=generator,
+            snr_gamma=self.snr_gamma,
         )

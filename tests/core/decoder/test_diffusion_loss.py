@@ -67,3 +67,25 @@ def test_the_zero_terminal_snr_schedule_trains_v_and_samples_from_pure_noise(par
         assert torch.isfinite(_loss(unet, cond, scheduler, 0))
     with pytest.raises(ValueError, match="v_zero_snr"):
         default_scheduler("cosine")
+
+
+def test_min_snr_weighting_changes_the_loss_and_stays_reproducible(parts):
+    unet, cond = parts
+    for scheduler in (default_scheduler(), default_scheduler("v_zero_snr")):
+        with torch.no_grad():
+            plain = _loss(unet, cond, scheduler, 3)
+            g = torch.Generator().manual_seed(3)
+            latents = torch.randn(4, 4, 8, 14, generator=torch.Generator().manual_seed(9))
+            tokens = torch.randn(4, 2, 8, generator=torch.Generator().manual_seed(8))
+            condition = cond(tokens, apply_masking=True, generator=g)
+            weighted = diffusion_loss(
+                unet,
+                scheduler,
+                latents,
+                condition,
+                image_size=(32, 56),
+                noise_offset=0.05,
+                generator=g,
+                snr_gamma=5.0,
+            )
+        assert torch.isfinite(weighted) and weighted > 0 and not torch.equal(weighted, plain)

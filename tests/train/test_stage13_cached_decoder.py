@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from diffusers import DPMSolverMultistepScheduler
+
+import train.stage13_cached_decoder as stage13
+from core.decoder.architectures import build_vae
+from core.decoder.pipeline import KeyframeDecoderPipeline
+from core.encoders.open_clip_encoder import OpenClipEncoder
+from core.tokenizer.keyframe_tokenizer import KeyframeTokenizer
+from tests.train.test_common_synthetic_movies import synthetic_movies
+
+
+@pytest.fixture()
+def setup(tmp_path, monkeypatch):
+    movies = synthetic_movies(tmp_path / "data", frames=3)
+    monkeypatch.setattr(stage13, "open_movies", lambda root, split: movies)
+    monkeypatch.setattr(stage13, "judge_scores", lambda images, records: {"frames": float(len(images))})
+    torch.manual_seed(0)
+    OpenClipEncoder.build("moviedreamer-clip-tiny", seed=0).save_pretrained(tmp_path / "stage0" / "clip")
+    vae = build_vae("tiny", latent_channels=8)
+    vae.register_to_config(scaling_factor=0.5)
+    vae.save_pretrained(tmp_path / "stage0" / "vae")
+    return tmp_path
+
+
+def _log(out):
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_two_steps_then_resume_from_cached_features(setup, caplog):
+    tmp = setup
+    out = tmp / "run"
+    args = [
+        "--preset",
+        "tiny",
+        "--data",
+        str(tmp / "data"),
+        "--init",
+        str(tmp / "stage0"),
+        "--out",
+        str(out),
+        "--set",
+        f"eval_data={tmp / 'data'}",
+    ]
+    assert stage13.main(args + ["--max-steps", "2"]) == 0
+    assert (out / "checkpoints" / "step_00000002").is_dir()
+    shards = sorted((out / "features" / "frames").glob("shard_*.safetensors"))
+    assert len(shards) == 2  # 6 keyframes in shards of 3
+    assert (out / "features" / "sentences.safetensors").is_file()
+    assert (out / "features" / "faces.safetensors").is_file()
+    stamps = [s.stat().st_mtime_ns for s in shards]
+
+    caplog.clear()
+    assert stage13.main(args) == 0  # resumes at step 2; the features are read, not encoded
+    assert [s.stat().st_mtime_ns for s in shards] == stamps
+    assert "0 shards encoded" in caplog.text
+    log = _log(out)
+    assert [r["step"] for r in log] == [1, 2, 3]
+    assert all(np.isfinite(r["loss"]) and r["steps_per_s"] > 0 for r in log)
+    assert 0 < log[-1]["ema_decay"] < 1
+
+    curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
+    assert curve[0]["row"] == "vae_round_trip" and curve[0]["judge"] == {"frames": 2.0}
+    recon = [r for r in curve if r["row"] == "reconstruction"]
+    assert [(r["step"], r["guidance"]) for r in recon] == [(2, 1.0), (2, 2.0), (3, 1.0), (3, 2.0)]
+    assert all(np.isfinite(r["latent_l1"]) for r in recon)
+    assert (out / "samples" / "step_000003_g2.png").is_file()
+
+    # The exported decoder samples with DPM-Solver++ and reads the tokenizer's tokens.
+    pipeline = KeyframeDecoderPipeline.from_pretrained(out / "decoder")
+    pipeline.set_progress_bar_config(disable=True)
+    assert isinstance(pipeline.scheduler, DPMSolverMultistepScheduler)
+    assert pipeline.unet.config.in_channels == 8
+    tokenizer = KeyframeTokenizer.from_pretrained(out / "tokenizer")
+    tokens = tokenizer.compressor(torch.randn(1, tokenizer.clip.num_patches, tokenizer.clip.token_width))
+    image = pipeline(tokens, num_inference_steps=2, guidance_scale=2.0, output_type="np").images
+    assert image.shape == (1, 32, 56, 3) and np.isfinite(image).all()
+    assert json.loads((out / "encoders.json").read_text())["face_embedder"] == "clip"
+
+
+def test_features_of_other_vae_weights_are_encoded_again(setup):
+    tmp = setup
+    out = tmp / "run"
+    base = ["--preset", "tiny", "--data", str(tmp / "data"), "--init", str(tmp / "stage0"), "--out", str(out)]
+    assert stage13.main(base + ["--max-steps", "1"]) == 0
+    shard = out / "features" / "frames" / "shard_00000.safetensors"
+    before = shard.stat().st_mtime_ns
+    torch.manual_seed(5)
+    other = build_vae("tiny", latent_channels=8)
+    other.register_to_config(scaling_factor=0.5)
+    other.save_pretrained(tmp / "other_vae")
+    assert stage13.main(base + ["--set", f"vae_path={tmp / 'other_vae'}", "--max-steps", "2"]) == 0
+    assert shard.stat().st_mtime_ns != before
+
+
+def test_pick_frames_spreads_over_the_list():
+    assert stage13.pick_frames(list(range(10)), 4) == [0, 3, 6, 9]
+    assert stage13.pick_frames(list(range(3)), None) == [0, 1, 2]
