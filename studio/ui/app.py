@@ -19,6 +19,7 @@ from studio.errors import StudioError
 from studio.ui import (
     cast_tab,
     export_tab,
+    project_link,
     projects_tab,
     references_tab,
     script_tab,
@@ -63,6 +64,7 @@ def build_demo(handle: StudioHandle | None = None) -> gr.Blocks:
             video_tab.build(shell)
             export_tab.build(shell)
             settings_tab.build(shell)
+        project_link.build(shell)
     # launch() needs the handle of this page; Blocks objects take attributes.
     demo.studio_handle = handle
     return demo
