@@ -19,9 +19,10 @@ Writes bench/results/ar.json with
                                       the model (teacher forcing, 128-frame windows), or null
                                       when no trained model and token cache are given.
 The scripts are the long sample project repeated to the needed length, so identifier text,
-sentences and faces have real shapes. Sampling cost does not depend on the weights, so
-without --model the default architecture is timed with random weights (recorded in the JSON).
---model takes a KeyframeAR folder or a model bundle folder (its manifest names the AR folder).
+sentences and faces have real shapes. --model takes a KeyframeAR folder or a model bundle
+folder (its manifest names the AR folder); by default it is the shipped bundle
+(assets/bundle), so the figures are those of the model the studio runs. `--random-weights`
+times the default architecture with random weights instead (recorded in the JSON).
 """
 
 from __future__ import annotations
@@ -146,7 +147,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.ar", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a few minutes)")
     parser.add_argument(
-        "--model", type=Path, default=None, help="trained KeyframeAR folder, or a model bundle folder"
+        "--model",
+        type=Path,
+        default=ROOT / "assets" / "bundle",
+        help="trained KeyframeAR folder, or a model bundle folder (default: the shipped bundle)",
+    )
+    parser.add_argument(
+        "--random-weights", action="store_true", help="time the default architecture with random weights"
     )
     parser.add_argument(
         "--cache", type=Path, default=None, help="token cache with a test split (for heldout_nll)"
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
 
-    if args.model is not None:
+    if not args.random_weights:
         model, described = load_model(args.model)
     else:
         torch.manual_seed(0)
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     full_window, slide_extra = cost_breakdown(long_frame_times[0], SamplerConfig.default())
 
     nll, windows = None, 0
-    if args.cache is not None and args.model is not None:
+    if args.cache is not None and not args.random_weights:
         nll, windows = heldout_nll(model, args.cache, max_movies=4 if args.quick else 16)
 
     per_frame_128 = statistics.median(cached) / WINDOW

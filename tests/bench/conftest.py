@@ -32,3 +32,28 @@ def _restore_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def bench_cache(tmp_path_factory):
+    """The benches' on-demand cache (held-out movies, judges) in a temporary folder."""
+    import os
+
+    folder = tmp_path_factory.mktemp("bench-cache")
+    old = os.environ.get("MOVIEDREAMER_CACHE")
+    os.environ["MOVIEDREAMER_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("MOVIEDREAMER_CACHE", None)
+    else:
+        os.environ["MOVIEDREAMER_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def tiny_judge(bench_cache):
+    """A judge trained for a few steps on a few of its own movies (shapes and plumbing, not accuracy)."""
+    from bench.judge.train import Recipe, train
+
+    folder = bench_cache / "tiny-judge"
+    train(Recipe(train_movies=3, val_movies=1, shots=8, steps=3, batch_size=8, warmup=1), folder, threads=1)
+    return folder

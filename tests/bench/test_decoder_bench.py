@@ -41,7 +41,8 @@ def test_runs_end_to_end_and_writes_json_and_side_by_side(tiny_bundle, tiny_data
     assert json.loads(out.read_text()) == result
     assert result["frames"] == 3 and result["timed_frames"] == 3 and result["timed_frames_no_guidance"] == 3
     assert result["test_movies"] == 1 and result["faces"] >= 1
-    assert result["num_inference_steps"] == 20 and result["guidance_scale"] == 2.0
+    # The bundle's own defaults (the tiny bundle's manifest), not a bench constant.
+    assert result["num_inference_steps"] == 2 and result["guidance_scale"] == 2.0
     for key in (
         "seconds_per_keyframe",
         "seconds_per_keyframe_no_guidance",
@@ -52,7 +53,7 @@ def test_runs_end_to_end_and_writes_json_and_side_by_side(tiny_bundle, tiny_data
     for key in ("clip_cosine_tokens", "clip_cosine_id", "face_similarity_tokens", "face_similarity_id"):
         assert -1.0 <= result[key] <= 1.0, key
     assert set(result["targets_met"]) == {
-        "seconds_per_keyframe<=0.5",
+        "seconds_per_keyframe<=1.0",
         "face_similarity_id>face_similarity_tokens",
     }
     assert result["targets_met"]["face_similarity_id>face_similarity_tokens"] == (
@@ -94,3 +95,11 @@ def test_missing_dataset_says_how_to_export_one(tiny_bundle, tmp_path):
 def test_missing_bundle_is_a_clear_error(tiny_dataset, tmp_path):
     with pytest.raises(SystemExit, match=r"bundle folder .* does not exist.*pass --bundle"):
         bench_decoder.main(["--bundle", str(tmp_path / "no-bundle"), "--data", str(tiny_dataset)])
+
+
+def test_runs_on_a_fresh_clone_without_an_exported_dataset(tiny_bundle, bench_cache, tmp_path):
+    """No --data: the bench renders the canonical held-out movies itself (cached)."""
+    out = tmp_path / "decoder.json"
+    result = bench_decoder.main(["--bundle", str(tiny_bundle), "--frames", "2", "--steps", "1", "--out", str(out)])
+    assert result["test_movies"] >= 1 and result["data"].startswith("held-out movies rendered")
+    assert json.loads(out.read_text())["seconds_per_keyframe"] > 0
