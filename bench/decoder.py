@@ -217,11 +217,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.decoder", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "bundle", help="model bundle")
     parser.add_argument(
-        "--data", type=Path, default=None, help="exported toy-cinema dataset (default: render the held-out movies)"
+        "--data",
+        type=Path,
+        default=None,
+        help="exported toy-cinema dataset (default: render the held-out movies)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer frames (under 10 minutes on 2 cores)")
     parser.add_argument("--frames", type=int, default=None, help="held-out frames (default 96, quick 24)")
-    parser.add_argument("--steps", type=int, default=None, help="diffusion steps per keyframe (default: the bundle's)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="diffusion steps per keyframe (default: the bundle's)"
+    )
     parser.add_argument(
         "--guidance", type=float, default=None, help="classifier-free guidance (default: the bundle's)"
     )

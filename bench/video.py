@@ -304,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         "--shots", type=int, default=None, help="held-out shots (movies) for drift (default 8 quick, 16 full)"
     )
     parser.add_argument(
-        "--model", type=Path, default=None, help="video model folder (default: the shipped bundle's, assets/bundle/video)"
+        "--model",
+        type=Path,
+        default=None,
+        help="video model folder (default: the shipped bundle's, assets/bundle/video)",
     )
     parser.add_argument("--clip", type=Path, default=None, help="open_clip folder for measuring drift")
     parser.add_argument("--steps", type=int, default=20, help="denoising steps per segment")

@@ -100,6 +100,8 @@ def test_missing_bundle_is_a_clear_error(tiny_dataset, tmp_path):
 def test_runs_on_a_fresh_clone_without_an_exported_dataset(tiny_bundle, bench_cache, tmp_path):
     """No --data: the bench renders the canonical held-out movies itself (cached)."""
     out = tmp_path / "decoder.json"
-    result = bench_decoder.main(["--bundle", str(tiny_bundle), "--frames", "2", "--steps", "1", "--out", str(out)])
+    result = bench_decoder.main(
+        ["--bundle", str(tiny_bundle), "--frames", "2", "--steps", "1", "--out", str(out)]
+    )
     assert result["test_movies"] >= 1 and result["data"].startswith("held-out movies rendered")
     assert json.loads(out.read_text())["seconds_per_keyframe"] > 0

@@ -67,7 +67,9 @@ def test_a_saved_judge_loads_and_scores_frames(tiny_judge):
     judge = Judge.load(tiny_judge)
     assert judge.meta["world_fingerprint"] == heldout.world_fingerprint()
     assert set(judge.heldout) >= {"place", "style", "shot_size", "presence_recall", "presence_precision"}
-    movie = generate_movie(heldout.judge_movie_seeds(1, offset=99)[0], heldout.held_out_identities(), num_shots=6)
+    movie = generate_movie(
+        heldout.judge_movie_seeds(1, offset=99)[0], heldout.held_out_identities(), num_shots=6
+    )
     images = [render_keyframe(spec)[0] for spec in movie.frames]
     scores = score_frames(images, movie.ground_truth, judge)
     for key in ("place", "time", "style", "shot_size", "lt", "lt_precision"):

@@ -89,11 +89,27 @@ def test_hierarchical_bootstrap_resamples_whole_movies_then_frames():
 def test_missing_dataset_or_bundle_is_explained(tiny_bundle, tiny_judge, tmp_path):
     with pytest.raises(SystemExit, match="--split test"):
         quality.main(
-            ["--bundle", str(tiny_bundle), "--judge", str(tiny_judge), "--data", str(tmp_path / "nowhere"),
-             "--out", str(tmp_path / "q.json")]  # fmt: skip
+            [
+                "--bundle",
+                str(tiny_bundle),
+                "--judge",
+                str(tiny_judge),
+                "--data",
+                str(tmp_path / "nowhere"),
+                "--out",
+                str(tmp_path / "q.json"),
+            ]  # fmt: skip
         )
     with pytest.raises(SystemExit, match="--bundle"):
         quality.main(
-            ["--bundle", str(tmp_path / "nobundle"), "--judge", str(tiny_judge), "--movies", "1",
-             "--out", str(tmp_path / "q.json")]  # fmt: skip
+            [
+                "--bundle",
+                str(tmp_path / "nobundle"),
+                "--judge",
+                str(tiny_judge),
+                "--movies",
+                "1",
+                "--out",
+                str(tmp_path / "q.json"),
+            ]  # fmt: skip
         )
