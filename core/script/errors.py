@@ -241,6 +241,11 @@ def _message(line: Any, path: _Path) -> str:
             f"the name {value!r} has {len(value)} characters but names may have at most "
             f"{ctx.get('max_length', MAX_NAME_LENGTH)}; use a shorter name"
         )
+    if kind == "string_too_long":
+        return (
+            f"this text has {len(value):,} characters but may have at most {ctx.get('max_length', 0):,}; "
+            "shorten it"
+        )
     if kind == "string_type":
         return f"expected text here but found {_json_kind(value)}; write it in quotes"
     if kind in ("float_type", "float_parsing", "finite_number"):

@@ -57,6 +57,13 @@ def parse_json(text: str | bytes, *, what: str = "file") -> Any:
             f"line {error.lineno}, column {error.colno}",
             f"this is not valid JSON ({error.msg}); check the commas, quotes and brackets here or just before",
         ) from None
+    except RecursionError:
+        # Python's JSON reader recurses once per nested [ or {; tens of thousands exhaust it.
+        raise ScriptError.at(
+            "line 1",
+            f"the {what} nests lists or objects too deeply to be read (a script nests them a few levels); "
+            "check that it is the right file and that its brackets are closed",
+        ) from None
     except _DuplicateKey as error:
         raise ScriptError.at(
             f"key {error.key!r}",

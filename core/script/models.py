@@ -42,6 +42,12 @@ MAX_SENTENCE_WORDS = 60
 # A keyframe is held for its duration in the animatic; a minute is already very long.
 MAX_SHOT_SECONDS = 60.0
 MAX_NAME_LENGTH = 40
+# Length limits in characters, so that no text field can hold megabytes: a sentence of 60
+# words fits in 1,000 characters, a title in 120 (the studio's project names), free text
+# (logline, notes, a spoken line) in 2,000. Longer text is refused with its limit, never cut.
+MAX_TITLE_LENGTH = 120
+MAX_SENTENCE_LENGTH = 1_000
+MAX_TEXT_LENGTH = 2_000
 SCHEMA_VERSION = 1
 
 
@@ -124,6 +130,11 @@ def _sentence_problem(sentence: str) -> str | None:
     """Why a description sentence cannot be encoded, or None if it can."""
     if not sentence.strip():
         return "a description sentence is empty; delete it or write something in it"
+    if len(sentence) > MAX_SENTENCE_LENGTH:
+        return (
+            f"this sentence has {len(sentence):,} characters but a sentence may have at most "
+            f"{MAX_SENTENCE_LENGTH:,}; shorten it"
+        )
     words = len(sentence.split())
     if words > MAX_SENTENCE_WORDS:
         return (
@@ -149,8 +160,10 @@ def _check_optional_sentence(value: str | None) -> str | None:
 
 
 # Every text the description encoder reads is one of these.
-Sentence = Annotated[str, AfterValidator(_check_sentence)]
-OptionalSentence = Annotated[str, AfterValidator(_check_optional_sentence)]
+# (The schema states the character limit that _sentence_problem enforces with its own words.)
+_SENTENCE_SCHEMA = Field(json_schema_extra={"maxLength": MAX_SENTENCE_LENGTH})
+Sentence = Annotated[str, AfterValidator(_check_sentence), _SENTENCE_SCHEMA]
+OptionalSentence = Annotated[str, AfterValidator(_check_optional_sentence), _SENTENCE_SCHEMA]
 
 
 class _Strict(BaseModel):
@@ -161,9 +174,10 @@ class DialogueLine(_Strict):
     """One spoken line: who speaks, an optional parenthetical, and the words."""
 
     character: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Name of the speaker.")
-    text: str = Field(min_length=1, description="The words spoken.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH, description="The words spoken.")
     parenthetical: str = Field(
-        default="", description="How the line is said, without parentheses (e.g. 'whispering')."
+        default="", max_length=MAX_SENTENCE_LENGTH,
+        description="How the line is said, without parentheses (e.g. 'whispering').",
     )
 
 
@@ -195,7 +209,7 @@ class Shot(_Strict):
     # (with their own messages, which pydantic's built-in constraints would replace).
     plot: str = Field(
         description=f"One sentence saying what happens in this shot (at most {MAX_SENTENCE_WORDS} words).",
-        json_schema_extra={"minLength": 1},
+        json_schema_extra={"minLength": 1, "maxLength": MAX_SENTENCE_LENGTH},
     )
     characters: list[str] = Field(
         default_factory=list,
@@ -213,7 +227,9 @@ class Shot(_Strict):
         json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_SHOT_SECONDS},
     )
     dialogue: list[DialogueLine] = Field(default_factory=list, description="Lines spoken in this shot.")
-    notes: str = Field(default="", description="Free notes for the team; no model reads them.")
+    notes: str = Field(
+        default="", max_length=MAX_TEXT_LENGTH, description="Free notes for the team; no model reads them."
+    )
 
     @field_validator("plot")
     @classmethod
@@ -286,7 +302,8 @@ class Scene(_Strict):
     """A continuous piece of action in one place and time."""
 
     heading: str = Field(
-        description="Where the scene happens, e.g. 'EXT. BEACH - SUNSET'; read as one description sentence."
+        description="Where the scene happens, e.g. 'EXT. BEACH - SUNSET'; read as one description sentence.",
+        json_schema_extra={"maxLength": MAX_SENTENCE_LENGTH},
     )
     time_of_day: TimeOfDay = Field(default=TimeOfDay.DAY, description="Time of day of the whole scene.")
     elements: list[Sentence] = Field(
@@ -314,8 +331,10 @@ class Script(_Strict):
     schema_version: int = Field(
         default=SCHEMA_VERSION, description=f"Version of this file format (currently {SCHEMA_VERSION})."
     )
-    title: str = Field(min_length=1, description="Title of the movie.")
-    logline: str = Field(default="", description="One-line summary; no model reads it.")
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, description="Title of the movie.")
+    logline: str = Field(
+        default="", max_length=MAX_TEXT_LENGTH, description="One-line summary; no model reads it."
+    )
     style: OptionalSentence = Field(
         default="", description="Visual style sentence for every scene that sets none, e.g. 'warm film'."
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from core.script import MAX_SENTENCE_LENGTH
 from studio.db import ReferenceFrame, ReferenceFramePublic
 from studio.db import project as project_db
 from studio.db import reference as reference_db
@@ -23,6 +24,12 @@ def add_reference_frame(
 ) -> UploadResult[ReferenceFramePublic]:
     """Validate an uploaded image (see studio.media.upload) and keep it as a reference frame."""
     project = require_project(session, project_id, owner)
+    caption = caption.strip()
+    if len(caption) > MAX_SENTENCE_LENGTH:
+        raise StudioError(
+            f"The caption has {len(caption):,} characters but may have at most {MAX_SENTENCE_LENGTH:,}; "
+            "shorten it and upload the frame again."
+        )
     image = validate_image_upload(
         upload, filename, max_bytes=media.limits.max_bytes, max_pixels=media.limits.max_pixels
     )
@@ -33,7 +40,7 @@ def add_reference_frame(
         stored = media.write_bytes(media.kind_dir(project.id, "references"), image.png, ".png")
         written.append(stored.path)
         reference = ReferenceFrame(
-            project_id=project.id, media_path=stored.path, content_hash=image.sha256, caption=caption.strip(),
+            project_id=project.id, media_path=stored.path, content_hash=image.sha256, caption=caption,
             original_name=image.original_name, width=image.width, height=image.height,
         )
         session.add(reference)

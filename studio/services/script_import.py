@@ -36,7 +36,6 @@ from studio.db import cast as cast_db
 from studio.db import project as project_db
 from studio.db import storyboard as storyboard_db
 from studio.db.keyframe import list_keyframe_versions
-from studio.db.project import MAX_PROJECT_NAME
 from studio.errors import MediaError, StudioError
 from studio.media import MediaStore, validate_image_upload
 from studio.services.media_files import media_transaction, release_media
@@ -80,6 +79,8 @@ def guess_script_format(filename: str, text: str | None = None) -> ScriptFormat 
 
     try:
         data = json.loads(text)
+    except RecursionError:
+        return "json"  # brackets nested beyond reading: the JSON reader says so
     except ValueError:
         if by_name == "json":
             return "json"  # broken JSON: the JSON reader says where
@@ -180,7 +181,8 @@ def _fill_project(
     """Insert the script's cast (with photos), scenes and shots; (photos stored, notes, shots)."""
     notes: list[str] = []
     photos = 0
-    project.name = script.title.strip()[:MAX_PROJECT_NAME]
+    # The script model limits a title to a project name's length: refused there, never cut here.
+    project.name = clean_project_name(script.title)
     project.logline = script.logline
     project.style = script.style
     for position, member in enumerate(script.cast):
@@ -281,7 +283,7 @@ def new_project_from_script(
     with media_transaction(session, media) as written:
         project = project_db.create_project(
             session=session, owner=owner,
-            project_in=ProjectCreate(name=clean_project_name(script.title[:MAX_PROJECT_NAME]),
+            project_in=ProjectCreate(name=clean_project_name(script.title),
                                      settings=settings or ProjectSettings()),
         )
         photos, notes, shots = _fill_project(session, media, project, script, photo_root, written)
