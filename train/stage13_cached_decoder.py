@@ -341,12 +341,27 @@ class HeldOut:
         self.pixels = torch.stack([vae_pixels(im, image_size) for im in self.images])
 
 
+_JUDGE: list = []  # the loaded judge (or None when there is none), loaded once per process
+
+
 def judge_scores(images: list[Image.Image], records: list[dict]) -> dict | None:
-    try:
-        from bench.judge import score_frames
-    except ImportError:
+    """bench.judge's accuracies, or None when no judge exists for this world.
+
+    A judge is only loaded, never trained here (training one takes minutes of both cores).
+    """
+    if not _JUDGE:
+        try:
+            from bench.judge import load_judge
+
+            _JUDGE.append(load_judge(train_if_missing=False))
+        except (ImportError, FileNotFoundError, TypeError) as error:
+            logger.info("no judge for the learning curve (%s); logging the latent L1 only", error)
+            _JUDGE.append(None)
+    if _JUDGE[0] is None:
         return None
-    scores = score_frames(images, records)
+    from bench.judge import score_frames
+
+    scores = score_frames(images, records, judge=_JUDGE[0])
     return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
 
 
