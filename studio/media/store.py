@@ -5,6 +5,10 @@ Layout under the media root (one per data dir):
     projects/<project_id>/<kind>/<sha256>.<ext>     kind: faces, crops, keyframes, references, renders
     downloads/<sha256>/<name>                       an export under its human name (named_copy)
 
+and beside the media root (outside it, so Gradio never serves it):
+
+    work/<prefix><random>/                          a job's intermediate files (work_folder)
+
 Rules that keep the files and the rows consistent through crashes:
 
 * a file is written to a temp file in its final folder, fsynced, then `os.replace`d to its
@@ -13,7 +17,10 @@ Rules that keep the files and the rows consistent through crashes:
 * rows are deleted before their files, so a row never points at a missing file; a crash in
   between leaves an unreferenced file, which `sweep` removes at the next start-up;
 * the same content in the same folder is one file (the name is its hash), so a file is
-  deleted only when no row references it any more.
+  deleted only when no row references it any more;
+* files a job makes on its way (an MP4 being encoded) live in a work folder under the data
+  folder, never in the system's temp folder: a process killed mid-encode leaves its partial
+  file there, and the start-up sweep deletes every work folder.
 
 Paths handed to and returned by the store are relative POSIX strings ("projects/3/faces/ab...png");
 `resolve` refuses anything that would leave the root.
@@ -26,9 +33,11 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,6 +51,8 @@ PROJECTS_DIR = "projects"
 # Exports under their human names (see named_copy); derived, swept at start-up.
 DOWNLOADS_DIR = "downloads"
 MEDIA_KINDS = ("faces", "crops", "keyframes", "references", "renders")
+# Jobs' intermediate files, beside the media root (see work_folder).
+WORK_DIR = "work"
 _COPY_CHUNK = 1024 * 1024
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
@@ -72,10 +83,11 @@ def _fsync_dir(directory: Path) -> None:
 class MediaStore:
     """The media files of one data dir, and the upload limits that apply to them."""
 
-    def __init__(self, root: str | Path, limits: UploadLimits | None = None):
+    def __init__(self, root: str | Path, limits: UploadLimits | None = None, work_root: str | Path | None = None):
         self.limits = limits or UploadLimits()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.work_root = Path(work_root).resolve() if work_root is not None else self.root.parent / WORK_DIR
 
     # -- paths --------------------------------------------------------------------------
 
@@ -206,6 +218,17 @@ class MediaStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @contextmanager
+    def work_folder(self, prefix: str) -> Iterator[Path]:
+        """A new private folder for a job's intermediate files, deleted with its content on exit
+        (and by the next start-up's sweep when the process dies inside the block)."""
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_root))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     # -- deleting -----------------------------------------------------------------------
 
     def remove(self, relative: str) -> bool:
@@ -255,8 +278,26 @@ class MediaStore:
                 path.unlink(missing_ok=True)
                 removed.append(relative)
         self._remove_empty_dirs()
+        removed += self._sweep_work(now, min_age_seconds)
         if removed:
-            logger.info("media sweep removed %d unreferenced file(s)", len(removed))
+            logger.info("media sweep removed %d unreferenced file(s) or work folder(s)", len(removed))
+        return removed
+
+    def _sweep_work(self, now: float, min_age_seconds: float) -> list[str]:
+        """Delete work folders nothing has written to for `min_age_seconds` (all of them at start-up)."""
+        if not self.work_root.is_dir():
+            return []
+        removed = []
+        for folder in sorted(self.work_root.iterdir()):
+            entries = [folder, *folder.rglob("*")] if folder.is_dir() else [folder]
+            newest = max((entry.lstat().st_mtime for entry in entries), default=0.0)
+            if now - newest < min_age_seconds:
+                continue
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
+            removed.append(f"{WORK_DIR}/{folder.name}")
         return removed
 
     def _remove_empty_dirs(self) -> None:

@@ -27,7 +27,6 @@ import io
 import json
 import logging
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -199,8 +198,7 @@ def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str
             ) from None
         manifest = _manifest(archive)
         notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="studio-restore-") as folder:
-            root = Path(folder)
+        with media.work_folder("restore-") as root:
             # Cast photos go through the same import as a sample folder's.
             for name in archive.members:
                 if name.startswith("cast/"):

@@ -28,7 +28,6 @@ import logging
 import math
 import queue
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -333,8 +332,8 @@ def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFun
                 "cut_short": segments == plan.max_segments
                 and segments * (geometry.num_frames - 1) + 1 < math.ceil(target.duration * geometry.fps),
             }
-            with tempfile.TemporaryDirectory(prefix="studio-clip-") as folder:
-                path = write_frames_mp4(uint8_frames(frames), geometry.fps, Path(folder) / "clip.mp4")
+            with media.work_folder("clip-") as folder:
+                path = write_frames_mp4(uint8_frames(frames), geometry.fps, folder / "clip.mp4")
                 with ctx.session() as session:
                     render_row = add_render(
                         session=session, media=media, owner=plan.owner, project_id=plan.project_id,
@@ -471,8 +470,10 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
     def work(ctx: JobContext) -> Iterator[JobUpdate]:
         ctx.cancel_message = "Cancelled; no animatic was saved."
         yield JobUpdate(progress=0.0, message="Laying out the animatic.")
-        with tempfile.TemporaryDirectory(prefix="studio-animatic-") as folder:
-            video_path, gif_path = Path(folder) / "animatic.mp4", Path(folder) / "animatic.gif"
+        # Under the data folder, not the system's temp folder: a kill mid-encode leaves the partial
+        # MP4 where the next start-up sweeps it.
+        with media.work_folder("animatic-") as folder:
+            video_path, gif_path = folder / "animatic.mp4", folder / "animatic.gif"
 
             def render(progress, stopped):
                 return render_animatic(

@@ -9,7 +9,7 @@ import pytest
 
 from studio.errors import MediaError
 from studio.media import MediaStore
-from studio.media.store import TEMP_PREFIX
+from studio.media.store import TEMP_PREFIX, WORK_DIR
 from tests.studio.factories import media_files
 
 
@@ -96,3 +96,23 @@ def test_sweep_spares_young_files_when_asked(media: MediaStore):
 def test_remove_tree_never_removes_the_root(media: MediaStore):
     with pytest.raises(MediaError):
         media.remove_tree("")
+
+
+def test_work_folders_live_beside_the_media_root_and_are_removed(media: MediaStore):
+    with media.work_folder("animatic-") as folder:
+        assert folder.parent == media.root.parent / WORK_DIR and folder.name.startswith("animatic-")
+        (folder / "animatic.mp4").write_bytes(b"partial")
+    assert not folder.exists()
+    with pytest.raises(RuntimeError), media.work_folder("clip-") as failed:
+        (failed / "clip.mp4").write_bytes(b"partial")
+        raise RuntimeError("encoder crashed")
+    assert not failed.exists()
+
+
+def test_the_sweep_removes_work_left_by_a_dead_process_but_not_live_work(media: MediaStore):
+    left = media.root.parent / WORK_DIR / "animatic-dead"
+    left.mkdir(parents=True)
+    (left / "animatic.mp4").write_bytes(b"x" * 1000)
+    assert media.sweep(set(), min_age_seconds=3600) == []  # as recent as a live encode
+    assert media.sweep(set()) == [f"{WORK_DIR}/animatic-dead"]
+    assert not left.exists()
