@@ -263,13 +263,13 @@ class JobRunner:
             session.commit()
             return job
 
-    def _cancel_if_active(self, job_id: int) -> None:
+    def _cancel_if_active(self, job_id: int, message: str = CANCELLED_MESSAGE) -> None:
         with new_session(self.engine) as session:
             job = session.get(Job, job_id)
             if job is not None and job.status in ACTIVE_STATUSES:
                 job.status = JobStatus.CANCELLED
                 job.finished_at = utcnow()
-                job.message = CANCELLED_MESSAGE
+                job.message = message
                 session.add(job)
                 session.commit()
 
@@ -326,8 +326,10 @@ class JobRunner:
                     self._running.discard(job_id)
             slot.leave(ticket)
             # The caller closed us (GeneratorExit) or an error escaped before the job finished:
-            # never leave it "running". A caller that stops after the final event changes nothing.
-            self._cancel_if_active(job_id)
+            # never leave it "running", and say what the job kept until then (its cancel message:
+            # a job that stores each result at once counts them there). A caller that stops after
+            # the final event changes nothing.
+            self._cancel_if_active(job_id, context.cancel_message)
             with self._lock:
                 self._cancel_events.pop(job_id, None)
 

@@ -224,6 +224,24 @@ def test_closing_the_stream_cancels_the_job(runner, project_id):
     assert list(start(runner, project_id, lambda ctx: iter(())))[-1].status == "done"
 
 
+def test_a_closed_stream_says_what_the_job_had_kept(runner, project_id):
+    """The browser went away after 4 results were stored: the row says so, not "nothing saved"."""
+
+    def work(ctx):
+        for kept in range(1, 100):
+            ctx.cancel_message = f"Cancelled; the {kept} keyframes finished before were kept."
+            yield JobUpdate(message=f"kept {kept}")
+
+    events = start(runner, project_id, work)
+    first = next(events)
+    for event in events:
+        if event.message == "kept 4":
+            break
+    events.close()
+    job = row(runner.engine, first.job_id)
+    assert (job.status, job.message) == ("cancelled", "Cancelled; the 4 keyframes finished before were kept.")
+
+
 def test_stopping_after_the_final_event_keeps_it_done(runner, project_id):
     def work(ctx):
         yield JobUpdate(progress=1.0)
