@@ -65,6 +65,9 @@ Script editing (script_edit.py) — positions are 0-based and stay dense
     move_shot(session, owner, shot_id, new_index, scene_id=None) -> [ShotPublic]   also across scenes
     delete_shot(session, media, owner, shot_id) -> None             refused while locked
     (dialogue: dicts or table rows [character, text, parenthetical])
+    delete_scene / delete_shot / remove_character / remove_face_photo return a DeletionView:
+    last_deletion(session, owner, project_id, kinds) -> DeletionView | None;
+    undo_deletion(session, owner, deletion_id) -> DeletionView    puts it all back (undo.py)
 
 References (references.py)
     add_reference_frame(session, media, owner, project_id, upload, filename=None, caption="") -> UploadResult
@@ -189,6 +192,7 @@ from studio.services.script_import import (
     parse_script,
 )
 from studio.services.storyboard_pdf import build_storyboard_pdf, export_storyboard_pdf
+from studio.services.undo import CAST_KINDS, SCRIPT_KINDS, DeletionView, last_deletion, undo_deletion
 from studio.services.video import (
     AnimaticPlan,
     AnimaticView,
@@ -204,7 +208,10 @@ from studio.services.video import (
 )
 
 __all__ = [
+    "CAST_KINDS",
     "GENERAL",
+    "SCRIPT_KINDS",
+    "DeletionView",
     "SEED_MODES",
     "AnimaticPlan",
     "AnimaticView",
@@ -265,6 +272,7 @@ __all__ = [
     "guess_script_format",
     "import_script",
     "import_script_source",
+    "last_deletion",
     "list_cast",
     "list_keyframe_versions",
     "list_projects",
@@ -288,6 +296,7 @@ __all__ = [
     "restore_keyframe_version",
     "set_face_analysis",
     "set_shot_locked",
+    "undo_deletion",
     "unlock_shot",
     "update_project_details",
     "update_project_settings",

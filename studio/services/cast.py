@@ -28,6 +28,7 @@ from studio.services.ownership import require_character, require_face_photo, req
 from studio.services.project_view import CharacterView, character_view
 from studio.services.results import EditResult, UploadResult
 from studio.services.script_export import project_script_data
+from studio.services.undo import DeletionView, forget_old_deletions, record_character, record_photo
 from studio.services.validation import field_problems
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,9 @@ def move_character(*, session: Session, owner: str, character_id: int, new_index
     return [CharacterPublic.model_validate(row) for row in ordered]
 
 
-def remove_character(*, session: Session, media: MediaStore, owner: str, character_id: int) -> None:
-    """Remove a cast member and their photos; refused while a shot or line still names them."""
+def remove_character(*, session: Session, media: MediaStore, owner: str, character_id: int) -> DeletionView:
+    """Remove a cast member and their photos, undoably (studio.services.undo); refused while a
+    shot or line still names them."""
     character, project = require_character(session, character_id, owner)
     key = character.name.casefold()
     uses = []
@@ -141,13 +143,13 @@ def remove_character(*, session: Session, media: MediaStore, owner: str, charact
             f"{character.name} appears in {len(uses)} shot(s) ({shown}); remove them from those shots "
             "(and their dialogue) first, then remove the cast member."
         )
-    paths = [p for photo in cast_db.list_face_photos(session=session, character_id=character.id)
-             for p in (photo.media_path, photo.crop_path)]
+    deletion = record_character(session, character)
     cast_db.delete_character(session=session, character=character)
     project_db.touch_project(session=session, project=project)
     session.commit()
     session.expire_all()
-    release_media(session, media, paths)
+    forget_old_deletions(session, media, project.id)
+    return DeletionView(id=deletion.id, kind=deletion.kind, label=deletion.label)
 
 
 def add_face_photo(
@@ -205,11 +207,13 @@ def face_embedding(photo: FacePhoto) -> np.ndarray | None:
     return np.frombuffer(photo.embedding, dtype="<f4").copy()
 
 
-def remove_face_photo(*, session: Session, media: MediaStore, owner: str, photo_id: int) -> None:
-    photo, _, project = require_face_photo(session, photo_id, owner)
-    paths = [photo.media_path, photo.crop_path]
+def remove_face_photo(*, session: Session, media: MediaStore, owner: str, photo_id: int) -> DeletionView:
+    """Remove a face photo, undoably (studio.services.undo)."""
+    photo, character, project = require_face_photo(session, photo_id, owner)
+    deletion = record_photo(session, photo, character)
     cast_db.delete_face_photo(session=session, photo=photo)
     project_db.touch_project(session=session, project=project)
     session.commit()
-    release_media(session, media, paths)
+    forget_old_deletions(session, media, project.id)
+    return DeletionView(id=deletion.id, kind=deletion.kind, label=deletion.label)
 

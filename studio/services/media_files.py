@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlmodel import Session, col, select
 
 from studio.db import FacePhoto, KeyframeVersion, ReferenceFrame, Render
+from studio.db.trash import Deletion
 from studio.media import MediaStore
 
 logger = logging.getLogger(__name__)
@@ -30,15 +31,22 @@ _MEDIA_COLUMNS = (
 
 
 def referenced_media(session: Session) -> set[str]:
-    """Every media path some row points at."""
+    """Every media path some row points at (deletions that can be undone included)."""
     paths: set[str] = set()
     for column in _MEDIA_COLUMNS:
         paths.update(value for value in session.exec(select(column).where(col(column).is_not(None))).all() if value)
+    for kept in session.exec(select(Deletion.media_paths)).all():
+        paths.update(kept or ())
     return paths
 
 
 def is_referenced(session: Session, path: str) -> bool:
-    return any(session.exec(select(column).where(column == path).limit(1)).first() for column in _MEDIA_COLUMNS)
+    if any(session.exec(select(column).where(column == path).limit(1)).first() for column in _MEDIA_COLUMNS):
+        return True
+    # Paths are content hashes, so a substring match on the JSON list is exact enough to
+    # narrow down; the list itself decides.
+    candidates = session.exec(select(Deletion.media_paths).where(col(Deletion.media_paths).contains(path))).all()
+    return any(path in (kept or ()) for kept in candidates)
 
 
 def release_media(session: Session, media: MediaStore, paths: Iterable[str | None]) -> list[str]:

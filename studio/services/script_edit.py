@@ -18,14 +18,13 @@ from core.script import Shot as ScriptShot
 from studio.db import ScenePublic, Shot, ShotPublic
 from studio.db import project as project_db
 from studio.db import storyboard as storyboard_db
-from studio.db.keyframe import list_keyframe_versions
 from studio.db.positions import move, renumber
 from studio.errors import StudioError
 from studio.media import MediaStore
-from studio.services.media_files import release_media
 from studio.services.ownership import require_project, require_scene, require_shot
 from studio.services.results import EditResult
 from studio.services.script_export import project_script_data, shot_data
+from studio.services.undo import DeletionView, forget_old_deletions, record_scene, record_shot
 from studio.services.validation import field_problems, script_problems
 
 SCENE_FIELDS = ("heading", "time_of_day", "elements", "style")
@@ -152,18 +151,9 @@ def move_scene(*, session: Session, owner: str, scene_id: int, new_index: int) -
     return [ScenePublic.model_validate(row) for row in ordered]
 
 
-def _keyframe_paths(session: Session, shots: Sequence[Shot]) -> list[str]:
-    return [
-        path
-        for shot in shots
-        for v in list_keyframe_versions(session=session, shot_id=shot.id)
-        for path in (v.media_path, v.tokens_path)
-        if path
-    ]
-
-
-def delete_scene(*, session: Session, media: MediaStore, owner: str, scene_id: int) -> None:
-    """Delete a scene with its shots and their keyframes; refused while one of its shots is locked."""
+def delete_scene(*, session: Session, media: MediaStore, owner: str, scene_id: int) -> DeletionView:
+    """Delete a scene with its shots and their keyframes, undoably (studio.services.undo);
+    refused while one of its shots is locked."""
     scene, project = require_scene(session, scene_id, owner)
     shots = storyboard_db.list_shots(session=session, scene_id=scene.id)
     locked = [shot.position + 1 for shot in shots if shot.locked]
@@ -172,12 +162,13 @@ def delete_scene(*, session: Session, media: MediaStore, owner: str, scene_id: i
             f"Scene {scene.position + 1} has locked shots ({', '.join(map(str, locked))}); unlock them first "
             "if you really want to delete the scene."
         )
-    paths = _keyframe_paths(session, shots)
+    deletion = record_scene(session, scene)
     storyboard_db.delete_scene(session=session, scene=scene)
     project_db.touch_project(session=session, project=project)
     session.commit()
     session.expire_all()
-    release_media(session, media, paths)
+    forget_old_deletions(session, media, project.id)
+    return DeletionView(id=deletion.id, kind=deletion.kind, label=deletion.label)
 
 
 # -- shots --------------------------------------------------------------------------------
@@ -269,20 +260,22 @@ def move_shot(
     return [ShotPublic.model_validate(row) for row in ordered]
 
 
-def delete_shot(*, session: Session, media: MediaStore, owner: str, shot_id: int) -> None:
-    """Delete a shot and its keyframe versions; refused while it is locked."""
+def delete_shot(*, session: Session, media: MediaStore, owner: str, shot_id: int) -> DeletionView:
+    """Delete a shot and its keyframe versions, undoably (studio.services.undo); refused while
+    it is locked."""
     shot, scene, project = require_shot(session, shot_id, owner)
     if shot.locked:
         raise StudioError(
             f"Shot {shot.position + 1} of scene {scene.position + 1} is locked; unlock it first if you really "
             "want to delete it."
         )
-    paths = _keyframe_paths(session, [shot])
+    deletion = record_shot(session, shot, scene)
     storyboard_db.delete_shot(session=session, shot=shot)
     project_db.touch_project(session=session, project=project)
     session.commit()
     session.expire_all()
-    release_media(session, media, paths)
+    forget_old_deletions(session, media, project.id)
+    return DeletionView(id=deletion.id, kind=deletion.kind, label=deletion.label)
 
 
 def validate_project(*, session: Session, owner: str, project_id: int) -> list[str]:

@@ -17,6 +17,7 @@ from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
+from studio.ui.undo_button import undo_button
 from studio.ui.upload_field import UploadField
 
 FIELDS = ("name", "description")
@@ -80,6 +81,7 @@ def build(shell: Shell) -> None:
                                     file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
                                     elem_id="face-upload")
                 remove_photo = gr.Button("Remove the selected photo")
+                undo = gr.Button("Undo the last removal", visible=False, elem_id="undo-cast")
         photo_ids = gr.State([])
         chosen_photo = gr.State(None)
 
@@ -104,9 +106,12 @@ def build(shell: Shell) -> None:
             [p.photo.id for p in chosen.photos] if chosen else [],
             None,
             "",
+            undo_button(None if view is None else shell.studio().call(
+                services.last_deletion, owner=view.project.owner, project_id=view.project.id,
+                kinds=services.CAST_KINDS)),
         ]
 
-    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status]
+    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo]
 
     @guarded
     def refresh(ref, character_id, request: gr.Request):
@@ -134,7 +139,7 @@ def build(shell: Shell) -> None:
             updates = [gr.update()] * len(outputs)
             infos = field_infos(result.problems, FIELDS, HINTS)
             updates[1], updates[2] = infos
-            updates[-1] = general_problems(result.problems, FIELDS)
+            updates[outputs.index(status)] = general_problems(result.problems, FIELDS)
             warn_not_saved(result.problems, "character")
             return updates
         inform(f"Saved {result.value.name}.")
@@ -147,8 +152,8 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if character_id in (None, NEW):
             raise StudioError("Choose the character to remove first.")
-        shell.studio().call(services.remove_character, owner=owner, character_id=character_id)
-        inform("Removed the character and their photos.")
+        deleted = shell.studio().call(services.remove_character, owner=owner, character_id=character_id)
+        inform(f"Removed {deleted.label}. 'Undo' brings them back.")
         return form(project_view(owner, ref), NEW)
 
     remove.click(remove_character, [shell.project, character], outputs)
@@ -188,7 +193,22 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if photo_id is None:
             raise StudioError("Click the photo to remove first.")
-        shell.studio().call(services.remove_face_photo, owner=owner, photo_id=photo_id)
+        deleted = shell.studio().call(services.remove_face_photo, owner=owner, photo_id=photo_id)
+        inform(f"Removed {deleted.label}. 'Undo' brings it back.")
         return form(project_view(owner, ref), character_id)
 
     remove_photo.click(remove_chosen_photo, [shell.project, character, chosen_photo], outputs)
+
+    @guarded
+    def undo_cast_removal(ref, character_id, request: gr.Request):
+        owner = shell.owner(request)
+        last = shell.studio().call(services.last_deletion, owner=owner, project_id=require_project_id(ref),
+                                   kinds=services.CAST_KINDS)
+        if last is None:
+            raise StudioError("There is no removal to undo in this cast.")
+        shell.studio().call(services.undo_deletion, owner=owner, deletion_id=last.id)
+        inform(f"Brought back {last.label}.")
+        view = project_view(owner, ref)
+        return form(view, character_id if find_character(view, character_id) else NEW)
+
+    undo.click(undo_cast_removal, [shell.project, character], outputs)

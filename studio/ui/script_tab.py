@@ -16,6 +16,7 @@ from studio.ui.choices import NEW, scene_choices, shot_choices
 from studio.ui.feedback import guarded, inform, markdown_list
 from studio.ui.field_messages import PROBLEM_CLASS, field_infos, general_problems, hint, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
+from studio.ui.undo_button import undo_button
 
 SCENE_FIELDS = ("heading", "time_of_day", "elements", "style")
 SCENE_HINTS = {
@@ -67,6 +68,7 @@ def build(shell: Shell) -> None:
                                     column_widths=OVERVIEW_WIDTHS, label="Shots in story order",
                                     elem_id="script-overview")
             problems = gr.Markdown(elem_id="script-problems")
+            undo = gr.Button("Undo the last delete", visible=False, elem_id="undo-script")
         with gr.Column(scale=3):
             with gr.Group():
                 scene = gr.Dropdown(label="Scene", choices=[("+ New scene", NEW)], value=NEW,
@@ -113,7 +115,7 @@ def build(shell: Shell) -> None:
     scene_inputs = [heading, time_of_day, elements, scene_style]
     shot_inputs = [plot, characters, size, angle, motion, duration, notes]
     everything = [logline, style, overview, problems, scene, *scene_inputs, save_scene, scene_status,
-                  shot, *shot_inputs, dialogue, save_shot, shot_status]
+                  shot, *shot_inputs, dialogue, save_shot, shot_status, undo]
 
     def project_view(owner: str, ref) -> services.ProjectView | None:
         project_id = project_id_of(ref)
@@ -168,11 +170,14 @@ def build(shell: Shell) -> None:
         if view is not None:
             found = shell.studio().call(services.validate_project, owner=owner, project_id=project.id)
             problems_text = ("**The script has problems to fix before generating:**\n" + markdown_list(found)) if found else ""
+        last = None if view is None else shell.studio().call(
+            services.last_deletion, owner=owner, project_id=project.id, kinds=services.SCRIPT_KINDS)
         return [
             gr.Textbox(value=project.logline if project else "", **hint(None)),
             gr.Textbox(value=project.style if project else "", **hint("e.g. warm film grain")),
             overview_rows(view), problems_text,
             *scene_form(view, scene_id), *shot_form(view, scene_id, shot_id),
+            undo_button(last),
         ]
 
     @guarded
@@ -252,8 +257,8 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if scene_id in (None, NEW):
             raise StudioError("Choose the scene to delete first.")
-        shell.studio().call(services.delete_scene, owner=owner, scene_id=scene_id)
-        inform("Deleted the scene and its shots.")
+        deleted = shell.studio().call(services.delete_scene, owner=owner, scene_id=scene_id)
+        inform(f"Deleted {deleted.label}. 'Undo' brings it back.")
         return all_forms(owner, ref, None, None)
 
     delete_scene.click(delete_scene_now, [shell.project, scene], everything)
@@ -310,8 +315,21 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if shot_id in (None, NEW):
             raise StudioError("Choose the shot to delete first.")
-        shell.studio().call(services.delete_shot, owner=owner, shot_id=shot_id)
-        inform("Deleted the shot.")
+        deleted = shell.studio().call(services.delete_shot, owner=owner, shot_id=shot_id)
+        inform(f"Deleted {deleted.label}. 'Undo' brings it back.")
         return all_forms(owner, ref, scene_id, None)
 
     delete_shot.click(delete_shot_now, [shell.project, scene, shot], everything)
+
+    @guarded
+    def undo_script_delete(ref, scene_id, shot_id, request: gr.Request):
+        owner = shell.owner(request)
+        last = shell.studio().call(services.last_deletion, owner=owner, project_id=require_project_id(ref),
+                                   kinds=services.SCRIPT_KINDS)
+        if last is None:
+            raise StudioError("There is no delete to undo in this script.")
+        shell.studio().call(services.undo_deletion, owner=owner, deletion_id=last.id)
+        inform(f"Brought back {last.label}.")
+        return all_forms(owner, ref, scene_id, shot_id)
+
+    undo.click(undo_script_delete, [shell.project, scene, shot], everything)

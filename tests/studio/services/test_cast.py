@@ -25,6 +25,7 @@ from studio.services import (
     remove_face_photo,
     set_face_analysis,
 )
+from studio.services.undo import forget_old_deletions
 from tests.studio.factories import OWNER, image_bytes, media_files
 
 
@@ -79,13 +80,15 @@ def test_remove_character_in_use_is_refused(session, media, lighthouse):
         remove_character(session=session, media=media, owner=OWNER, character_id=tom.character.id)
 
 
-def test_remove_character_deletes_photos(session, media, project):
+def test_remove_character_deletes_photos_once_the_undo_is_forgotten(session, media, project):
     ada = add_character(session=session, owner=OWNER, project_id=project.id, name="Ada").value
     photo = add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
                            upload=image_bytes(24, 24), filename="ada.png").value
     assert media.exists(photo.media_path)
     remove_character(session=session, media=media, owner=OWNER, character_id=ada.id)
     assert session.exec(select(FacePhoto)).all() == []
+    assert media_files(media) == [photo.media_path]  # kept for the undo
+    forget_old_deletions(session, media, project.id, keep=0)
     assert media_files(media) == []
 
 
@@ -108,6 +111,7 @@ def test_face_photo_is_validated_stored_and_removed(session, media, project):
         add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
                        upload=image_bytes(30, 20, fmt="JPEG"), filename="again.jpg")
     remove_face_photo(session=session, media=media, owner=OWNER, photo_id=photo.id)
+    forget_old_deletions(session, media, project.id, keep=0)
     assert media_files(media) == []
 
 

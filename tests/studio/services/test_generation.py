@@ -353,4 +353,9 @@ def test_token_files_follow_their_versions(studio, project):
     studio.call(lock_shot, owner=OWNER, shot_id=shots[1].shot.id)
     studio.call(unlock_shot, owner=OWNER, shot_id=shots[1].shot.id)
     studio.call(delete_shot, owner=OWNER, shot_id=shots[1].shot.id)
+    assert studio.media.exists(tokens_path)  # until the undo is forgotten
+    from studio.services.undo import forget_old_deletions
+
+    with studio.session() as session:
+        forget_old_deletions(session, studio.media, project.id, keep=0)
     assert not studio.media.exists(tokens_path) and studio.media.exists(copied)

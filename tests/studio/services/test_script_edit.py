@@ -26,6 +26,7 @@ from studio.services import (
     unlock_shot,
     validate_project,
 )
+from studio.services.undo import forget_old_deletions
 from tests.studio.factories import OWNER, media_files
 
 
@@ -159,12 +160,14 @@ def test_delete_middle_shot_and_scene(session, media, project_id, view):
                                    image=np.zeros((8, 8, 3), np.uint8), seed=1)
     delete_shot(session=session, media=media, owner=OWNER, shot_id=view.shots[1].shot.id)
     assert plots(session, media, project_id)[0] == ["Mara climbs the spiral stairs.", "The lamp flickers."]
-    assert session.get(KeyframeVersion, version.id) is None and not media.exists(version.media_path)
+    # the row is gone; its file stays while the delete can be undone (studio.services.undo)
+    assert session.get(KeyframeVersion, version.id) is None and media.exists(version.media_path)
     assert_dense(session, project_id)
 
     delete_scene(session=session, media=media, owner=OWNER, scene_id=view.scenes[0].scene.id)
     assert plots(session, media, project_id) == [["Mara and Tom look at the sea."]]
     assert_dense(session, project_id)
+    forget_old_deletions(session, media, project_id, keep=0)
     assert [p for p in media_files(media) if "/keyframes/" in p] == []
 
 

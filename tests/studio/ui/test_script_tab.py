@@ -29,7 +29,7 @@ def page(tmp_path, sample_script, sample_folder):
 def callback(demo: gr.Blocks, name: str):
     """(function, output components) of the page's callback called `name`."""
     found = [f for f in demo.fns.values() if getattr(f.fn, "__name__", None) == name]
-    assert len(found) >= 1, name
+    assert len(found) == 1, name
     return found[0].fn, found[0].outputs
 
 
@@ -117,3 +117,18 @@ def test_a_good_shot_is_saved_and_the_marks_are_cleared(page):
     shown = save_shot(demo, view, plot="Mara waves.", duration=0.05)  # the script model's rule: > 0 s
     assert "Mara waves." in shots_of(studio, view)
     assert shown["shot-plot"]["elem_classes"] == [] and shown["shot-duration"]["elem_classes"] == []
+
+
+def test_a_deleted_shot_can_be_brought_back_with_the_undo_button(page):
+    demo, studio, view = page
+    before = shots_of(studio, view)
+    ref = {"id": view.project.id, "stamp": 1}
+    delete, outputs = callback(demo, "delete_shot_now")
+    shown = by_id(outputs, delete(ref, view.scenes[0].scene.id, view.shots[1].shot.id, request=None))
+    assert shots_of(studio, view) == [before[0], before[2]]
+    assert shown["undo-script"]["visible"] is True
+    assert shown["undo-script"]["value"].startswith("Undo: delete shot 2 of scene 1 (Tom knocks at the door.)")
+    undo, outputs = callback(demo, "undo_script_delete")
+    shown = by_id(outputs, undo(ref, view.scenes[0].scene.id, None, request=None))
+    assert shots_of(studio, view) == before
+    assert shown["undo-script"] == {"visible": False}
