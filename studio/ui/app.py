@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from studio.config import DEFAULT_HOST, DEFAULT_PORT, StudioSettings, load_settings
 from studio.errors import StudioError
@@ -28,6 +29,7 @@ from studio.ui import (
     video_tab,
 )
 from studio.ui.handle import StudioHandle
+from studio.ui.http_guard import LoginThrottle, SecurityHeaders, frame_ancestors_for
 from studio.ui.shell import NO_PROJECT, Shell
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,11 @@ def launch_options(settings: StudioSettings, environ: Mapping[str, str]) -> dict
         "auth_message": "MovieDreamer Studio: log in to see your projects." if settings.auth else None,
         "ssr_mode": False,
         "css": CSS,
+        # Security headers on every response and a throttle on wrong passwords (studio.ui.http_guard).
+        "app_kwargs": {"middleware": [
+            Middleware(SecurityHeaders, frame_ancestors=frame_ancestors_for(environ)),
+            Middleware(LoginThrottle),
+        ]},
     }
     if settings.host != DEFAULT_HOST or "GRADIO_SERVER_NAME" not in environ:
         options["server_name"] = settings.host
