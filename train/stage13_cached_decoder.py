@@ -108,8 +108,11 @@ PRESETS: dict[str, dict] = {
     # The embedded CPU bundle's decoder, retrained for issue 20 on the 8-channel VAE (stage 0
     # preset "vae8"). Widths as the 20-minute feasibility run of ENVIRONMENT.md (UNet
     # (64, 128, 256), attention everywhere, AdamW 2e-4, batch 32, min-SNR 5, EMA), with the
-    # full ID condition. At most 16,000 training keyframes are cached (evenly spread over the
-    # movies): 0.9 GB of CLIP tokens and 0.1 GB of latents in fp16.
+    # full ID condition. At most 6,000 training keyframes are cached (evenly spread over the
+    # movies; 0.35 GB of CLIP tokens, 0.04 GB of latents in fp16): the wide8 encoder costs
+    # ~15 GFLOP per 128 x 224 frame, minutes per thousand frames on one shared thread. On the
+    # shared 2-core machine a step of batch 32 took 7.4-10 s with one thread (bf16 and fp32
+    # alike, other jobs running), so 1,200 steps are a long evening.
     "default": {
         "seed": 0,
         "clip_path": None,
@@ -120,13 +123,13 @@ PRESETS: dict[str, dict] = {
         "context_dim": 256,
         "description_encoder": "minilm",
         "face_embedder": "clip",
-        "max_frames": 16000,
+        "max_frames": 6000,
         "shard_size": 1000,
         "encode_batch": 32,
         "batch_size": 32,
-        "steps": 3000,
+        "steps": 1200,
         "lr": 2e-4,
-        "warmup": 100,
+        "warmup": 50,
         "weight_decay": 0.01,
         "grad_clip": 1.0,
         "noise_offset": 0.05,
@@ -139,8 +142,8 @@ PRESETS: dict[str, dict] = {
         "sample_steps": 20,
         "guidance": 3.0,
         "eval_data": None,
-        "eval_frames": 48,
-        "eval_every": 250,
+        "eval_frames": 32,
+        "eval_every": 200,
         "eval_guidance": [3.0],
         "eval_seed": 1234,
         "log_every": 10,
@@ -484,7 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     frame_print = combine_fingerprints(
         module_fingerprint(vae, ("encoder.", "quant_conv.")),
         module_fingerprint(clip.model.visual),
-        frame_list_fingerprint([s.image for s in samples], {"image_size": model.image_size}),
+        frame_list_fingerprint(
+            [s.image for s in samples],
+            {"image_size": model.image_size, "precision": run.accelerator.mixed_precision},
+        ),
     )
     store = FrameFeatureStore(
         features / "frames",
@@ -494,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         shard_size=cfg["shard_size"],
     )
     started = time.perf_counter()
-    cached = store.load(lambda k, n: logger.info("frame features: shard %d/%d ready", k, n))
+    with run.accelerator.autocast():  # bf16 encodes with --mixed-precision bf16 (~4x faster on CPU)
+        cached = store.load(lambda k, n: logger.info("frame features: shard %d/%d ready", k, n))
     latents_all = cached["latents"]  # (N, c, h, w) fp16, unscaled
     tokens_all = cached["clip_tokens"]  # (N, T, C) fp16
     logger.info(
