@@ -26,8 +26,9 @@ from studio.media import MediaStore, validate_image_upload
 from studio.services.media_files import media_transaction, release_media
 from studio.services.ownership import require_character, require_face_photo, require_project
 from studio.services.project_view import CharacterView, character_view
-from studio.services.results import EditResult, UploadResult
+from studio.services.results import GENERAL, EditResult, UploadResult
 from studio.services.script_export import project_script_data
+from studio.services.stale_forms import character_fingerprint, stale_problem
 from studio.services.undo import DeletionView, forget_old_deletions, record_character, record_photo
 from studio.services.validation import field_problems
 
@@ -67,10 +68,14 @@ def add_character(
 
 def edit_character(
     *, session: Session, owner: str, character_id: int, name: str | None = None,
-    description: str | Sequence[str] | None = None,
+    description: str | Sequence[str] | None = None, expected: str | None = None,
 ) -> EditResult[CharacterPublic]:
-    """Change the name and/or description; a new name is carried into every shot and line."""
+    """Change the name and/or description; a new name is carried into every shot and line.
+    `expected`: the character's fingerprint when the form was loaded (stale_forms)."""
     character, project = require_character(session, character_id, owner)
+    stale = stale_problem("character", expected, character_fingerprint(character))
+    if stale:
+        return EditResult(problems={GENERAL: stale})
     new_name = name.strip() if name is not None else character.name
     new_description = sentences_from_input(description)
     data = project_script_data(session=session, project=project)

@@ -33,8 +33,9 @@ from studio.errors import StudioError
 from studio.media import MediaStore
 from studio.services.media_files import media_transaction
 from studio.services.ownership import require_project
-from studio.services.results import EditResult
+from studio.services.results import GENERAL, EditResult
 from studio.services.script_export import project_script_data
+from studio.services.stale_forms import details_fingerprint, stale_problem
 from studio.services.validation import field_problems
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,15 @@ def rename_project(*, session: Session, owner: str, project_id: int, name: str) 
 
 
 def update_project_details(
-    *, session: Session, owner: str, project_id: int, logline: str | None = None, style: str | None = None
+    *, session: Session, owner: str, project_id: int, logline: str | None = None, style: str | None = None,
+    expected: str | None = None,
 ) -> EditResult[ProjectPublic]:
-    """Change the logline and/or the script-wide style (checked like a script's style)."""
+    """Change the logline and/or the script-wide style (checked like a script's style).
+    `expected`: their fingerprint when the form was loaded (stale_forms)."""
     project = require_project(session, project_id, owner)
+    stale = stale_problem("details", expected, details_fingerprint(project))
+    if stale:
+        return EditResult(problems={GENERAL: stale})
     data = project_script_data(session=session, project=project)
     if logline is not None:
         data["logline"] = logline.strip()

@@ -22,8 +22,9 @@ from studio.db.positions import move, renumber
 from studio.errors import StudioError
 from studio.media import MediaStore
 from studio.services.ownership import require_project, require_scene, require_shot
-from studio.services.results import EditResult
+from studio.services.results import GENERAL, EditResult
 from studio.services.script_export import project_script_data, shot_data
+from studio.services.stale_forms import scene_fingerprint, shot_fingerprint, stale_problem
 from studio.services.undo import DeletionView, forget_old_deletions, record_scene, record_shot
 from studio.services.validation import field_problems, script_problems
 
@@ -121,10 +122,16 @@ def add_scene(
     return EditResult(value=ScenePublic.model_validate(scene))
 
 
-def edit_scene(*, session: Session, owner: str, scene_id: int, **changes: Any) -> EditResult[ScenePublic]:
+def edit_scene(
+    *, session: Session, owner: str, scene_id: int, expected: str | None = None, **changes: Any
+) -> EditResult[ScenePublic]:
     """Change fields of a scene (heading, time_of_day, elements, style); None keeps a field
-    (except style, where None or "" means "use the script's style")."""
+    (except style, where None or "" means "use the script's style"). `expected`: the scene's
+    fingerprint when the form was loaded (studio.services.stale_forms); a stale form saves nothing."""
     scene, project = require_scene(session, scene_id, owner)
+    stale = stale_problem("scene", expected, scene_fingerprint(scene))
+    if stale:
+        return EditResult(problems={GENERAL: stale})
     data = project_script_data(session=session, project=project)
     candidate = _scene_candidate(data["scenes"][scene.position], changes)
     data["scenes"][scene.position] = candidate
@@ -201,12 +208,19 @@ def add_shot(
     return EditResult(value=ShotPublic.model_validate(shot))
 
 
-def edit_shot(*, session: Session, owner: str, shot_id: int, **changes: Any) -> EditResult[ShotPublic]:
+def edit_shot(
+    *, session: Session, owner: str, shot_id: int, expected: str | None = None, **changes: Any
+) -> EditResult[ShotPublic]:
     """Change fields of a shot: plot, characters, size, angle, motion, duration, dialogue, notes.
 
     None keeps a field. `dialogue` takes dicts or table rows (see dialogue_from_input).
+    `expected`: the shot's fingerprint when the form was loaded (studio.services.stale_forms);
+    when the shot changed since, nothing is saved and the problem says so.
     """
     shot, scene, project = require_shot(session, shot_id, owner)
+    stale = stale_problem("shot", expected, shot_fingerprint(shot))
+    if stale:
+        return EditResult(problems={GENERAL: stale})
     data = project_script_data(session=session, project=project)
     shots = data["scenes"][scene.position]["shots"]
     candidate = _shot_candidate(shots[shot.position], changes)

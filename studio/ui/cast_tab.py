@@ -12,6 +12,7 @@ import gradio as gr
 
 from studio import services
 from studio.errors import StudioError
+from studio.services import stale_forms
 from studio.services.face_analysis import WHOLE_IMAGE
 from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
@@ -109,9 +110,12 @@ def build(shell: Shell) -> None:
             undo_button(None if view is None else shell.studio().call(
                 services.last_deletion, owner=view.project.owner, project_id=view.project.id,
                 kinds=services.CAST_KINDS)),
+            stale_forms.character_fingerprint(chosen.character) if chosen else None,
         ]
 
-    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo]
+    # What the form showed when it was loaded (studio.services.stale_forms).
+    loaded = gr.State(None)
+    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo, loaded]
 
     @guarded
     def refresh(ref, character_id, request: gr.Request):
@@ -126,7 +130,7 @@ def build(shell: Shell) -> None:
     character.input(refresh, [shell.project, character], outputs)
 
     @guarded
-    def save_character(ref, character_id, name_value, description_value, request: gr.Request):
+    def save_character(ref, character_id, name_value, description_value, loaded_value, request: gr.Request):
         owner = shell.owner(request)
         project_id = require_project_id(ref)
         if character_id in (None, NEW):
@@ -134,7 +138,7 @@ def build(shell: Shell) -> None:
                                          name=name_value, description=description_value)
         else:
             result = shell.studio().call(services.edit_character, owner=owner, character_id=character_id,
-                                         name=name_value, description=description_value)
+                                         name=name_value, description=description_value, expected=loaded_value)
         if not result.ok:
             updates = [gr.update()] * len(outputs)
             infos = field_infos(result.problems, FIELDS, HINTS)
@@ -145,7 +149,7 @@ def build(shell: Shell) -> None:
         inform(f"Saved {result.value.name}.")
         return form(project_view(owner, ref), result.value.id)
 
-    save.click(save_character, [shell.project, character, name, description], outputs)
+    save.click(save_character, [shell.project, character, name, description, loaded], outputs)
 
     @guarded
     def remove_character(ref, character_id, request: gr.Request):

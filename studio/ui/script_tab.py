@@ -12,6 +12,7 @@ import gradio as gr
 from core.script import CameraAngle, CameraMotion, ShotSize, TimeOfDay
 from studio import services
 from studio.errors import StudioError
+from studio.services import stale_forms
 from studio.ui.choices import NEW, scene_choices, shot_choices
 from studio.ui.feedback import guarded, inform, markdown_list
 from studio.ui.field_messages import PROBLEM_CLASS, field_infos, general_problems, hint, warn_not_saved
@@ -112,10 +113,14 @@ def build(shell: Shell) -> None:
                     shot_down = gr.Button("Move down")
                     delete_shot = gr.Button("Delete shot", variant="stop")
 
+    # What each form showed when it was loaded (studio.services.stale_forms): a save over
+    # changes made in another tab is refused instead of overwriting them.
+    details_loaded, scene_loaded, shot_loaded = gr.State(None), gr.State(None), gr.State(None)
     scene_inputs = [heading, time_of_day, elements, scene_style]
     shot_inputs = [plot, characters, size, angle, motion, duration, notes]
     everything = [logline, style, overview, problems, scene, *scene_inputs, save_scene, scene_status,
-                  shot, *shot_inputs, dialogue, save_shot, shot_status, undo]
+                  shot, *shot_inputs, dialogue, save_shot, shot_status, undo, details_loaded, scene_loaded,
+                  shot_loaded]
 
     def project_view(owner: str, ref) -> services.ProjectView | None:
         project_id = project_id_of(ref)
@@ -157,6 +162,10 @@ def build(shell: Shell) -> None:
             "",
         ]
 
+    def loaded_shot_fingerprint(chosen_scene, shot_id) -> str | None:
+        chosen = next((s for s in (chosen_scene.shots if chosen_scene else ()) if s.shot.id == shot_id), None)
+        return stale_forms.shot_fingerprint(chosen.shot) if chosen else None
+
     def all_forms(owner: str, ref, scene_id, shot_id) -> list:
         view = project_view(owner, ref)
         # None (or an id deleted meanwhile) picks the first scene / shot; NEW keeps the empty form.
@@ -178,6 +187,9 @@ def build(shell: Shell) -> None:
             overview_rows(view), problems_text,
             *scene_form(view, scene_id), *shot_form(view, scene_id, shot_id),
             undo_button(last),
+            stale_forms.details_fingerprint(project) if project else None,
+            stale_forms.scene_fingerprint(chosen_scene.scene) if chosen_scene else None,
+            loaded_shot_fingerprint(chosen_scene, shot_id),
         ]
 
     @guarded
@@ -201,29 +213,33 @@ def build(shell: Shell) -> None:
     # -- project details ------------------------------------------------------------------
 
     @guarded
-    def save_project_details(ref, logline_value, style_value, request: gr.Request):
+    def save_project_details(ref, logline_value, style_value, loaded, request: gr.Request):
         result = shell.studio().call(services.update_project_details, owner=shell.owner(request),
-                                     project_id=require_project_id(ref), logline=logline_value, style=style_value)
+                                     project_id=require_project_id(ref), logline=logline_value, style=style_value,
+                                     expected=loaded)
         if not result.ok:
             infos = field_infos(result.problems, ("logline", "style"), {"style": "e.g. warm film grain"})
             warn_not_saved(result.problems, "logline and style")
-            return [*infos, general_problems(result.problems, ("logline", "style"))]
+            return [*infos, general_problems(result.problems, ("logline", "style")), gr.update()]
         inform("Saved the logline and style.")
-        return [gr.update(**hint(None)), gr.update(**hint("e.g. warm film grain")), ""]
+        return [gr.update(**hint(None)), gr.update(**hint("e.g. warm film grain")), "",
+                stale_forms.details_fingerprint(result.value)]
 
-    save_details.click(save_project_details, [shell.project, logline, style], [logline, style, details_status])
+    save_details.click(save_project_details, [shell.project, logline, style, details_loaded],
+                       [logline, style, details_status, details_loaded])
 
     # -- scenes ---------------------------------------------------------------------------
 
     @guarded
-    def save_scene_form(ref, scene_id, shot_id, heading_v, tod_v, elements_v, style_v, request: gr.Request):
+    def save_scene_form(ref, scene_id, shot_id, heading_v, tod_v, elements_v, style_v, loaded, request: gr.Request):
         owner = shell.owner(request)
         project_id = require_project_id(ref)
         values = {"heading": heading_v, "time_of_day": tod_v, "elements": elements_v, "style": style_v}
         if scene_id in (None, NEW):
             result = shell.studio().call(services.add_scene, owner=owner, project_id=project_id, **values)
         else:
-            result = shell.studio().call(services.edit_scene, owner=owner, scene_id=scene_id, **values)
+            result = shell.studio().call(services.edit_scene, owner=owner, scene_id=scene_id, expected=loaded,
+                                         **values)
         if not result.ok:
             updates = [gr.update()] * len(everything)
             start = everything.index(heading)
@@ -234,7 +250,7 @@ def build(shell: Shell) -> None:
         inform("Saved the scene.")
         return all_forms(owner, ref, result.value.id, shot_id if scene_id == result.value.id else None)
 
-    save_scene.click(save_scene_form, [shell.project, scene, shot, *scene_inputs], everything)
+    save_scene.click(save_scene_form, [shell.project, scene, shot, *scene_inputs, scene_loaded], everything)
 
     def mover(step: int):
         @guarded
@@ -267,7 +283,7 @@ def build(shell: Shell) -> None:
 
     @guarded
     def save_shot_form(ref, scene_id, shot_id, plot_v, characters_v, size_v, angle_v, motion_v, duration_v,
-                       notes_v, dialogue_v, request: gr.Request):
+                       notes_v, dialogue_v, loaded, request: gr.Request):
         owner = shell.owner(request)
         if scene_id in (None, NEW):
             raise StudioError("Add or choose a scene first; every shot belongs to a scene.")
@@ -279,7 +295,8 @@ def build(shell: Shell) -> None:
         if shot_id in (None, NEW):
             result = shell.studio().call(services.add_shot, owner=owner, scene_id=scene_id, **fields)
         else:
-            result = shell.studio().call(services.edit_shot, owner=owner, shot_id=shot_id, **fields)
+            result = shell.studio().call(services.edit_shot, owner=owner, shot_id=shot_id, expected=loaded,
+                                         **fields)
         if not result.ok:
             updates = [gr.update()] * len(everything)
             for name, update in zip(SHOT_FIELDS, field_infos(result.problems, SHOT_FIELDS, SHOT_HINTS), strict=True):
@@ -292,7 +309,7 @@ def build(shell: Shell) -> None:
         inform("Saved the shot.")
         return all_forms(owner, ref, scene_id, result.value.id)
 
-    save_shot.click(save_shot_form, [shell.project, scene, shot, *shot_inputs, dialogue], everything)
+    save_shot.click(save_shot_form, [shell.project, scene, shot, *shot_inputs, dialogue, shot_loaded], everything)
 
     def shot_mover(step: int):
         @guarded

@@ -198,3 +198,37 @@ def test_validate_project_and_export_agree(session, project_id):
     with pytest.raises(StudioError) as caught:
         project_to_script(session=session, owner=OWNER, project_id=project_id)
     assert caught.value.problems == problems
+
+
+def test_forms_loaded_before_another_save_are_refused(session, media, view, project_id):
+    from studio.services import edit_character, edit_scene, update_project_details
+    from studio.services import stale_forms as stale
+
+    shot, scene = view.shots[0].shot, view.scenes[0].scene
+    character, project = view.cast[0].character, view.project
+    loaded = {"shot": stale.shot_fingerprint(shot), "scene": stale.scene_fingerprint(scene),
+              "character": stale.character_fingerprint(character), "details": stale.details_fingerprint(project)}
+    # the first tab saves with what it loaded: fine
+    assert edit_shot(session=session, owner=OWNER, shot_id=shot.id, duration=6.0, expected=loaded["shot"]).ok
+    assert edit_scene(session=session, owner=OWNER, scene_id=scene.id, heading="EXT. CLIFF - NIGHT",
+                      expected=loaded["scene"]).ok
+    assert edit_character(session=session, owner=OWNER, character_id=character.id, description="Tall.",
+                          expected=loaded["character"]).ok
+    assert update_project_details(session=session, owner=OWNER, project_id=project_id, logline="New.",
+                                  expected=loaded["details"]).ok
+    # the second tab, still showing the old values, is refused and changes nothing
+    results = [
+        edit_shot(session=session, owner=OWNER, shot_id=shot.id, plot="Other.", expected=loaded["shot"]),
+        edit_scene(session=session, owner=OWNER, scene_id=scene.id, heading="INT. X", expected=loaded["scene"]),
+        edit_character(session=session, owner=OWNER, character_id=character.id, name="Maria",
+                       expected=loaded["character"]),
+        update_project_details(session=session, owner=OWNER, project_id=project_id, style="noir",
+                               expected=loaded["details"]),
+    ]
+    for result, what in zip(results, ["shot", "scene", "character", "logline and style"], strict=True):
+        assert not result.ok
+        assert result.problems[""].startswith(f"This {what} was changed in another tab or window after you opened it")
+    after = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
+    assert (after.shots[0].shot.plot, after.shots[0].shot.duration) == (shot.plot, 6.0)
+    assert after.scenes[0].scene.heading == "EXT. CLIFF - NIGHT" and after.cast[0].character.name == "Mara"
+    assert (after.project.logline, after.project.style) == ("New.", project.style)

@@ -7,7 +7,7 @@ import gradio as gr
 import pytest
 
 from studio.config import StudioSettings
-from studio.services import add_character, new_project_from_script, open_project
+from studio.services import add_character, new_project_from_script, open_project, stale_forms
 from studio.ui.app import build_demo
 from studio.ui.choices import NEW
 from studio.ui.field_messages import PROBLEM_CLASS, PROBLEM_MARK
@@ -47,14 +47,15 @@ def component(demo: gr.Blocks, elem_id: str):
     return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
 
 
-def save_shot(demo, view, **changes):
+def save_shot(demo, view, shot_id=NEW, loaded=None, **changes):
+    """Press "Save shot" with the form showing `changes` (a new shot unless `shot_id`)."""
     fn, outputs = callback(demo, "save_shot_form")
     scene = view.scenes[0]
     values = {"plot": "Mara looks out.", "characters": ["Mara"], "size": "medium", "angle": "eye-level",
               "motion": "static", "duration": 3.0, "notes": "", "dialogue": [], **changes}
-    updates = fn({"id": view.project.id, "stamp": 1}, scene.scene.id, NEW, values["plot"], values["characters"],
+    updates = fn({"id": view.project.id, "stamp": 1}, scene.scene.id, shot_id, values["plot"], values["characters"],
                  values["size"], values["angle"], values["motion"], values["duration"], values["notes"],
-                 values["dialogue"], request=None)
+                 values["dialogue"], loaded, request=None)
     return by_id(outputs, updates)
 
 
@@ -132,3 +133,33 @@ def test_a_deleted_shot_can_be_brought_back_with_the_undo_button(page):
     shown = by_id(outputs, undo(ref, view.scenes[0].scene.id, None, request=None))
     assert shots_of(studio, view) == before
     assert shown["undo-script"] == {"visible": False}
+
+
+def test_a_stale_form_in_a_second_tab_does_not_overwrite_the_first_tabs_save(page, monkeypatch):
+    demo, studio, view = page
+    said = []
+    monkeypatch.setattr("studio.ui.field_messages.warn", said.append)
+    tom = view.shots[1].shot
+    # both tabs loaded the shot as it was
+    opened = stale_forms.shot_fingerprint(tom)
+    form = {"plot": tom.plot, "characters": list(tom.characters), "size": tom.size, "angle": tom.angle,
+            "motion": tom.motion, "duration": tom.duration, "notes": tom.notes,
+            "dialogue": [[d["character"], d["text"], d.get("parenthetical", "")] for d in tom.dialogue]}
+    # tab 1 saves a new duration and notes
+    save_shot(demo, view, shot_id=tom.id, loaded=opened, **{**form, "duration": 6.0, "notes": "hold on the door"})
+    # tab 2, still showing the old values, saves a new plot
+    save_shot(demo, view, shot_id=tom.id, loaded=opened, **{**form, "plot": "Tom hammers at the door."})
+    again = studio.call(open_project, owner=studio.owner_of(None), project_id=view.project.id).shots[1].shot
+    assert (again.plot, again.duration, again.notes) == (tom.plot, 6.0, "hold on the door")
+    shown = page_status(demo, view, tom, opened, form)
+    assert "was changed in another tab or window after you opened it" in shown
+    assert said[-1] == "The shot was not saved: fix the field marked ⚠, then save again."
+
+
+def page_status(demo, view, tom, opened, form) -> str:
+    fn, outputs = callback(demo, "save_shot_form")
+    updates = fn({"id": view.project.id, "stamp": 1}, view.scenes[0].scene.id, tom.id, "Another plot.",
+                 form["characters"], form["size"], form["angle"], form["motion"], form["duration"], form["notes"],
+                 form["dialogue"], opened, request=None)
+    status = next(u for c, u in zip(outputs, updates, strict=True) if isinstance(u, str) and "another tab" in u)
+    return status
