@@ -35,6 +35,8 @@ class StudioSettings:
     max_upload_bytes: int = DEFAULT_MAX_BYTES
     max_upload_pixels: int = DEFAULT_MAX_PIXELS
     bundle_path: Path | None = None
+    # Folders whose bundle subfolders projects may choose in Settings (besides the default).
+    bundle_roots: tuple[Path, ...] = ()
     samples_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "assets" / "samples")
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -90,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"largest accepted upload in MB (env STUDIO_MAX_UPLOAD_MB, default {DEFAULT_MAX_UPLOAD_MB:g})")
     parser.add_argument("--bundle", type=Path, default=None,
                         help="model bundle folder (env STUDIO_BUNDLE, default: the embedded bundle)")
+    parser.add_argument("--bundles", type=Path, action="append", default=None, metavar="DIR",
+                        help="a folder of model bundles (one per subfolder) that projects may choose in Settings; "
+                             f"repeatable (env STUDIO_BUNDLES, folders separated by {os.pathsep!r})")
     parser.add_argument("--samples-dir", type=Path, default=None,
                         help="folder of sample projects (env STUDIO_SAMPLES_DIR, default assets/samples)")
     parser.add_argument("--host", default=None, help=f"address to listen on (env STUDIO_HOST, default {DEFAULT_HOST})")
@@ -120,6 +125,14 @@ def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str]
         raise StudioError(f"The upload limit is {max_mb:g} MB; it must be more than 0 MB.")
 
     bundle = args.bundle or (Path(env["STUDIO_BUNDLE"]) if env.get("STUDIO_BUNDLE") else None)
+    if args.bundles:
+        roots = tuple(args.bundles)
+    else:
+        roots = tuple(Path(part) for part in env.get("STUDIO_BUNDLES", "").split(os.pathsep) if part.strip())
+    for root in roots:
+        if not root.is_dir():
+            raise StudioError(f"The bundles folder {root} does not exist; give --bundles an existing folder of "
+                              "model bundles.")
     samples = args.samples_dir or (Path(env["STUDIO_SAMPLES_DIR"]) if env.get("STUDIO_SAMPLES_DIR") else defaults.samples_dir)
     host = args.host or env.get("STUDIO_HOST") or DEFAULT_HOST
     port_text = args.port if args.port is not None else env.get("STUDIO_PORT")
@@ -133,6 +146,7 @@ def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str]
         auth=auth,
         max_upload_bytes=int(max_mb * 1024 * 1024),
         bundle_path=bundle,
+        bundle_roots=roots,
         samples_dir=samples,
         host=host,
         port=port,

@@ -88,5 +88,5 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
     )
     return StudioContext(
         settings=settings, engine=engine, media=media, runner=JobRunner(engine, max_queued=max_queued),
-        models=ModelCache(default_bundle=settings.bundle_path),
+        models=ModelCache(default_bundle=settings.bundle_path, bundle_roots=settings.bundle_roots),
     )

@@ -7,7 +7,10 @@ two users asking for the same bundle at once load it once. Only the most recentl
 models stay in memory, so trying another bundle in Settings does not pile models up.
 
 Bundle folders are resolved here too: a project's own `bundle_path` setting, else the
-studio's `--bundle`, else the embedded default `assets/bundle`. A video model lives in the
+studio's `--bundle`, else the embedded default `assets/bundle`. A project may only use the
+bundles the operator offers (`offered_bundles`): the default one and every bundle folder
+(one holding a manifest.json) directly inside a `--bundles DIR` root; any other server
+folder is refused with a sentence, so a project setting cannot point the studio at /etc. A video model lives in the
 manifest's video component, else in the bundle's `video/` folder (the layout
 `train.stage4_video` exports).
 """
@@ -18,6 +21,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,15 @@ MANIFEST_FILE = "manifest.json"  # core.pipeline.bundle's, read only when presen
 VIDEO_MODEL_INDEX = "model_index.json"
 
 PipelineLoader = Callable[[Path, str], Any]
+
+
+@dataclass(frozen=True)
+class OfferedBundle:
+    """A bundle a project may choose: its folder name, resolved path, and whether it is the default."""
+
+    name: str
+    path: Path
+    default: bool
 
 
 def _load_storyboard_pipeline(path: Path, device: str) -> Any:
@@ -60,11 +73,13 @@ class ModelCache:
     """Loaded pipelines of one studio process, keyed by their resolved folder."""
 
     def __init__(
-        self, *, default_bundle: Path | None = None, device: str = "cpu", keep: int = 2,
+        self, *, default_bundle: Path | None = None, bundle_roots: tuple[Path, ...] | list[Path] = (),
+        device: str = "cpu", keep: int = 2,
         storyboard_loader: PipelineLoader = _load_storyboard_pipeline,
         video_loader: PipelineLoader = _load_video_pipeline,
     ):
         self.default_bundle = Path(default_bundle) if default_bundle is not None else DEFAULT_BUNDLE_DIR
+        self.bundle_roots = tuple(Path(root) for root in bundle_roots)
         self.device = device
         self.keep = keep
         self._loaders = {"storyboard": storyboard_loader, "video": video_loader}
@@ -73,14 +88,31 @@ class ModelCache:
 
     # -- folders -----------------------------------------------------------------------------
 
+    def offered_bundles(self) -> list[OfferedBundle]:
+        """The bundles projects may choose: the default first, then each root's bundle folders."""
+        offered = [OfferedBundle(name="default", path=self.default_bundle.expanduser().resolve(), default=True)]
+        for root in self.bundle_roots:
+            root = root.expanduser().resolve()
+            candidates = [root] if (root / MANIFEST_FILE).is_file() else sorted(
+                child for child in (root.iterdir() if root.is_dir() else ()) if (child / MANIFEST_FILE).is_file())
+            for folder in candidates:
+                if all(folder != bundle.path for bundle in offered):
+                    offered.append(OfferedBundle(name=folder.name, path=folder, default=False))
+        return offered
+
     def bundle_path(self, project_bundle: str | Path | None = None) -> Path:
-        """The bundle folder a project uses; a StudioError sentence when it is missing."""
+        """The bundle folder a project uses; a StudioError sentence when it is missing or not
+        one of the offered bundles."""
         if project_bundle is not None and str(project_bundle).strip():
             path = Path(str(project_bundle).strip()).expanduser().resolve()
+            if all(path != bundle.path for bundle in self.offered_bundles()):
+                raise StudioError(
+                    f"The model bundle folder {path} is not one of the bundles this studio offers; choose a bundle "
+                    "in Settings (the studio's operator adds bundles with --bundles DIR)."
+                )
             if not path.is_dir():
                 raise StudioError(
-                    f"The model bundle folder {path} does not exist; choose an existing bundle folder in "
-                    "Settings, or leave the field empty to use the default bundle."
+                    f"The model bundle folder {path} does not exist any more; choose another bundle in Settings."
                 )
             return path
         path = self.default_bundle.expanduser().resolve()

@@ -165,13 +165,22 @@ _SETTING_PROBLEMS = {
 
 
 def update_project_settings(
-    *, session: Session, owner: str, project_id: int, **changes: Any
+    *, session: Session, owner: str, project_id: int, models: Any = None, **changes: Any
 ) -> EditResult[ProjectPublic]:
-    """Change generation settings (fields of ProjectSettings); problems per field."""
+    """Change generation settings (fields of ProjectSettings); problems per field.
+
+    With the studio's `models` (a ModelCache), a `bundle_path` must be one of the bundles it
+    offers (ModelCache.offered_bundles): never a free server folder.
+    """
     project = require_project(session, project_id, owner)
     unknown = sorted(set(changes) - set(ProjectSettings.model_fields))
     if unknown:
         raise ValueError(f"unknown project settings {unknown}")
+    if models is not None and changes.get("bundle_path"):
+        try:
+            models.bundle_path(changes["bundle_path"])
+        except StudioError as error:
+            return EditResult(problems={"bundle_path": str(error)})
     merged = {**project.project_settings().model_dump(mode="json"), **changes}
     try:
         settings = ProjectSettings.model_validate(merged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,17 @@ def test_flags_win_over_environment():
     assert settings.auth == (("cid", "secret"),)
     assert settings.max_upload_bytes == int(1.5 * 1024 * 1024)
     assert settings.bundle_path == Path("b")
+
+
+def test_bundle_roots_from_flags_or_environment(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    assert load_settings(["--bundles", str(one), "--bundles", str(two)], environ={}).bundle_roots == (one, two)
+    environ = {"STUDIO_BUNDLES": f"{one}{os.pathsep}{two}"}
+    assert load_settings([], environ=environ).bundle_roots == (one, two)
+    with pytest.raises(StudioError, match="bundles folder .* does not exist"):
+        load_settings(["--bundles", str(tmp_path / "missing")], environ={})
 
 
 @pytest.mark.parametrize("value", ["nopassword", ":pw", "user:", " , "])

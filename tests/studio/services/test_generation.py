@@ -243,8 +243,14 @@ def test_plan_errors_are_sentences(studio, project, tmp_path):
     with pytest.raises(StudioError, match="The project has no shots yet"):
         studio.call(plan_generation, owner=OWNER, project_id=empty.id)
 
-    studio.call(update_project_settings, owner=OWNER, project_id=project.id, bundle_path=str(tmp_path / "nowhere"))
-    with pytest.raises(StudioError, match=r"The model bundle folder .*nowhere does not exist; choose"):
+    # Settings offer only the studio's bundles ...
+    refused = studio.call(update_project_settings, owner=OWNER, project_id=project.id,
+                          bundle_path=str(tmp_path / "nowhere"))
+    assert "is not one of the bundles this studio offers" in refused.problems["bundle_path"]
+    # ... and a folder saved before that rule (or by hand) is refused when generating.
+    with studio.session() as session:
+        update_project_settings(session=session, owner=OWNER, project_id=project.id, bundle_path="/etc")
+    with pytest.raises(StudioError, match=r"The model bundle folder /etc is not one of the bundles this studio offers"):
         studio.call(plan_generation, owner=OWNER, project_id=project.id)
     studio.call(update_project_settings, owner=OWNER, project_id=project.id, bundle_path=None)
 

@@ -18,15 +18,21 @@ def loader(calls):
 
 
 def test_bundle_path_prefers_the_project_setting(tmp_path):
-    default, own = tmp_path / "default", tmp_path / "own"
+    default, root = tmp_path / "default", tmp_path / "bundles"
+    own = root / "paper"
     default.mkdir()
-    own.mkdir()
-    cache = ModelCache(default_bundle=default)
+    own.mkdir(parents=True)
+    (own / "manifest.json").write_text("{}")
+    (root / "not-a-bundle").mkdir()
+    cache = ModelCache(default_bundle=default, bundle_roots=[root])
     assert cache.bundle_path(None) == default.resolve()
     assert cache.bundle_path("  ") == default.resolve()
     assert cache.bundle_path(str(own)) == own.resolve()
-    with pytest.raises(StudioError, match=r"folder .*missing does not exist; choose an existing bundle folder"):
-        cache.bundle_path(str(tmp_path / "missing"))
+    assert [(b.name, b.default) for b in cache.offered_bundles()] == [("default", True), ("paper", False)]
+    # anything else on the server is refused, existing or not
+    for folder in ["/etc", str(root / "not-a-bundle"), str(tmp_path / "missing"), str(root / ".." / "default2")]:
+        with pytest.raises(StudioError, match="is not one of the bundles this studio offers; choose a bundle"):
+            cache.bundle_path(folder)
     with pytest.raises(StudioError, match="default model bundle is not installed"):
         ModelCache(default_bundle=tmp_path / "absent").bundle_path(None)
 
