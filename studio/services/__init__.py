@@ -26,6 +26,7 @@ API
 Projects (projects.py, project_view.py)
     create_project(session, owner, name, logline="", style="", settings=None) -> ProjectPublic
     list_projects(session, media, owner) -> [ProjectSummary]       newest first, thumbnail = first keyframe
+    list_project_page(session, media, owner, page=0, per_page=24) -> ProjectPage   one page of that list
     open_project(session, media, owner, project_id) -> ProjectView  cast, scenes/shots with current keyframes, references
     get_project(session, owner, project_id) -> ProjectPublic
     rename_project(session, owner, project_id, name) -> ProjectPublic
@@ -157,11 +158,13 @@ from studio.services.project_view import (
     open_project,
 )
 from studio.services.projects import (
+    ProjectPage,
     ProjectSummary,
     create_project,
     delete_project,
     duplicate_project,
     get_project,
+    list_project_page,
     list_projects,
     rename_project,
     update_project_details,
@@ -237,6 +240,7 @@ __all__ = [
     "ImportReport",
     "KeyframeVersionView",
     "PhotoView",
+    "ProjectPage",
     "ProjectSummary",
     "ProjectView",
     "ReferenceView",
@@ -275,6 +279,7 @@ __all__ = [
     "last_deletion",
     "list_cast",
     "list_keyframe_versions",
+    "list_project_page",
     "list_projects",
     "list_reference_frames",
     "list_renders",

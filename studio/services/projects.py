@@ -15,6 +15,7 @@ from studio.db import (
     Character,
     FacePhoto,
     KeyframeVersion,
+    Project,
     ProjectCreate,
     ProjectPublic,
     ProjectSettings,
@@ -89,38 +90,81 @@ def get_project(*, session: Session, owner: str, project_id: int) -> ProjectPubl
     return ProjectPublic.of(require_project(session, project_id, owner))
 
 
-def first_keyframe_path(*, session: Session, project_id: int) -> str | None:
-    """The media path of the current keyframe of the project's first shot that has one."""
-    statement = (
-        select(KeyframeVersion.media_path)
-        .join(Shot, col(Shot.current_keyframe_id) == col(KeyframeVersion.id))
+PROJECTS_PER_PAGE = 24
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """One page of the project list: its summaries and where it sits in the whole list."""
+
+    summaries: list[ProjectSummary]
+    total: int
+    page: int  # 0-based
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _summaries(session: Session, media: MediaStore, projects: list[Project]) -> list[ProjectSummary]:
+    """Summaries of `projects` with a fixed number of queries (not a few per project)."""
+    ids = [project.id for project in projects]
+    if not ids:
+        return []
+
+    def counts(statement) -> dict[int, int]:
+        return dict(session.exec(statement).all())
+
+    scenes = counts(select(Scene.project_id, func.count()).where(col(Scene.project_id).in_(ids))
+                    .group_by(Scene.project_id))
+    shots = counts(select(Scene.project_id, func.count()).select_from(Shot)
+                   .join(Scene, col(Shot.scene_id) == col(Scene.id)).where(col(Scene.project_id).in_(ids))
+                   .group_by(Scene.project_id))
+    characters = counts(select(Character.project_id, func.count()).where(col(Character.project_id).in_(ids))
+                        .group_by(Character.project_id))
+    # The first shot (story order) with a current keyframe, per project: a window function.
+    ranked = (
+        select(Scene.project_id.label("project_id"), KeyframeVersion.media_path.label("media_path"),
+               func.row_number().over(partition_by=Scene.project_id,
+                                      order_by=(col(Scene.position), col(Scene.id), col(Shot.position),
+                                                col(Shot.id))).label("rank"))
+        .select_from(Shot)
         .join(Scene, col(Shot.scene_id) == col(Scene.id))
-        .where(Scene.project_id == project_id)
-        .order_by(col(Scene.position), col(Scene.id), col(Shot.position), col(Shot.id))
-        .limit(1)
+        .join(KeyframeVersion, col(Shot.current_keyframe_id) == col(KeyframeVersion.id))
+        .where(col(Scene.project_id).in_(ids))
+        .subquery()
     )
-    return session.exec(statement).first()
+    thumbnails = dict(session.exec(select(ranked.c.project_id, ranked.c.media_path).where(ranked.c.rank == 1)).all())
+    return [
+        ProjectSummary(
+            id=project.id, name=project.name, logline=project.logline, updated_at=project.updated_at,
+            num_scenes=scenes.get(project.id, 0), num_shots=shots.get(project.id, 0),
+            num_characters=characters.get(project.id, 0),
+            thumbnail=media.resolve(thumbnails[project.id]) if project.id in thumbnails else None,
+        )
+        for project in projects
+    ]
 
 
 def list_projects(*, session: Session, media: MediaStore, owner: str) -> list[ProjectSummary]:
     """The owner's projects, most recently changed first, each with a thumbnail if any."""
-    summaries = []
-    for project in project_db.list_projects(session=session, owner=owner):
-        num_scenes = session.exec(select(func.count()).select_from(Scene).where(Scene.project_id == project.id)).one()
-        num_shots = session.exec(
-            select(func.count()).select_from(Shot).join(Scene, col(Shot.scene_id) == col(Scene.id))
-            .where(Scene.project_id == project.id)
-        ).one()
-        num_characters = session.exec(
-            select(func.count()).select_from(Character).where(Character.project_id == project.id)
-        ).one()
-        thumbnail = first_keyframe_path(session=session, project_id=project.id)
-        summaries.append(ProjectSummary(
-            id=project.id, name=project.name, logline=project.logline, updated_at=project.updated_at,
-            num_scenes=num_scenes, num_shots=num_shots, num_characters=num_characters,
-            thumbnail=media.resolve(thumbnail) if thumbnail else None,
-        ))
-    return summaries
+    return _summaries(session, media, project_db.list_projects(session=session, owner=owner))
+
+
+def list_project_page(
+    *, session: Session, media: MediaStore, owner: str, page: int = 0, per_page: int = PROJECTS_PER_PAGE
+) -> ProjectPage:
+    """One page of the owner's projects (most recently changed first); a page past the end
+    gives the last page. The list stays as fast with a thousand projects as with ten."""
+    total = session.exec(select(func.count()).select_from(Project).where(Project.owner == owner)).one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(0, int(page)), pages - 1)
+    statement = (select(Project).where(Project.owner == owner)
+                 .order_by(col(Project.updated_at).desc(), col(Project.id).desc())
+                 .offset(page * per_page).limit(per_page))
+    projects = list(session.exec(statement).all())
+    return ProjectPage(summaries=_summaries(session, media, projects), total=total, page=page, per_page=per_page)
 
 
 def rename_project(*, session: Session, owner: str, project_id: int, name: str) -> ProjectPublic:

@@ -26,6 +26,7 @@ from studio.services import (
     delete_project,
     duplicate_project,
     export_script_json,
+    list_project_page,
     list_projects,
     open_project,
     rename_project,
@@ -173,3 +174,27 @@ def test_delete_cascades_rows_and_files(session, media, lighthouse):
     assert session.exec(select(Shot)).all() == [] and session.exec(select(FacePhoto)).all() == []
     assert [path.split("/")[1] for path in media_files(media)] == [str(other.id)]
     assert session.get(Project, project_id) is None
+
+
+def test_the_project_list_comes_in_pages_with_the_same_summaries(session, media, lighthouse):
+    from studio.services import add_keyframe_version as add_version
+
+    view = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
+    add_version(session=session, media=media, owner=OWNER, shot_id=view.shots[2].shot.id,
+                image=np.full((8, 8, 3), 9, np.uint8), seed=1)
+    for i in range(29):
+        create_project(session=session, owner=OWNER, name=f"Empty {i}")
+    create_project(session=session, owner="someone else", name="Not mine")
+    everything = list_projects(session=session, media=media, owner=OWNER)
+    first = list_project_page(session=session, media=media, owner=OWNER, page=0, per_page=12)
+    assert (first.total, first.pages, len(first.summaries)) == (30, 3, 12)
+    pages = [list_project_page(session=session, media=media, owner=OWNER, page=n, per_page=12) for n in range(3)]
+    assert [s for page in pages for s in page.summaries] == everything
+    last = list_project_page(session=session, media=media, owner=OWNER, page=99, per_page=12)
+    assert last.page == 2 and len(last.summaries) == 6
+    lighthouse_row = next(s for s in everything if s.id == lighthouse.project.id)
+    assert (lighthouse_row.num_scenes, lighthouse_row.num_shots, lighthouse_row.num_characters) == (2, 3, 2)
+    # the thumbnail is the first shot (story order) that has a keyframe: shot 3 here
+    again = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
+    assert again.shots[2].keyframe_path is not None and lighthouse_row.thumbnail == again.shots[2].keyframe_path
+    assert all(s.thumbnail is None for s in everything if s.id != lighthouse.project.id)
