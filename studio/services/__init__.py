@@ -64,6 +64,7 @@ Script editing (script_edit.py) — positions are 0-based and stay dense
     add_shot(session, owner, scene_id, plot, index=None, **fields) -> EditResult[ShotPublic]
     edit_shot(session, owner, shot_id, plot=, characters=, size=, angle=, motion=, duration=, dialogue=, notes=)
     move_shot(session, owner, shot_id, new_index, scene_id=None) -> [ShotPublic]   also across scenes
+    move_shot_in_story(session, owner, shot_id, step=-1|+1) -> [ShotPublic]   one place, across scene ends
     delete_shot(session, media, owner, shot_id) -> None             refused while locked
     (dialogue: dicts or table rows [character, text, parenthetical])
     delete_scene / delete_shot / remove_character / remove_face_photo return a DeletionView:
@@ -183,6 +184,7 @@ from studio.services.script_edit import (
     edit_shot,
     move_scene,
     move_shot,
+    move_shot_in_story,
     validate_project,
 )
 from studio.services.script_export import export_script_json, project_to_script
@@ -288,6 +290,7 @@ __all__ = [
     "move_character",
     "move_scene",
     "move_shot",
+    "move_shot_in_story",
     "new_project_from_script",
     "open_project",
     "open_sample",

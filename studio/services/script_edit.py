@@ -274,6 +274,29 @@ def move_shot(
     return [ShotPublic.model_validate(row) for row in ordered]
 
 
+def move_shot_in_story(*, session: Session, owner: str, shot_id: int, step: int) -> list[ShotPublic]:
+    """Move the shot one place earlier (`step` -1) or later (+1) in story order: within its
+    scene, or across the scene boundary to the end of the previous / start of the next scene.
+
+    Returns the shots of the scene the shot is in afterwards.
+    """
+    if step not in (-1, 1):
+        raise ValueError("step must be -1 or +1")
+    shot, scene, project = require_shot(session, shot_id, owner)
+    siblings = storyboard_db.list_shots(session=session, scene_id=scene.id)
+    target = shot.position + step
+    if 0 <= target < len(siblings):
+        return move_shot(session=session, owner=owner, shot_id=shot_id, new_index=target)
+    scenes = storyboard_db.list_scenes(session=session, project_id=project.id)
+    neighbour = scene.position + step
+    if not 0 <= neighbour < len(scenes):
+        where, way = ("first", "earlier") if step < 0 else ("last", "later")
+        raise StudioError(f"This is the {where} shot of the storyboard, so it cannot move {way}.")
+    other = scenes[neighbour]
+    index = len(storyboard_db.list_shots(session=session, scene_id=other.id)) if step < 0 else 0
+    return move_shot(session=session, owner=owner, shot_id=shot_id, new_index=index, scene_id=other.id)
+
+
 def delete_shot(*, session: Session, media: MediaStore, owner: str, shot_id: int) -> DeletionView:
     """Delete a shot and its keyframe versions, undoably (studio.services.undo); refused while
     it is locked."""

@@ -29,8 +29,12 @@ def version_origin(version) -> str:
     return f"seed {version.seed}" if version.seed is not None else "imported"
 
 
+LOCK_MARK = "🔒"
+
+
 def shot_caption(shot: services.ShotView) -> str:
-    parts = [f"{shot.number} · {shot.shot.plot}"]
+    """The thumbnail's caption; a locked shot's starts with the lock mark, so it shows at a glance."""
+    parts = [f"{LOCK_MARK} {shot.number}" if shot.shot.locked else f"{shot.number}", shot.shot.plot]
     if shot.keyframe is not None:
         parts.append(version_origin(shot.keyframe))
     if shot.shot.locked:
@@ -70,8 +74,14 @@ def shot_panel(view: services.ProjectView | None, shot_id: int | None) -> str:
              f"{markdown_text(s.size)}, {markdown_text(s.angle)}, {markdown_text(s.motion)}, {s.duration:g} s"]
     if s.characters:
         lines.append("With " + markdown_text(", ".join(s.characters)))
+    for line in s.dialogue:
+        paren = f" ({markdown_text(line['parenthetical'])})" if line.get("parenthetical") else ""
+        lines.append(f"**{markdown_text(str(line.get('character', '')).upper())}**{paren}: "
+                     f"{markdown_text(line.get('text', ''))}")
+    if s.notes:
+        lines.append(f"*Notes:* {markdown_text(s.notes)}")
     if shot.keyframe is not None:
-        lines.append(f"Current keyframe: {version_origin(shot.keyframe)}")
+        lines.append(f"Current keyframe: {version_origin(shot.keyframe)}" + (f" · {LOCK_MARK} locked" if s.locked else ""))
     return "  \n".join(lines)
 
 
@@ -89,6 +99,11 @@ def build(shell: Shell) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 panel = gr.Markdown(PANEL_HINT, elem_id="shot-panel")
+                large = gr.Image(label="Keyframe", interactive=False, visible=False, elem_id="shot-large",
+                                 buttons=["fullscreen", "download"])
+                with gr.Row():
+                    earlier = gr.Button("◀ Move earlier", elem_id="move-earlier")
+                    later = gr.Button("Move later ▶", elem_id="move-later")
                 with gr.Row():
                     regenerate_shot = gr.Button("Regenerate this shot", elem_id="regenerate-shot")
                     regenerate_scene = gr.Button("Regenerate its scene", elem_id="regenerate-scene")
@@ -119,10 +134,12 @@ def build(shell: Shell) -> None:
         version_list = shell.studio().call(services.list_keyframe_versions, owner=owner, shot_id=shot_id) if exists else []
         items = [(str(v.path), f"v{v.number} · {version_origin(v.version)}" + (" · current" if v.is_current else ""))
                  for v in version_list]
-        return [shot_panel(view, shot_id), gr.Checkbox(value=bool(shot and shot.shot.locked)), items,
+        picture = str(shot.keyframe_path) if shot is not None and shot.keyframe_path else None
+        return [shot_panel(view, shot_id), gr.Image(value=picture, visible=picture is not None),
+                gr.Checkbox(value=bool(shot and shot.shot.locked)), items,
                 [v.version.id for v in version_list], None, shot_id if exists else None]
 
-    panel_widgets = [panel, locked, versions, version_ids, chosen_version, chosen_shot]
+    panel_widgets = [panel, large, locked, versions, version_ids, chosen_version, chosen_shot]
     board = [gallery, shot_ids]
 
     def board_outputs(view) -> list:
@@ -236,6 +253,21 @@ def build(shell: Shell) -> None:
         return board_outputs(view) + panel_outputs(owner, view, shot_id)
 
     locked.input(set_locked, [shell.project, chosen_shot, locked], board + panel_widgets)
+
+    def mover(step: int):
+        @guarded
+        def move_in_story(ref, shot_id, request: gr.Request):
+            owner = shell.owner(request)
+            if shot_id is None:
+                raise StudioError("Click the keyframe of the shot to move first.")
+            shell.studio().call(services.move_shot_in_story, owner=owner, shot_id=shot_id, step=step)
+            view = project_view(owner, ref)
+            return board_outputs(view) + panel_outputs(owner, view, shot_id)
+
+        return move_in_story
+
+    earlier.click(mover(-1), [shell.project, chosen_shot], board + panel_widgets)
+    later.click(mover(+1), [shell.project, chosen_shot], board + panel_widgets)
 
     @guarded
     def use_own_panel(ref, shot_id, path: str | None, request: gr.Request):

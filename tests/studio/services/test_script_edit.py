@@ -232,3 +232,22 @@ def test_forms_loaded_before_another_save_are_refused(session, media, view, proj
     assert (after.shots[0].shot.plot, after.shots[0].shot.duration) == (shot.plot, 6.0)
     assert after.scenes[0].scene.heading == "EXT. CLIFF - NIGHT" and after.cast[0].character.name == "Mara"
     assert (after.project.logline, after.project.style) == ("New.", project.style)
+
+
+def test_shots_move_one_place_in_story_order_across_scenes(session, media, view, project_id):
+    from studio.services import move_shot_in_story
+
+    first, second, third = (s.shot.id for s in view.shots)
+    move_shot_in_story(session=session, owner=OWNER, shot_id=first, step=+1)
+    assert plots(session, media, project_id) == [
+        ["Tom knocks at the door.", "Mara climbs the spiral stairs."], ["Mara and Tom look at the sea."]]
+    move_shot_in_story(session=session, owner=OWNER, shot_id=first, step=+1)  # into the next scene, first
+    assert plots(session, media, project_id) == [
+        ["Tom knocks at the door."], ["Mara climbs the spiral stairs.", "Mara and Tom look at the sea."]]
+    move_shot_in_story(session=session, owner=OWNER, shot_id=first, step=-1)  # back, to the end of scene 1
+    assert plots(session, media, project_id)[0] == ["Tom knocks at the door.", "Mara climbs the spiral stairs."]
+    assert_dense(session, project_id)
+    with pytest.raises(StudioError, match="first shot of the storyboard, so it cannot move earlier"):
+        move_shot_in_story(session=session, owner=OWNER, shot_id=second, step=-1)
+    with pytest.raises(StudioError, match="last shot of the storyboard, so it cannot move later"):
+        move_shot_in_story(session=session, owner=OWNER, shot_id=third, step=+1)

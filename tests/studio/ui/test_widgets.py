@@ -66,7 +66,8 @@ def test_storyboard_items_show_every_shot_in_story_order(view):
     items, ids = storyboard_items(view)
     assert ids == [s.shot.id for s in view.shots]
     first, second = items[0], items[1]
-    assert first == (str(view.shots[0].keyframe_path), "1 · Mara climbs the spiral stairs. · seed 11 · locked")
+    # a locked shot's caption starts with the lock mark, visible on the thumbnail
+    assert first == (str(view.shots[0].keyframe_path), "🔒 1 · Mara climbs the spiral stairs. · seed 11 · locked")
     assert isinstance(second[0], Image.Image)  # a card, since shot 2 has no keyframe yet
     assert second[1] == "2 · Tom knocks at the door."
     assert storyboard_items(None) == ([], [])
@@ -86,7 +87,13 @@ def test_shot_panel_escapes_the_plot(view):
     assert shot_panel(view, None) == PANEL_HINT
     text = shot_panel(view, view.shots[0].shot.id)
     assert text.startswith("**Shot 1** — Mara climbs the spiral stairs\\.")
-    assert "Current keyframe: seed 11" in text
+    assert "Current keyframe: seed 11 · 🔒 locked" in text
+
+
+def test_the_shot_panel_shows_the_dialogue_and_notes(view):
+    text = shot_panel(view, view.shots[1].shot.id)
+    assert "**TOM** (shouting): Is anyone there?" in text
+    assert "*Notes:* rain on lens" in text
 
 
 def test_labels_for_dropdowns(view):
