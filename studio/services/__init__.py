@@ -115,6 +115,7 @@ Long jobs live in studio.jobs (JobRunner, JobUpdate, recover_stale_jobs); start-
 studio.context (open_studio).
 """
 
+from studio.services.bundle_info import bundle_notice
 from studio.services.cast import (
     add_character,
     add_face_photo,
@@ -258,6 +259,7 @@ __all__ = [
     "add_scene",
     "add_shot",
     "build_keyframe_zip",
+    "bundle_notice",
     "build_storyboard_pdf",
     "choose_seed",
     "create_project",

@@ -94,6 +94,7 @@ def build(shell: Shell) -> None:
                 seed_mode = gr.Radio(SEED_CHOICES, value="policy", label="Seeds", show_label=False)
                 seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
         status = gr.Markdown(elem_id="storyboard-status")
+        notice = gr.Markdown(elem_id="bundle-notice")
         gallery = gr.Gallery(label="Storyboard (story order; locked shots are kept)", columns=4, height=460,
                              allow_preview=False, fit_columns=False, object_fit="contain", elem_id="storyboard-gallery")
         with gr.Row():
@@ -146,6 +147,10 @@ def build(shell: Shell) -> None:
         items, ids = storyboard_items(view)
         return [items, ids]
 
+    def notice_of(view) -> str:
+        setting = view.project.settings.bundle_path if view is not None else None
+        return services.bundle_notice(shell.studio().models, setting)
+
     @guarded
     def refresh(ref, shot_id, request: gr.Request):
         owner = shell.owner(request)
@@ -156,10 +161,16 @@ def build(shell: Shell) -> None:
     def on_project(ref, request: gr.Request):
         owner = shell.owner(request)
         view = project_view(owner, ref)
-        return board_outputs(view) + panel_outputs(owner, view, None) + [""]
+        return board_outputs(view) + panel_outputs(owner, view, None) + ["", notice_of(view)]
 
-    tab.select(refresh, [shell.project, chosen_shot], board + panel_widgets)
-    shell.project.change(on_project, [shell.project], board + panel_widgets + [status])
+    @guarded
+    def on_tab(ref, shot_id, request: gr.Request):
+        owner = shell.owner(request)
+        view = project_view(owner, ref)
+        return board_outputs(view) + panel_outputs(owner, view, shot_id) + [notice_of(view)]
+
+    tab.select(on_tab, [shell.project, chosen_shot], board + panel_widgets + [notice])
+    shell.project.change(on_project, [shell.project], board + panel_widgets + [status, notice])
 
     @guarded
     def choose_shot(ref, ids: list[int], evt: gr.SelectData, request: gr.Request):
