@@ -140,7 +140,7 @@ def make_engine(db_path: str | Path | None = IN_MEMORY, *, echo: bool = False) -
 def init_db(engine: Engine) -> None:
     """Create every table that does not exist yet."""
     # Importing the table modules registers them on SQLModel.metadata.
-    from studio.db import cast, job, keyframe, project, reference, render, storyboard, trash  # noqa: F401
+    from studio.db import cast, job, keyframe, library, project, reference, render, storyboard, trash  # noqa: F401
 
     SQLModel.metadata.create_all(engine)
     logger.debug("database tables ready on %s", engine.url)

@@ -56,6 +56,12 @@ Cast (cast.py)
     set_face_analysis(session, media, owner, photo_id, crop, embedding, detector) -> FacePhotoPublic
     (description: a list of sentences, or a text with one sentence per line)
 
+Cast library (cast_library.py) — per owner, across projects
+    save_to_library(session, media, owner, character_id) -> LibraryEntry   replaces an entry of that name
+    list_cast_library(session, media, owner) -> [LibraryEntry]
+    add_from_library(session, media, owner, entry_id, project_id) -> CharacterPublic   photos copied
+    remove_from_library(session, media, owner, entry_id) -> name
+
 Script editing (script_edit.py) — positions are 0-based and stay dense
     add_scene(session, owner, project_id, heading, time_of_day="day", elements=(), style=None, index=None)
     edit_scene(session, owner, scene_id, heading=, time_of_day=, elements=, style=) -> EditResult[ScenePublic]
@@ -126,6 +132,13 @@ from studio.services.cast import (
     remove_character,
     remove_face_photo,
     set_face_analysis,
+)
+from studio.services.cast_library import (
+    LibraryEntry,
+    add_from_library,
+    list_cast_library,
+    remove_from_library,
+    save_to_library,
 )
 from studio.services.downloads import export_filename, render_download
 from studio.services.face_analysis import FaceAnalysis, analyse_face_photo
@@ -227,6 +240,7 @@ __all__ = [
     "FaceAnalysis",
     "GenerationPlan",
     "KeyframeMade",
+    "LibraryEntry",
     "ModelCache",
     "analyse_face_photo",
     "animatic_job",
@@ -252,6 +266,7 @@ __all__ = [
     "ShotView",
     "UploadResult",
     "add_character",
+    "add_from_library",
     "add_face_photo",
     "add_keyframe_version",
     "add_reference_frame",
@@ -282,6 +297,7 @@ __all__ = [
     "import_script_source",
     "last_deletion",
     "list_cast",
+    "list_cast_library",
     "list_keyframe_versions",
     "list_project_page",
     "list_projects",
@@ -300,10 +316,12 @@ __all__ = [
     "project_to_script",
     "remove_character",
     "remove_face_photo",
+    "remove_from_library",
     "remove_reference_frame",
     "rename_project",
     "render_download",
     "restore_keyframe_version",
+    "save_to_library",
     "set_face_analysis",
     "set_shot_locked",
     "undo_deletion",

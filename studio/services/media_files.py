@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlmodel import Session, col, select
 
 from studio.db import FacePhoto, KeyframeVersion, ReferenceFrame, Render
+from studio.db.library import LibraryPhoto
 from studio.db.trash import Deletion
 from studio.media import MediaStore
 
@@ -27,6 +28,8 @@ _MEDIA_COLUMNS = (
     KeyframeVersion.tokens_path,
     ReferenceFrame.media_path,
     Render.media_path,
+    LibraryPhoto.media_path,
+    LibraryPhoto.crop_path,
 )
 
 
