@@ -83,6 +83,12 @@ def build(shell: Shell) -> None:
                                     elem_id="face-upload")
                 remove_photo = gr.Button("Remove the selected photo")
                 undo = gr.Button("Undo the last removal", visible=False, elem_id="undo-cast")
+                with gr.Accordion("Cast library: your characters, for any project", open=False):
+                    library = gr.Dropdown(label="Library character", choices=[], elem_id="library-choice")
+                    with gr.Row():
+                        from_library = gr.Button("Add to this project", elem_id="add-from-library")
+                        to_library = gr.Button("Save the chosen character to the library", elem_id="save-to-library")
+                        drop_library = gr.Button("Remove from the library")
         photo_ids = gr.State([])
         chosen_photo = gr.State(None)
 
@@ -111,11 +117,19 @@ def build(shell: Shell) -> None:
                 services.last_deletion, owner=view.project.owner, project_id=view.project.id,
                 kinds=services.CAST_KINDS)),
             stale_forms.character_fingerprint(chosen.character) if chosen else None,
+            gr.Dropdown(choices=library_choices(view), value=None),
         ]
+
+    def library_choices(view) -> list[tuple[str, int]]:
+        if view is None:
+            return []
+        entries = shell.studio().call(services.list_cast_library, owner=view.project.owner)
+        return [(f"{e.name} ({len(e.photos)} photo{'s' if len(e.photos) != 1 else ''})", e.id) for e in entries]
 
     # What the form showed when it was loaded (studio.services.stale_forms).
     loaded = gr.State(None)
-    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo, loaded]
+    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo, loaded,
+               library]
 
     @guarded
     def refresh(ref, character_id, request: gr.Request):
@@ -216,3 +230,35 @@ def build(shell: Shell) -> None:
         return form(view, character_id if find_character(view, character_id) else NEW)
 
     undo.click(undo_cast_removal, [shell.project, character], outputs)
+
+    @guarded
+    def save_to_cast_library(ref, character_id, request: gr.Request):
+        owner = shell.owner(request)
+        if character_id in (None, NEW):
+            raise StudioError("Choose the character to keep in your library first.")
+        entry = shell.studio().call(services.save_to_library, owner=owner, character_id=character_id)
+        inform(f"{entry.name} is in your cast library now; add them to any project from there.")
+        return form(project_view(owner, ref), character_id)
+
+    @guarded
+    def add_from_cast_library(ref, entry_id, request: gr.Request):
+        owner = shell.owner(request)
+        if entry_id is None:
+            raise StudioError("Choose a character of your library first.")
+        added = shell.studio().call(services.add_from_library, owner=owner, entry_id=entry_id,
+                                    project_id=require_project_id(ref))
+        inform(f"Added {added.name} from your library, with their photos.")
+        return form(project_view(owner, ref), added.id)
+
+    @guarded
+    def remove_from_cast_library(ref, entry_id, character_id, request: gr.Request):
+        owner = shell.owner(request)
+        if entry_id is None:
+            raise StudioError("Choose the library character to remove first.")
+        name = shell.studio().call(services.remove_from_library, owner=owner, entry_id=entry_id)
+        inform(f"Removed {name} from your library; projects keep their own copy.")
+        return form(project_view(owner, ref), character_id)
+
+    to_library.click(save_to_cast_library, [shell.project, character], outputs)
+    from_library.click(add_from_cast_library, [shell.project, library], outputs)
+    drop_library.click(remove_from_cast_library, [shell.project, library, character], outputs)
