@@ -28,6 +28,14 @@ def project_gallery(summaries: list[services.ProjectSummary]) -> list[tuple[obje
     return items
 
 
+def page_text(shown: services.ProjectPage) -> str:
+    """Where the page sits in the list, e.g. "Projects 25-48 of 974"."""
+    if shown.total == 0:
+        return "No projects yet."
+    first = shown.page * shown.per_page + 1
+    return f"Projects {first}–{first + len(shown.summaries) - 1} of {shown.total}"
+
+
 def current_project_markdown(project: services.ProjectView | None) -> str:
     if project is None:
         return "No project is open. Click a project below, create one, open a sample or import a script."
@@ -48,6 +56,10 @@ def build(shell: Shell) -> None:
                     label="Your projects — click one to open it", columns=4, height=420, allow_preview=False, fit_columns=False,
                     object_fit="contain", elem_id="project-gallery",
                 )
+                with gr.Row():
+                    newer = gr.Button("◀ Newer", size="sm", elem_id="projects-newer")
+                    page_label = gr.Markdown(elem_id="projects-page")
+                    older = gr.Button("Older ▶", size="sm", elem_id="projects-older")
             with gr.Column(scale=2):
                 with gr.Group():
                     new_name = gr.Textbox(label="New project name", placeholder="The Lighthouse", max_lines=1,
@@ -74,10 +86,13 @@ def build(shell: Shell) -> None:
                             confirm = gr.Button("Delete for good", variant="stop", elem_id="confirm-delete")
                             keep = gr.Button("Keep it")
         project_ids = gr.State([])
+        page = gr.State(0)
 
-    def listing(owner: str) -> tuple[list, list[int]]:
-        summaries = shell.studio().call(services.list_projects, owner=owner)
-        return project_gallery(summaries), [s.id for s in summaries]
+    def listing(owner: str, page_number: int) -> tuple[list, list[int], int, str]:
+        """One page of the project list (a thousand projects load as fast as ten)."""
+        shown = shell.studio().call(services.list_project_page, owner=owner, page=page_number or 0)
+        return (project_gallery(shown.summaries), [s.id for s in shown.summaries], shown.page,
+                page_text(shown))
 
     def view_of(owner: str, project_id: int | None) -> services.ProjectView | None:
         if project_id is None:
@@ -85,9 +100,9 @@ def build(shell: Shell) -> None:
         return shell.studio().call(services.open_project, owner=owner, project_id=project_id)
 
     @guarded
-    def refresh(ref, request: gr.Request):
+    def refresh(ref, page_number, request: gr.Request):
         owner = shell.owner(request)
-        items, ids = listing(owner)
+        items, ids, page_number, label = listing(owner, page_number)
         try:
             view = view_of(owner, project_id_of(ref))
         except StudioError:
@@ -95,12 +110,23 @@ def build(shell: Shell) -> None:
         samples = shell.studio().call(services.list_samples)
         choices = [(s.title if f"{s.num_shots} shots" in s.title else f"{s.title} ({s.num_shots} shots)", s.name)
                    for s in samples]
-        return items, ids, current_project_markdown(view), gr.Dropdown(choices=choices)
+        return items, ids, page_number, label, current_project_markdown(view), gr.Dropdown(choices=choices)
 
-    outputs = [gallery, project_ids, current, sample]
-    shell.demo.load(refresh, [shell.project], outputs)
-    tab.select(refresh, [shell.project], outputs)
-    shell.project.change(refresh, [shell.project], outputs)
+    outputs = [gallery, project_ids, page, page_label, current, sample]
+    shell.demo.load(refresh, [shell.project, page], outputs)
+    tab.select(refresh, [shell.project, page], outputs)
+    shell.project.change(refresh, [shell.project, page], outputs)
+
+    def pager(step: int):
+        @guarded
+        def turn_page(page_number, request: gr.Request):
+            items, ids, page_number, label = listing(shell.owner(request), max(0, (page_number or 0) + step))
+            return items, ids, page_number, label
+
+        return turn_page
+
+    newer.click(pager(-1), [page], [gallery, project_ids, page, page_label])
+    older.click(pager(+1), [page], [gallery, project_ids, page, page_label])
 
     @guarded
     def open_selected(ids: list[int], evt: gr.SelectData, request: gr.Request):

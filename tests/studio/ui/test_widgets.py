@@ -23,6 +23,7 @@ from studio.services import (
     add_keyframe_version,
     create_project,
     generation_job,
+    list_project_page,
     list_projects,
     lock_shot,
     new_project_from_script,
@@ -35,7 +36,7 @@ from studio.ui.choices import NEW, character_choices, scene_choices, shot_choice
 from studio.ui.feedback import markdown_text
 from studio.ui.field_messages import PROBLEM_MARK, field_infos, general_problems
 from studio.ui.jobs import cancel_jobs, job_status, start_job
-from studio.ui.projects_tab import current_project_markdown, project_gallery
+from studio.ui.projects_tab import current_project_markdown, page_text, project_gallery
 from studio.ui.script_tab import overview_rows
 from studio.ui.settings_tab import bundle_note
 from studio.ui.storyboard_tab import PANEL_HINT, shot_panel, storyboard_items, with_keyframe
@@ -178,3 +179,13 @@ def test_a_photo_without_a_face_says_so_in_its_caption_as_in_its_toast():
         ("p.png", "Photo 3"),
     ]
     assert "face found (" not in photo_caption(1, WHOLE_IMAGE, True)
+
+
+def test_the_project_list_shows_one_page_and_says_where_it_is(studio):
+    for i in range(30):
+        studio.call(create_project, owner=OWNER, name=f"P{i}")
+    first = studio.call(list_project_page, owner=OWNER, page=0)
+    assert page_text(first) == "Projects 1–24 of 30"
+    assert page_text(studio.call(list_project_page, owner=OWNER, page=1)) == "Projects 25–30 of 30"
+    assert page_text(studio.call(list_project_page, owner="nobody", page=0)) == "No projects yet."
+    assert len(project_gallery(first.summaries)) == 24
