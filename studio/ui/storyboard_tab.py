@@ -92,7 +92,7 @@ def build(shell: Shell) -> None:
             cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-generation", scale=1)
             with gr.Accordion("Seeds for the whole storyboard", open=False):
                 seed_mode = gr.Radio(SEED_CHOICES, value="policy", label="Seeds", show_label=False)
-                seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
+                seed = gr.Number(label="Seed", value=0, precision=0)  # no Gradio minimum: see check_seed
         status = gr.Markdown(elem_id="storyboard-status")
         notice = gr.Markdown(elem_id="bundle-notice")
         gallery = gr.Gallery(label="Storyboard (story order; locked shots are kept)", columns=4, height=460,
@@ -110,7 +110,7 @@ def build(shell: Shell) -> None:
                     regenerate_scene = gr.Button("Regenerate its scene", elem_id="regenerate-scene")
                 with gr.Row():
                     regen_mode = gr.Radio(REGENERATE_SEEDS, value="new", label="Seed for regenerating")
-                    regen_seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
+                    regen_seed = gr.Number(label="Seed", value=0, precision=0)
                 locked = gr.Checkbox(label="Locked: keep this keyframe when regenerating", elem_id="lock-shot")
                 own_panel = UploadField(label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
                                     file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",

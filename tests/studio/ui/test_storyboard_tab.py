@@ -57,3 +57,12 @@ def test_a_shot_moves_later_from_the_storyboard(page):
     earlier.fn(ref, view.shots[0].shot.id, request=None)
     again = studio.call(open_project, owner=studio.owner_of(None), project_id=view.project.id)
     assert [s.shot.plot for s in again.shots][:2] == ["Mara climbs the spiral stairs.", "Tom knocks at the door."]
+
+
+def test_seed_fields_leave_their_rule_to_the_studio(page):
+    demo, _, _ = page
+    seeds = [b for b in demo.blocks.values() if type(b).__name__ == "Number" and b.label == "Seed"]
+    assert len(seeds) == 3  # storyboard, regenerate, settings
+    for field in seeds:
+        # no Gradio minimum: a negative seed reaches check_seed, whose sentence is shown
+        assert field.minimum is None and field.preprocess(-1) == -1
