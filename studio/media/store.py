@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -88,6 +88,9 @@ class MediaStore:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.work_root = Path(work_root).resolve() if work_root is not None else self.root.parent / WORK_DIR
+        # Called with each stored file's absolute path just before it is deleted, so copies
+        # made elsewhere (the web server's cache) can go with it.
+        self.removal_hooks: list[Callable[[Path], None]] = []
 
     # -- paths --------------------------------------------------------------------------
 
@@ -231,9 +234,19 @@ class MediaStore:
 
     # -- deleting -----------------------------------------------------------------------
 
+    def _before_removal(self, path: Path) -> None:
+        for hook in self.removal_hooks:
+            try:
+                hook(path)
+            except OSError as error:
+                # A copy that cannot be deleted must not keep the stored file (or a row) alive.
+                logger.warning("could not remove the copies of %s: %s", path, error)
+
     def remove(self, relative: str) -> bool:
         """Delete one stored file; False if it was already gone."""
         path = self.resolve(relative)
+        if path.is_file():
+            self._before_removal(path)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -245,6 +258,10 @@ class MediaStore:
         path = self.resolve(directory)
         if path == self.root:
             raise ValueError("refusing to delete the whole media root")
+        if self.removal_hooks and path.is_dir():
+            for file in sorted(path.rglob("*")):
+                if file.is_file() and not file.is_symlink():
+                    self._before_removal(file)
         shutil.rmtree(path, ignore_errors=True)
 
     # -- inspection and clean-up --------------------------------------------------------
@@ -275,6 +292,7 @@ class MediaStore:
                 continue
             path = self.root / relative
             if now - path.stat().st_mtime >= min_age_seconds:
+                self._before_removal(path)
                 path.unlink(missing_ok=True)
                 removed.append(relative)
         self._remove_empty_dirs()

@@ -30,6 +30,7 @@ from studio.ui import (
 )
 from studio.ui.handle import StudioHandle
 from studio.ui.http_guard import LoginThrottle, SecurityHeaders, frame_ancestors_for
+from studio.ui.served_files import OwnerOnlyFiles
 from studio.ui.shell import NO_PROJECT, Shell
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ HEADER = (
 )
 # Waiting requests beyond this are refused by Gradio's queue instead of piling up memory.
 QUEUE_MAX_SIZE = 32
+# (every, older than) in seconds: Gradio deletes the uploads and cached copies this page made
+# (and all of them when the server stops); callbacks delete uploads as soon as they are done.
+DELETE_CACHE = (3600, 3600)
 CSS = """
 #storyboard-status, #animatic-status {min-height: 1.5em}
 .field-problem {box-shadow: 0 0 0 2px var(--error-border-color, #ef4444); border-radius: var(--block-radius)}
@@ -53,7 +57,7 @@ CSS = """
 def build_demo(handle: StudioHandle | None = None) -> gr.Blocks:
     """Build the page around `handle` (default: settings from the environment at first use)."""
     handle = handle or StudioHandle()
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(HEADER)
         project = gr.State(dict(NO_PROJECT))
         shell = Shell(handle=handle, demo=demo, project=project)
@@ -72,8 +76,10 @@ def build_demo(handle: StudioHandle | None = None) -> gr.Blocks:
     return demo
 
 
-def launch_options(settings: StudioSettings, environ: Mapping[str, str]) -> dict:
-    """Keyword arguments of Blocks.launch for `settings`.
+def launch_options(
+    settings: StudioSettings, environ: Mapping[str, str], handle: StudioHandle | None = None
+) -> dict:
+    """Keyword arguments of Blocks.launch for `settings` (with `handle`: media served to owners only).
 
     The studio's --host/--port (or STUDIO_HOST/PORT) win; when they are left at their defaults,
     GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured by Gradio itself.
@@ -94,6 +100,8 @@ def launch_options(settings: StudioSettings, environ: Mapping[str, str]) -> dict
             Middleware(LoginThrottle),
         ]},
     }
+    if handle is not None:
+        options["app_kwargs"]["middleware"].append(Middleware(OwnerOnlyFiles, handle=handle))
     if settings.host != DEFAULT_HOST or "GRADIO_SERVER_NAME" not in environ:
         options["server_name"] = settings.host
     if settings.port != DEFAULT_PORT or "GRADIO_SERVER_PORT" not in environ:
@@ -113,6 +121,6 @@ def launch(demo: gr.Blocks, argv: Sequence[str] | None = None, environ: Mapping[
     handle.configure(settings)
     handle.get()
     try:
-        demo.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE).launch(**launch_options(settings, env))
+        demo.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE).launch(**launch_options(settings, env, handle))
     finally:
         handle.close()

@@ -17,6 +17,7 @@ from studio.services.face_analysis import WHOLE_IMAGE
 from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
+from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, require_project_id
 from studio.ui.undo_button import undo_button
 from studio.ui.upload_field import UploadField
@@ -189,6 +190,9 @@ def build(shell: Shell) -> None:
             except StudioError as error:
                 warn(str(error))
                 continue
+            finally:
+                # Stored as a clean PNG or refused: the original (EXIF, GPS...) must not stay on disk.
+                discard_upload(path)
             for note in upload_result.notes:
                 inform(note)
             analysis = services.analyse_face_photo(

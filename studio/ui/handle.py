@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from studio.config import StudioSettings, load_settings
 from studio.context import StudioContext, open_studio
+from studio.ui.served_files import forget_served_copy
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class StudioHandle:
         with self._lock:
             if self._studio is None:
                 self._studio = open_studio(settings)
+                # A deleted media file takes the web server's cached copy with it.
+                self._studio.media.removal_hooks.append(forget_served_copy)
                 logger.info("studio opened on %s", settings.data_dir)
             return self._studio
 

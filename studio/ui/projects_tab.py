@@ -9,6 +9,7 @@ from studio import services
 from studio.errors import StudioError
 from studio.ui.feedback import guarded, inform, markdown_text
 from studio.ui.placeholders import placeholder_card
+from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, project_ref, require_project_id
 from studio.ui.upload_field import UploadField
 
@@ -163,10 +164,14 @@ def build(shell: Shell) -> None:
         if not path:
             raise StudioError("Choose a script file to import first.")
         project_id = require_project_id(ref) if target_value == "replace" else None
-        report = shell.studio().call(
-            services.import_script_source, owner=shell.owner(request), path=path,
-            fmt=None if fmt_value == "auto" else fmt_value, project_id=project_id, replace=project_id is not None,
-        )
+        try:
+            report = shell.studio().call(
+                services.import_script_source, owner=shell.owner(request), path=path,
+                fmt=None if fmt_value == "auto" else fmt_value, project_id=project_id,
+                replace=project_id is not None,
+            )
+        finally:
+            discard_upload(path)  # imported or refused, the uploaded file is done with
         for note in report.notes:
             inform(note)
         inform(f"Imported {report.num_scenes} scenes, {report.num_shots} shots and {report.num_characters} "

@@ -9,6 +9,7 @@ import gradio as gr
 from studio import services
 from studio.errors import StudioError
 from studio.ui.feedback import guarded, inform, warn
+from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, require_project_id
 from studio.ui.upload_field import UploadField
 
@@ -63,6 +64,9 @@ def build(shell: Shell) -> None:
             except StudioError as error:
                 warn(str(error))
                 continue
+            finally:
+                # Stored as a clean PNG or refused: the original (EXIF, GPS...) must not stay on disk.
+                discard_upload(path)
             added += 1
             for note in result.notes:
                 inform(note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+import gradio as gr
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
@@ -12,7 +13,7 @@ from gradio_client.exceptions import AppError
 from studio.config import StudioSettings
 from studio.ui.app import build_demo
 from studio.ui.handle import StudioHandle
-from studio.ui.upload_field import URL_REFUSED, UploadField, is_url
+from studio.ui.upload_field import URL_REFUSED, is_url
 from tests.studio.test_browser import _free_port
 
 URL_FILE = {"path": "https://example.com/face.png", "meta": {"_type": "gradio.FileData"}}
@@ -74,6 +75,7 @@ def test_a_url_given_as_a_file_is_refused_before_any_lookup(served, lookups, end
 def test_every_upload_of_the_page_is_an_upload_field(tmp_path):
     demo = build_demo(StudioHandle(StudioSettings(data_dir=tmp_path / "data")))
     interactive_files = [block for block in demo.blocks.values()
-                         if type(block).__name__ in ("File", "UploadField", "UploadButton", "Image", "Video")
+                         if isinstance(block, gr.File | gr.UploadButton | gr.Image | gr.Video)
                          and block.interactive is not False]
-    assert interactive_files and all(isinstance(block, UploadField) for block in interactive_files)
+    assert len(interactive_files) >= 3  # photos, references, scripts (and any added since)
+    assert all(getattr(block, "refuses_urls", False) for block in interactive_files)
