@@ -109,11 +109,11 @@ PRESETS: dict[str, dict] = {
     # The embedded CPU bundle's decoder, retrained for issue 20 on the 8-channel VAE (stage 0
     # preset "vae8"). Widths as the 20-minute feasibility run of ENVIRONMENT.md (UNet
     # (64, 128, 256), attention everywhere, AdamW 2e-4, batch 32, min-SNR 5, EMA), with the
-    # full ID condition. At most 6,000 training keyframes are cached (evenly spread over the
-    # movies; 0.35 GB of CLIP tokens, 0.04 GB of latents in fp16): the wide8 encoder costs
-    # ~15 GFLOP per 128 x 224 frame, minutes per thousand frames on one shared thread. On the
-    # shared 2-core machine a step of batch 32 took 7.4-10 s with one thread (bf16 and fp32
-    # alike, other jobs running), so 1,200 steps are a long evening.
+    # full ID condition. At most 3,000 training keyframes are cached (evenly spread over the
+    # movies, ~19 per movie; 0.17 GB of CLIP tokens, 0.02 GB of latents in fp16): the wide8
+    # encoder took 0.49 s per 128 x 224 frame with bf16 autocast (1.12 s in fp32) on one
+    # thread of the shared machine, so 3,000 frames are ~25 minutes. A step of batch 32 took
+    # 7.4-10 s there (bf16 and fp32 alike, other jobs running): 1,200 steps are a long evening.
     "default": {
         "seed": 0,
         "clip_path": None,
@@ -124,8 +124,8 @@ PRESETS: dict[str, dict] = {
         "context_dim": 256,
         "description_encoder": "minilm",
         "face_embedder": "clip",
-        "max_frames": 6000,
-        "shard_size": 1000,
+        "max_frames": 3000,
+        "shard_size": 500,
         "encode_batch": 32,
         "batch_size": 32,
         "steps": 1200,
