@@ -102,6 +102,7 @@ PRESETS: dict[str, dict] = {
         "eval_every": 2,
         "eval_guidance": [1.0, 2.0],
         "eval_seed": 1234,
+        "judge_dir": None,
         "log_every": 1,
         "checkpoint_every": 2,
         "keep_checkpoints": 2,
@@ -147,6 +148,7 @@ PRESETS: dict[str, dict] = {
         "eval_every": 200,
         "eval_guidance": [3.0],
         "eval_seed": 1234,
+        "judge_dir": None,
         "log_every": 10,
         "checkpoint_every": 50,
         "keep_checkpoints": 2,
@@ -357,18 +359,21 @@ class HeldOut:
 
 
 _JUDGE: list = []  # the loaded judge (or None when there is none), loaded once per process
+JUDGE_DIR: list[str | None] = [None]  # a judge folder to load instead of bench.judge's default
 
 
 def judge_scores(images: list[Image.Image], records: list[dict]) -> dict | None:
     """bench.judge's accuracies, or None when no judge exists for this world.
 
-    A judge is only loaded, never trained here (training one takes minutes of both cores).
+    A judge is only loaded (bench.judge's own choice, or the folder in JUDGE_DIR, set by the
+    `judge_dir` setting), never trained here (training one takes minutes of both cores).
     """
     if not _JUDGE:
         try:
-            from bench.judge import load_judge
+            from bench.judge import Judge, load_judge
 
-            _JUDGE.append(load_judge(train_if_missing=False))
+            folder = JUDGE_DIR[0]
+            _JUDGE.append(Judge.load(Path(folder)) if folder else load_judge(train_if_missing=False))
         except (ImportError, FileNotFoundError, TypeError) as error:
             logger.info("no judge for the learning curve (%s); logging the latent L1 only", error)
             _JUDGE.append(None)
@@ -543,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("%s: %d embeddings (%d read from %s)", name, len(keys), read, path)
 
     held = HeldOut(cfg["eval_data"], cfg["eval_frames"], model.image_size) if cfg["eval_data"] else None
+    JUDGE_DIR[0] = cfg["judge_dir"]
 
     model.set_trainable({"compressor", "conditioner", "unet"})
     trainable = [p for p in model.parameters() if p.requires_grad]

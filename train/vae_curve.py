@@ -22,7 +22,7 @@ from safetensors.torch import load_file
 
 from core.decoder.architectures import build_vae
 from train.common.run import CHECKPOINT_DIR, STEP_PREFIX
-from train.stage13_cached_decoder import HeldOut, vae_round_trip_row
+from train.stage13_cached_decoder import JUDGE_DIR, HeldOut, vae_round_trip_row
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--frames", type=int, default=64, help="held-out keyframes, spread over the movies")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--judge", default=None, help="a bench.judge folder (default: bench.judge's own)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
+    JUDGE_DIR[0] = args.judge
     run = Path(args.run)
     curve = run / "vae_curve.jsonl"
     done = set()
