@@ -42,6 +42,7 @@ from train.data.world import (
     render_keyframe,
     split_identities,
 )
+from train.data.world.movie import PLACE_VARIANTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _GAP = 4
@@ -127,6 +128,15 @@ def contact_sheet(seed: int = 0) -> Image.Image:
     )
     rows = [(key, [frame(place=key, time_of_day=t, characters=pair) for t in TIMES_OF_DAY]) for key in PLACES]
     sheet.grid("Places x times of day (wide shot)", list(TIMES_OF_DAY), rows)
+    variants = [
+        (key, [frame(place=key, variant=v, characters=pair) for v in range(PLACE_VARIANTS)])
+        for key in ("beach", "office", "desert", "living-room")
+    ]
+    sheet.grid(
+        "Per-movie looks of a place (variants 0-2: layout and surface tint; no script names them)",
+        [f"variant {v}" for v in range(PLACE_VARIANTS)],
+        variants,
+    )
 
     full_pair = (
         CharacterSpec(cast[2], 0.33, 0.0, "raise-arms", "happy", 0.4),

@@ -38,7 +38,7 @@ class JudgeConfig:
     shot_sizes: tuple[str, ...]
     variants: int
     identities: tuple[str, ...]  # identity ids of the held-out cast, in head order
-    widths: tuple[int, ...] = (48, 96, 160, 256)  # per stage; stage k runs at stride 4 * 2**k
+    widths: tuple[int, ...] = (32, 64, 96, 160)  # per stage; stage k runs at stride 4 * 2**k
     blocks: tuple[int, ...] = (1, 2, 2, 1)
     cell_stage: int = 1  # the stage whose feature map (stride 8) carries the identity cells
     dropout: float = 0.1

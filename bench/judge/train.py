@@ -69,18 +69,18 @@ def augment(
     batch: LabelledFrames, recipe: Recipe, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (B, 3, H, W), cells (B, h, w)) with mirror, blur and noise drawn from `generator`."""
-    x = to_input(batch.images)
+    x = to_input(batch.images).contiguous()
     cells = batch.cells.clone()
     flip = torch.rand(len(x), generator=generator) < 0.5
     x[flip] = x[flip].flip(-1)
     cells[flip] = cells[flip].flip(-1)
+    # One blur strength per batch, applied to a random part of it in one batched call.
     blur = torch.rand(len(x), generator=generator) < recipe.blur_probability
-    for i in torch.nonzero(blur).flatten().tolist():
+    if blur.any():
         sigma = 0.3 + float(torch.rand(1, generator=generator)) * (recipe.max_blur_sigma - 0.3)
-        x[i] = gaussian_blur(x[i], kernel_size=7, sigma=sigma)
-    x = x + torch.randn(x.shape, generator=generator) * recipe.noise_std * torch.rand(
-        len(x), 1, 1, 1, generator=generator
-    )
+        x[blur] = gaussian_blur(x[blur], kernel_size=7, sigma=sigma)
+    strength = recipe.noise_std * torch.rand(len(x), 1, 1, 1, generator=generator)
+    x = x + torch.randn(x.shape, generator=generator) * strength
     return x.clamp_(0, 1), cells
 
 
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--val-movies", type=int, default=defaults.val_movies)
     parser.add_argument("--shots", type=int, default=defaults.shots)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-every", type=int, default=0, help="held-out evaluation every N steps")
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
         shots=args.shots,
         steps=args.steps,
         batch_size=args.batch_size,
+        lr=args.lr,
         eval_every=args.eval_every,
     )
     meta = train(recipe, args.out or default_judge_folder(), args.threads)
