@@ -1,0 +1,12 @@
+"""Interchange with screenwriting and editing tools (issue 26). No UI and no database here.
+
+* `fdx`             - Final Draft (.fdx) import and export (parsed safely with defusedxml);
+* `fountain_writer` - scripts written as Fountain screenplays;
+* `screenplay`      - the paragraph form both share (headings, action, speeches, transitions);
+* `timing`          - when each shot and dialogue line is on screen in the animatic;
+* `editorial`       - OpenTimelineIO timelines, written as .otio, CMX 3600 EDL or FCP XML;
+* `shot_list`       - the CSV shot list;
+* `subtitles`       - SRT and WebVTT subtitles of the dialogue;
+* `formats`         - which file imports how, and `export_text` for every export format;
+* `__main__`        - the command line (`python -m core.interchange import|export ...`).
+"""
