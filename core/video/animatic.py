@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -125,8 +125,14 @@ def build_timeline(
     keyframes: Mapping[ShotKey, str | Path],
     clips: Mapping[ShotKey, str | Path] | None = None,
     settings: AnimaticSettings = AnimaticSettings(),
+    caption_starts: Mapping[int, Sequence[float]] | None = None,
 ) -> Timeline:
-    """Lay out every shot of `script` on the frame grid (nothing is encoded yet)."""
+    """Lay out every shot of `script` on the frame grid (nothing is encoded yet).
+
+    `caption_starts`: per story-order index, the seconds from the shot's start at which each
+    dialogue caption comes up (a scratch voice track times them); otherwise a shot's time is
+    shared evenly between its captions.
+    """
     shots = script.shots()
     if not shots:
         raise ValueError("The script has no shots; add a shot before exporting an animatic.")
@@ -184,7 +190,7 @@ def build_timeline(
             )
             frame = end
 
-    for (s, k, shot), (kind, path) in zip(shots, media, strict=True):
+    for index, ((s, k, shot), (kind, path)) in enumerate(zip(shots, media, strict=True)):
         seconds += shot.duration
         end = boundary(seconds)
         if end <= frame:
@@ -213,9 +219,17 @@ def build_timeline(
                 )
             )
         captions = []
+        starts = None
         if settings.captions and shot.dialogue:
             captions = [caption_overlay(line, size, settings.caption_style) for line in shot.dialogue]
-        segments.append(Segment(source, frame, end, captions))
+            if caption_starts and index in caption_starts:
+                if len(caption_starts[index]) != len(shot.dialogue):
+                    raise ValueError(
+                        f"Scene {s + 1}, shot {k + 1} has {len(shot.dialogue)} dialogue lines but "
+                        f"{len(caption_starts[index])} caption times were given."
+                    )
+                starts = [int(round(t * fps)) for t in caption_starts[index]]
+        segments.append(Segment(source, frame, end, captions, starts))
         frame = end
 
     crossfade_frames = boundary(settings.crossfade_seconds) if settings.transition == "crossfade" else 0
@@ -253,15 +267,21 @@ def render_animatic(
     settings: AnimaticSettings = AnimaticSettings(),
     progress: ProgressCallback | None = None,
     cancel_check: CancelCheck | None = None,
+    audio_path: str | Path | None = None,
+    caption_starts: Mapping[int, Sequence[float]] | None = None,
 ) -> AnimaticResult:
     """Assemble and encode the animatic of `script`; returns where it went and its timing.
+
+    `audio_path`: a sound track as long as the animatic (a WAV from
+    `core.interchange.scratch_track`), written into the MP4 as AAC; `caption_starts` times
+    the captions to it (see `build_timeline`).
 
     `progress(done, total)` counts encoded frames (MP4, then GIF); `cancel_check()` returning
     True stops the job with `Cancelled`, leaving neither file behind.
     """
     video_path = Path(video_path)
     gif_path = Path(gif_path) if gif_path is not None else None
-    timeline = build_timeline(script, keyframes, clips, settings)
+    timeline = build_timeline(script, keyframes, clips, settings, caption_starts)
     width, height = timeline.size
     gif_w = min(settings.gif_width, width)
     gif_h = max(1, round(height * gif_w / width))
@@ -301,7 +321,8 @@ def render_animatic(
     try:
         with atomic_output(video_path) as video_temporary, gif_target as gif_temporary:
             write_h264(
-                video_frame, timeline.num_frames, timeline.size, timeline.fps, video_temporary, settings.h264
+                video_frame, timeline.num_frames, timeline.size, timeline.fps, video_temporary, settings.h264,
+                audio_path=audio_path,
             )
             # moviepy probes frame 0 once when it builds a clip; count only frames really encoded
             done = timeline.num_frames

@@ -157,6 +157,8 @@ class Segment:
     start: int  # first output frame
     end: int  # one past the last output frame
     captions: list[Overlay] = field(default_factory=list)  # shown one after another
+    # frames from `start` at which each caption comes up; None: the segment is shared evenly
+    caption_starts: list[int] | None = None
 
 
 class Timeline:
@@ -200,7 +202,10 @@ class Timeline:
         u = (index - visible_start + 0.5) / visible_frames
         seconds = (index - segment.start) / self.fps
         slot = 0
-        if segment.captions:
+        if segment.captions and segment.caption_starts is not None:
+            slot = max(0, bisect.bisect_right(segment.caption_starts, index - segment.start) - 1)
+            slot = min(slot, len(segment.captions) - 1)
+        elif segment.captions:
             slot = (index - segment.start) * len(segment.captions) // (segment.end - segment.start)
             slot = min(max(slot, 0), len(segment.captions) - 1)
         if segment.source.is_static and self._still_cache[0] == (k, slot):

@@ -51,8 +51,12 @@ def write_h264(
     fps: float,
     path: str | Path,
     settings: H264Settings = H264Settings(),
+    audio_path: str | Path | None = None,
 ) -> Path:
-    """Encode frames `frame_at(0..num_frames-1)` (each (H, W, 3) uint8) into an MP4 at `path`."""
+    """Encode frames `frame_at(0..num_frames-1)` (each (H, W, 3) uint8) into an MP4 at `path`.
+
+    `audio_path`: a sound file (e.g. WAV) muxed in as AAC; give it the video's length.
+    """
     from moviepy import VideoClip  # imported here: moviepy probes ffmpeg on import
 
     width, height = size
@@ -77,7 +81,8 @@ def write_h264(
             str(temporary),
             fps=fps,
             codec="libx264",
-            audio=False,
+            audio=str(audio_path) if audio_path is not None else False,
+            audio_codec="aac",
             preset=settings.preset,
             threads=settings.threads or (1 if width * height <= SINGLE_THREAD_MAX_PIXELS else None),
             ffmpeg_params=["-crf", str(settings.crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
