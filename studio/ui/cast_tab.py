@@ -92,6 +92,8 @@ def build(shell: Shell) -> None:
                         drop_library = gr.Button("Remove from the library")
         photo_ids = gr.State([])
         chosen_photo = gr.State(None)
+        # What the form showed when it was loaded (studio.services.stale_forms).
+        loaded = gr.State(None)
 
     def project_view(owner: str, ref) -> services.ProjectView | None:
         project_id = project_id_of(ref)
@@ -127,8 +129,6 @@ def build(shell: Shell) -> None:
         entries = shell.studio().call(services.list_cast_library, owner=view.project.owner)
         return [(f"{e.name} ({len(e.photos)} photo{'s' if len(e.photos) != 1 else ''})", e.id) for e in entries]
 
-    # What the form showed when it was loaded (studio.services.stale_forms).
-    loaded = gr.State(None)
     outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo, loaded,
                library]
 

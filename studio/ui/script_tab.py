@@ -112,10 +112,11 @@ def build(shell: Shell) -> None:
                     shot_up = gr.Button("Move up")
                     shot_down = gr.Button("Move down")
                     delete_shot = gr.Button("Delete shot", variant="stop")
+            # What each form showed when it was loaded (studio.services.stale_forms): a save over
+            # changes made in another tab is refused instead of overwriting them. Inside the tab:
+            # a component between two tabs would shift the browser's tab labels.
+            details_loaded, scene_loaded, shot_loaded = gr.State(None), gr.State(None), gr.State(None)
 
-    # What each form showed when it was loaded (studio.services.stale_forms): a save over
-    # changes made in another tab is refused instead of overwriting them.
-    details_loaded, scene_loaded, shot_loaded = gr.State(None), gr.State(None), gr.State(None)
     scene_inputs = [heading, time_of_day, elements, scene_style]
     shot_inputs = [plot, characters, size, angle, motion, duration, notes]
     everything = [logline, style, overview, problems, scene, *scene_inputs, save_scene, scene_status,

@@ -105,3 +105,10 @@ def test_a_wrong_flag_stops_with_a_sentence(tmp_path):
     with pytest.raises(SystemExit, match="cannot start: The login 'ann' is not of the form user:password"):
         launch(demo, argv=["--data-dir", str(tmp_path), "--auth", "ann"], environ={})
     assert not demo.studio_handle.is_open
+
+
+def test_the_tabs_hold_only_tabs(tmp_path):
+    """A component (even a gr.State) created between two tabs shifts the tab labels in the browser."""
+    demo = build_demo(StudioHandle(StudioSettings(data_dir=tmp_path / "data")))
+    [tabs] = [b for b in demo.blocks.values() if type(b).__name__ == "Tabs"]
+    assert [type(child).__name__ for child in tabs.children] == ["Tab"] * len(TABS)
