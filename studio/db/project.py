@@ -38,6 +38,13 @@ class ProjectSettings(BaseModel):
     face_guidance_scale: float | None = PydanticField(default=None, ge=0.0, le=50.0)
     seed_policy: SeedPolicy = SeedPolicy.PER_SHOT
     seed: int = PydanticField(default=0, ge=0, lt=2**63)
+    # scratch voice track (issue 26): each character's eSpeak NG voice by case-folded name
+    # ({"voice", "variant", "pitch", "speed"}; a character without one gets a default voice),
+    # whether the animatic reads the dialogue aloud, and the media path of a music/ambience bed
+    # (studio.services.media_files counts it as referenced, like a row's path)
+    voices: dict[str, dict[str, str | int]] = PydanticField(default_factory=dict)
+    scratch_voice: bool = False
+    music_path: str | None = None
 
 
 class ProjectBase(SQLModel):

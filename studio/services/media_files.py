@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlmodel import Session, col, select
 
-from studio.db import FacePhoto, KeyframeVersion, ReferenceFrame, Render
+from studio.db import FacePhoto, KeyframeVersion, Project, ReferenceFrame, Render
 from studio.db.library import LibraryPhoto
 from studio.db.trash import Deletion
 from studio.media import MediaStore
@@ -40,7 +40,18 @@ def referenced_media(session: Session) -> set[str]:
         paths.update(value for value in session.exec(select(column).where(col(column).is_not(None))).all() if value)
     for kept in session.exec(select(Deletion.media_paths)).all():
         paths.update(kept or ())
+    paths.update(_project_settings_paths(session))
     return paths
+
+
+def _project_settings_paths(session: Session) -> set[str]:
+    """Media paths kept in projects' settings (the animatic's music bed, issue 26)."""
+    found = set()
+    for settings in session.exec(select(Project.settings)).all():
+        path = (settings or {}).get("music_path")
+        if path:
+            found.add(path)
+    return found
 
 
 def is_referenced(session: Session, path: str) -> bool:
@@ -49,7 +60,7 @@ def is_referenced(session: Session, path: str) -> bool:
     # Paths are content hashes, so a substring match on the JSON list is exact enough to
     # narrow down; the list itself decides.
     candidates = session.exec(select(Deletion.media_paths).where(col(Deletion.media_paths).contains(path))).all()
-    return any(path in (kept or ()) for kept in candidates)
+    return any(path in (kept or ()) for kept in candidates) or path in _project_settings_paths(session)
 
 
 def release_media(session: Session, media: MediaStore, paths: Iterable[str | None]) -> list[str]:

@@ -117,9 +117,13 @@ def _fit_lines(
 
 def build_storyboard_pdf(
     *, session: Session, media: MediaStore, owner: str, project_id: int, font_path: Path | None = None,
-    layout: PanelLayout | None = None,
+    layout: PanelLayout | None = None, durations: dict[int, float] | None = None,
 ) -> tuple[bytes, int]:
-    """The PDF bytes and the number of shot panels in it."""
+    """The PDF bytes and the number of shot panels in it.
+
+    `durations` (story-order index -> seconds) replaces the shots' own, e.g. as the scratch
+    voice track holds them in the animatic.
+    """
     layout = layout or PanelLayout()
     project = require_project(session, project_id, owner)
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
@@ -159,12 +163,13 @@ def build_storyboard_pdf(
         x = layout.margin + column * (layout.panel_width + layout.gutter)
         y = layout.margin + layout.header + row * (layout.panel_height + layout.gutter)
         shot_in_scene[scene.id] = shot_in_scene.get(scene.id, 0) + 1
-        _panel(pdf, fonts, layout, media, session, x, y, index + 1, scene, shot, shot_in_scene[scene.id])
+        duration = (durations or {}).get(index, shot.duration)
+        _panel(pdf, fonts, layout, media, session, x, y, index + 1, scene, shot, shot_in_scene[scene.id], duration)
 
     return bytes(pdf.output()), len(rows)
 
 
-def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number_in_scene) -> None:
+def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number_in_scene, duration) -> None:
     width = layout.panel_width
     image_h = layout.image_height
     pdf.set_draw_color(90, 90, 90)
@@ -190,7 +195,7 @@ def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number
     pdf.set_xy(x + pad, cursor)
     lock = "  [locked]" if shot.locked else ""
     pdf.cell(text_w, line_h + 0.6, fonts.text(
-        f"Shot {number}  ·  scene {scene.position + 1}.{number_in_scene}  ·  {shot.duration:g} s{lock}"
+        f"Shot {number}  ·  scene {scene.position + 1}.{number_in_scene}  ·  {duration:g} s{lock}"
     ))
     cursor += line_h + 0.8
 
@@ -241,8 +246,19 @@ def export_storyboard_pdf(
     require_project(session, project_id, owner)
     if not storyboard_db.list_project_shots(session=session, project_id=project_id):
         raise StudioError("The project has no shots yet, so there is no storyboard to print; add scenes and shots first.")
+    durations = None
+    project = require_project(session, project_id, owner)
+    if project.project_settings().scratch_voice:
+        # the animatic holds shots for their spoken lines; the sheets say what it shows
+        from core.interchange.voiced_animatic import voiced_timing
+        from studio.services.script_export import project_to_script
+        from studio.services.voices import project_voices
+
+        script = project_to_script(session=session, owner=owner, project_id=project_id)
+        retimed, _, _ = voiced_timing(script, project_voices(session=session, project=project))
+        durations = {i: shot.duration for i, (_, _, shot) in enumerate(retimed.shots())}
     data, panels = build_storyboard_pdf(
-        session=session, media=media, owner=owner, project_id=project_id, font_path=font_path
+        session=session, media=media, owner=owner, project_id=project_id, font_path=font_path, durations=durations
     )
     return store_render(
         session=session, media=media, project_id=project_id, kind=RenderKind.PDF, data=data, suffix=".pdf",

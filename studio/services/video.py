@@ -363,6 +363,9 @@ class AnimaticPlan:
     clips: dict[int, Path]  # story-order index -> clip rendered from that keyframe
     settings: AnimaticSettings
     warnings: tuple[str, ...] = ()
+    # scratch voice track (issue 26): character name -> voice, or None for a silent animatic
+    voices: dict[str, Any] | None = None
+    music: Path | None = None
 
     kind = "animatic"
     # Encoding needs no model; animatics queue behind each other, not behind generation.
@@ -427,9 +430,15 @@ def plan_animatic(
             "so the animatic shows a card with the plot there; generate them and build the animatic again."
         )
     settings = AnimaticSettings(transition=transition, captions=captions, title_card=title_card, missing="placeholder")
+    voices = music = None
+    if project.project_settings().scratch_voice:
+        from studio.services.voices import project_music, project_voices
+
+        voices = project_voices(session=session, project=project)
+        music = project_music(session=session, media=media, project=project)
     return AnimaticPlan(
         project_id=project.id, owner=owner, script=script, keyframes=keyframes, clips=clips, settings=settings,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), voices=voices, music=music,
     )
 
 
@@ -476,6 +485,14 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
             video_path, gif_path = folder / "animatic.mp4", folder / "animatic.gif"
 
             def render(progress, stopped):
+                if plan.voices is not None:
+                    from core.interchange.voiced_animatic import render_voiced_animatic
+
+                    return render_voiced_animatic(
+                        plan.script, plan.keyframes, video_path, voices=plan.voices, music_path=plan.music,
+                        clips=plan.clips, gif_path=gif_path, settings=plan.settings, progress=progress,
+                        cancel_check=lambda: stopped() or ctx.cancelled(),
+                    ).result
                 return render_animatic(
                     plan.script, plan.keyframes, video_path, clips=plan.clips, gif_path=gif_path,
                     settings=plan.settings, progress=progress, cancel_check=lambda: stopped() or ctx.cancelled(),
@@ -495,6 +512,7 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
                 "duration": round(result.duration, 3), "fps": result.fps, "width": result.size[0],
                 "height": result.size[1], "num_frames": result.num_frames, "shot_starts": result.shot_starts,
                 "clips_used": len(plan.clips), "transition": plan.settings.transition,
+                "scratch_voice": plan.voices is not None,
             }
             with ctx.session() as session:
                 video, gif = _store_animatic(session, media, plan.owner, plan.project_id, result.video_path,

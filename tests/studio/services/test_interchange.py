@@ -1,0 +1,194 @@
+"""Issue 26 in the studio: re-syncing a revised screenplay, exports for other tools, scratch voices."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import opentimelineio as otio
+import pytest
+import srt
+
+from core.interchange.fdx import script_to_fdx
+from core.script import Script
+from studio.config import StudioSettings
+from studio.context import open_studio
+from studio.db import JobStatus, KeyframeVersion, Project
+from studio.db import storyboard as storyboard_db
+from studio.errors import StudioError
+from studio.services import (
+    animatic_job,
+    last_deletion,
+    latest_animatic,
+    new_project_from_script,
+    plan_animatic,
+    set_shot_locked,
+    undo_deletion,
+)
+from studio.services.interchange import (
+    export_interchange,
+    parse_screenplay_upload,
+    preview_resync,
+    resync_project,
+)
+from studio.services.media_files import sweep_orphan_media
+from studio.services.storyboard_pdf import export_storyboard_pdf
+from studio.services.voices import character_voice, project_voices, set_character_voice, set_scratch_voice
+from tests.studio.factories import OWNER, image_bytes, sample_script_data
+
+
+@pytest.fixture
+def project(session, media, sample_folder, sample_script):
+    """The lighthouse sample (3 shots) with a keyframe for every shot."""
+    (sample_folder / "frames" / "000001.png").write_bytes(image_bytes(56, 32, (10, 90, 10)))
+    report = new_project_from_script(session=session, media=media, owner=OWNER, script=sample_script,
+                                     photo_root=sample_folder, frames_dir=sample_folder / "frames")
+    return report.project
+
+
+def _rows(session, project_id):
+    return [shot for _, shot in storyboard_db.list_project_shots(session=session, project_id=project_id)]
+
+
+def _revised() -> Script:
+    data = sample_script_data()
+    climb, knock = data["scenes"][0]["shots"]
+    climb["plot"] = "Mara slowly climbs the spiral stairs."  # rewritten: keeps its keyframes
+    data["scenes"][0]["shots"] = [climb]  # Tom's knock is cut
+    data["scenes"][1]["shots"].append({"plot": "Lightning splits the sky.", "duration": 2.0})
+    data["cast"].append({"name": "Ada", "description": ["A child in a blue coat."]})
+    data["scenes"][1]["shots"][1]["characters"] = ["Ada"]
+    for member in data["cast"]:
+        member["photos"] = []
+    return Script.model_validate(data)
+
+
+def test_resync_keeps_matching_shots_with_their_keyframes_and_locks(session, media, project):
+    before = _rows(session, project.id)
+    set_shot_locked(session=session, owner=OWNER, shot_id=before[0].id, locked=True)
+    versions = {shot.id: (shot.current_keyframe_id, session.get(KeyframeVersion, shot.current_keyframe_id).seed)
+                for shot in before}
+    draft = _revised()
+    preview = preview_resync(session=session, owner=OWNER, project_id=project.id, script=draft)
+    assert preview.kept == 2
+    assert preview.removed == ("shot 2 (Tom knocks at the door.)",)
+    assert preview.added == ("shot 3 (Lightning splits the sky.)",)
+    assert preview.new_characters == ("Ada",)
+    with pytest.raises(StudioError, match="no longer has 1 shot") as refused:
+        resync_project(session=session, media=media, owner=OWNER, project_id=project.id, script=draft)
+    assert refused.value.problems == ["shot 2 (Tom knocks at the door.)"]
+    assert [s.id for s in _rows(session, project.id)] == [s.id for s in before]  # nothing changed yet
+
+    resync_project(session=session, media=media, owner=OWNER, project_id=project.id, script=draft,
+                   confirm_removal=True)
+    after = _rows(session, project.id)
+    assert [s.plot for s in after] == ["Mara slowly climbs the spiral stairs.", "Mara and Tom look at the sea.",
+                                       "Lightning splits the sky."]
+    # kept shots are the same rows: current keyframe, its seed and the lock survive
+    assert [after[0].id, after[1].id] == [before[0].id, before[2].id]
+    assert after[0].locked is True
+    for shot in after[:2]:
+        assert (shot.current_keyframe_id, session.get(KeyframeVersion, shot.current_keyframe_id).seed) == \
+            versions[shot.id]
+    assert after[2].current_keyframe_id is None
+    # the removed shot can be brought back like any deleted shot
+    deletion = last_deletion(session=session, owner=OWNER, project_id=project.id)
+    assert "Tom knocks at the door." in deletion.label
+    undo_deletion(session=session, owner=OWNER, deletion_id=deletion.id)
+    assert "Tom knocks at the door." in [s.plot for s in _rows(session, project.id)]
+
+
+def test_an_fdx_upload_becomes_a_script_and_errors_are_sentences(tmp_path, sample_script):
+    path = tmp_path / "draft.fdx"
+    path.write_text(script_to_fdx(sample_script))
+    script = parse_screenplay_upload(path)
+    assert [shot.plot for _, _, shot in script.shots()] == [shot.plot for _, _, shot in sample_script.shots()]
+    broken = tmp_path / "broken.fdx"
+    broken.write_text("<FinalDraft><Content>")
+    with pytest.raises(StudioError, match="could not be imported") as caught:
+        parse_screenplay_upload(broken)
+    assert "not well-formed XML" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("kind", ["fdx", "fountain", "otio", "edl", "fcpxml", "csv", "srt", "vtt"])
+def test_every_export_is_a_download_named_after_the_project(session, media, project, kind):
+    path = export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind=kind)
+    assert path.name.startswith("The Lighthouse - ") and path.suffix == {"fcpxml": ".xml"}.get(kind, f".{kind}")
+    text = path.read_text()
+    if kind == "otio":
+        timeline = otio.adapters.read_from_string(text, adapter_name="otio_json")
+        clips = [c for c in timeline.tracks[0] if isinstance(c, otio.schema.Clip)]
+        assert [c.duration().to_seconds() for c in clips] == [4.0, 2.5, 3.0]
+        # each clip points at the shot's current keyframe
+        assert all(c.media_reference.target_url.startswith("file://") for c in clips)
+    if kind == "csv":
+        assert len(list(csv.DictReader(io.StringIO(text)))) == 3
+
+
+def test_export_of_an_unknown_format_is_refused(session, media, project):
+    with pytest.raises(StudioError, match="'docx' is not an export format"):
+        export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind="docx")
+
+
+def test_voices_are_stored_per_character_and_checked(session, media, project):
+    from studio.db import cast as cast_db
+
+    row = session.get(Project, project.id)
+    mara, tom = cast_db.list_characters(session=session, project_id=project.id)
+    assert character_voice(session=session, owner=OWNER, character_id=mara.id) == \
+        project_voices(session=session, project=row)["Mara"]
+    set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3", pitch=30,
+                        speed=140)
+    assert project_voices(session=session, project=row)["Tom"].pitch == 30
+    with pytest.raises(StudioError, match="give a pitch from 0 to 99"):
+        set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3",
+                            pitch=300, speed=140)
+    with pytest.raises(StudioError, match="has no voice"):
+        set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="zz", variant="m3",
+                            pitch=30, speed=140)
+
+
+@pytest.fixture
+def studio(tmp_path):
+    studio = open_studio(StudioSettings(data_dir=tmp_path / "data"))
+    yield studio
+    studio.close()
+
+
+def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(studio, tmp_path, sample_folder, sample_script):
+    (sample_folder / "frames" / "000001.png").write_bytes(image_bytes(56, 32, (10, 90, 10)))
+    report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder,
+                         frames_dir=sample_folder / "frames")
+    project_id = report.project.id
+    rate = 22050
+    t = np.arange(rate) / rate
+    music = tmp_path / "bed.wav"
+    from core.interchange.scratch_track import write_wav
+
+    write_wav(0.3 * np.sin(2 * np.pi * 110 * t), rate, music)
+    studio.call(set_scratch_voice, owner=OWNER, project_id=project_id, enabled=True, music=music)
+    with studio.session() as session:  # the bed belongs to the project: the start-up sweep keeps it
+        sweep_orphan_media(session, studio.media)
+    plan = studio.call(plan_animatic, owner=OWNER, project_id=project_id, transition="cut")
+    assert plan.voices is not None and plan.music is not None and plan.music.is_file()
+    with studio.session() as session:
+        events = list(studio.runner.start(session=session, owner=OWNER, project_id=project_id, kind=plan.kind,
+                                          model=plan.model_key, work=animatic_job(plan, media=studio.media)))
+    assert events[-1].status == JobStatus.DONE, events[-1].message
+    view = studio.call(latest_animatic, owner=OWNER, project_id=project_id)
+    assert view.video.params["scratch_voice"] is True
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(view.video_path)], capture_output=True,
+                           text=True)
+    assert "Audio: aac" in probe.stderr
+    starts = view.video.params["shot_starts"]
+    # "It will pass." and "Is anyone there?" fit the shots as written; the animatic and the SRT agree
+    subtitles = studio.call(export_interchange, owner=OWNER, project_id=project_id, kind="srt")
+    cues = list(srt.parse(subtitles.read_text()))
+    assert cues[0].start.total_seconds() == pytest.approx(starts[1], abs=1 / 24)
+    assert cues[1].start.total_seconds() == pytest.approx(starts[2], abs=1 / 24)
+    assert cues[1].end.total_seconds() == pytest.approx(view.duration, abs=1 / 24)
+    pdf = studio.call(export_storyboard_pdf, owner=OWNER, project_id=project_id)
+    assert pdf.params["panels"] == 3
