@@ -20,7 +20,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from core.script import Script, Shot
+from core.script import MAX_CHARACTERS_PER_SHOT, Script, Shot
 
 DEFAULT_THRESHOLD = 0.6
 
@@ -30,7 +30,7 @@ class DraftMatch:
     kept: list[tuple[int, int]]  # (old story-order index, new story-order index), in story order
     added: list[int]  # new story-order indices with no old shot
     removed: list[int]  # old story-order indices with no new shot: ask before deleting
-    changed: list[tuple[int, int]]  # the kept pairs whose text differs (plot, dialogue, camera...)
+    changed: list[tuple[int, int]]  # the kept pairs whose screenplay text differs (heading, plot, cast, lines)
 
 
 def _words(text: str) -> str:
@@ -39,6 +39,25 @@ def _words(text: str) -> str:
 
 def _key(heading: str, shot: Shot) -> str:
     return f"{_words(heading)}|{_words(shot.plot)}"
+
+
+def kept_characters(old: Shot, new: Shot) -> list[str]:
+    """The characters of a kept shot: the new draft's, plus the old ones its plot still names.
+
+    A screenplay's importer knows only the characters who speak somewhere in it, so a silent
+    character the storyboard placed in the shot stays while the plot mentions them.
+    """
+    names = list(new.characters)
+    for name in old.characters:
+        pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?!\w)"
+        if name.casefold() not in {n.casefold() for n in names} and re.search(pattern, new.plot, re.IGNORECASE):
+            names.append(name)
+    return names[:MAX_CHARACTERS_PER_SHOT]
+
+
+def _screenplay_text(heading: str, shot: Shot) -> tuple[object, ...]:
+    """What a screenplay says about a shot; camera, duration and notes are the storyboard's."""
+    return (heading, shot.plot, tuple(shot.characters), tuple(line.model_dump().items() for line in shot.dialogue))
 
 
 def _similarity(old: tuple[str, Shot], new: tuple[str, Shot]) -> float:
@@ -70,7 +89,9 @@ def match_drafts(old: Script, new: Script, threshold: float = DEFAULT_THRESHOLD)
     kept.sort(key=lambda pair: pair[1])
     changed = [
         (i, j) for i, j in kept
-        if old_shots[i][1] != new_shots[j][1] or _words(old_shots[i][0]) != _words(new_shots[j][0])
+        if _screenplay_text(*old_shots[i]) != _screenplay_text(
+            new_shots[j][0], new_shots[j][1].model_copy(update={"characters": kept_characters(old_shots[i][1],
+                                                                                                new_shots[j][1])}))
     ]
     return DraftMatch(kept=kept, added=sorted(added), removed=sorted(removed), changed=changed)
 

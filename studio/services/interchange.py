@@ -19,9 +19,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from core.interchange.formats import EXPORT_FORMATS, export_text, load_screenplay
-from core.interchange.resync import match_drafts
+from core.interchange.resync import kept_characters, match_drafts
 from core.interchange.timing import DEFAULT_FPS, DEFAULT_LEAD_IN, story_timing
 from core.script import Script, ScriptError
+from core.script import Shot as ScriptShot
 from studio.db import Character, KeyframeVersion, Scene, Shot
 from studio.db import cast as cast_db
 from studio.db import project as project_db
@@ -91,8 +92,10 @@ def resync_project(
 ) -> ResyncPreview:
     """Bring the project's scenes and shots in line with the new draft `script`.
 
-    Kept shots keep their rows (so their keyframe versions, current keyframe, lock and seeds)
-    and take the new draft's text; new shots are added; shots the draft no longer has are
+    Kept shots keep their rows (so their keyframe versions, current keyframe, lock and seeds),
+    their camera, duration and notes, and take the new draft's plot, characters (plus silent
+    ones the plot still names) and dialogue;
+    new shots are added; shots the draft no longer has are
     deleted only with `confirm_removal` (undoable from the Script tab), otherwise a
     StudioError lists them. New cast members are added; existing ones keep their photos and
     descriptions.
@@ -114,6 +117,7 @@ def resync_project(
     match = match_drafts(old, script)
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
     old_of_new = {j: i for i, j in match.kept}
+    old_shots = [shot for _, _, shot in old.shots()]
     # Add the new cast members after the existing ones.
     characters = cast_db.list_characters(session=session, project_id=project.id)
     known = {c.name.casefold() for c in characters}
@@ -153,9 +157,18 @@ def resync_project(
         shots: list[Shot] = []
         for shot_in in scene_in.shots:
             fields = shot_in.model_dump(mode="json")
-            row = rows[old_of_new[index]][1] if index in old_of_new else Shot(scene_id=scene.id, **fields)
-            for key, value in fields.items():
-                setattr(row, key, value)
+            if index in old_of_new:
+                # a kept shot takes what the screenplay says; its camera, duration and notes are
+                # the storyboard's, unless the draft sets a camera direction
+                row = rows[old_of_new[index]][1]
+                old_shot = old_shots[old_of_new[index]]
+                row.plot, row.dialogue = fields["plot"], fields["dialogue"]
+                row.characters = kept_characters(old_shot, shot_in)
+                for key in ("size", "angle", "motion"):
+                    if key in shot_in.model_fields_set and fields[key] != ScriptShot.model_fields[key].default:
+                        setattr(row, key, fields[key])
+            else:
+                row = Shot(scene_id=scene.id, **fields)
             row.scene_id = scene.id
             session.add(row)
             shots.append(row)

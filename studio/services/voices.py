@@ -108,6 +108,12 @@ def set_scratch_voice(
     return music_path
 
 
+def scratch_voice_state(*, session: Session, owner: str, project_id: int) -> tuple[bool, str]:
+    """(whether the animatic reads the dialogue aloud, the music file's name or "")."""
+    settings = require_project(session, project_id, owner).project_settings()
+    return settings.scratch_voice, Path(settings.music_path).name if settings.music_path else ""
+
+
 def project_music(*, session: Session, media: MediaStore, project: Project) -> Path | None:
     """The music bed's file, or None (none chosen, or its file is gone)."""
     path = project.project_settings().music_path

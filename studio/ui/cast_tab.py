@@ -14,6 +14,7 @@ from studio import services
 from studio.errors import StudioError
 from studio.services import stale_forms
 from studio.services.face_analysis import WHOLE_IMAGE
+from studio.ui import voice_panel
 from studio.ui.choices import NEW, character_choices
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.field_messages import field_infos, general_problems, hint, warn_not_saved
@@ -90,6 +91,7 @@ def build(shell: Shell) -> None:
                         from_library = gr.Button("Add to this project", elem_id="add-from-library")
                         to_library = gr.Button("Save the chosen character to the library", elem_id="save-to-library")
                         drop_library = gr.Button("Remove from the library")
+                voice_panel.build(shell, character)
         photo_ids = gr.State([])
         chosen_photo = gr.State(None)
         # What the form showed when it was loaded (studio.services.stale_forms).

@@ -1,5 +1,6 @@
 """Export tab: the animatic MP4, a storyboard PDF, the script as JSON and the project's backup
-ZIP, each offered as a download named after the project."""
+ZIP, each offered as a download named after the project; below them the exports for other
+tools, the scratch voice track and the re-sync of a new draft (studio.ui.interchange_panel)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import gradio as gr
 
 from studio import services
 from studio.errors import StudioError
+from studio.ui import interchange_panel
 from studio.ui.feedback import guarded
 from studio.ui.shell import Shell, require_project_id
 
@@ -31,6 +33,7 @@ def build(shell: Shell) -> None:
             with gr.Column():
                 frames = gr.Button("Backup (ZIP)", elem_id="export-zip")
                 frames_file = gr.File(label="Backup ZIP", interactive=False)
+        interchange_panel.build(shell)
 
     @guarded
     def latest_animatic(ref, request: gr.Request):

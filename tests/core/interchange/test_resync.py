@@ -54,3 +54,13 @@ def test_unrelated_text_is_not_matched():
     new = _script(("EXT. DESERT - DAY", ["A camel crosses the dunes.", "Wind lifts the sand."]))
     match = match_drafts(OLD, new)
     assert match.kept == [] and match.added == [0, 1] and match.removed == [0, 1, 2, 3, 4]
+
+
+def test_a_silent_character_the_plot_still_names_stays_in_a_kept_shot():
+    from core.interchange.resync import kept_characters
+
+    old = Shot(plot="Mara and Tom look at the sea.", characters=["Mara", "Tom"])
+    # a draft where Tom never speaks: its importer does not know him as cast
+    new = Shot(plot="Mara and Tom look at the grey sea.", characters=["Mara"])
+    assert kept_characters(old, new) == ["Mara", "Tom"]
+    assert kept_characters(old, Shot(plot="Mara looks at the sea.", characters=["Mara"])) == ["Mara"]
