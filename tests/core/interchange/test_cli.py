@@ -80,3 +80,19 @@ def test_export_refuses_a_durations_file_naming_unknown_shots(tmp_path, storyboa
     assert main(["export", str(script_json), "--to", kind, "--out", str(tmp_path / f"x.{kind}"),
                  "--durations", str(durations)]) == 1
     assert "use shot numbers 1 to 3" in caplog.text
+
+
+def test_import_moviebench_json_and_fountain(tmp_path):
+    out = tmp_path / "store.json"
+    assert main(["import", str(DATA / "script" / "moviebench_store.json"), "--out", str(out)]) == 0
+    assert load_script(out).num_shots > 0
+    fountain_out = tmp_path / "harbour.json"
+    assert main(["import", str(DATA / "script" / "harbour_lights.fountain"), "--out", str(fountain_out),
+                 "--title", "Harbour Lights"]) == 0
+    assert load_script(fountain_out).title == "Harbour Lights"
+    # a script JSON exported to Fountain and imported again is the same script
+    back = tmp_path / "harbour.fountain"
+    assert main(["export", str(fountain_out), "--to", "fountain", "--out", str(back)]) == 0
+    again = tmp_path / "again.json"
+    assert main(["import", str(back), "--out", str(again)]) == 0
+    assert load_script(again) == load_script(fountain_out)

@@ -192,3 +192,35 @@ def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(studio, tmp_pat
     assert cues[1].end.total_seconds() == pytest.approx(view.duration, abs=1 / 24)
     pdf = studio.call(export_storyboard_pdf, owner=OWNER, project_id=project_id)
     assert pdf.params["panels"] == 3
+
+
+def test_with_the_scratch_voice_the_pdf_and_timelines_show_the_held_durations(session, media, sample_folder,
+                                                                                 monkeypatch):
+    from fpdf import FPDF
+
+    from core.interchange.voiced_animatic import voiced_timing
+
+    data = sample_script_data()
+    data["scenes"][0]["shots"][1]["dialogue"][0]["text"] = (
+        "Is anyone there? The storm is coming in fast and the lamp has gone out, open the door!")
+    script = Script.model_validate(data)
+    project = new_project_from_script(session=session, media=media, owner=OWNER, script=script,
+                                      photo_root=sample_folder).project
+    set_scratch_voice(session=session, media=media, owner=OWNER, project_id=project.id, enabled=True)
+    retimed, _, _ = voiced_timing(script, project_voices(session=session, project=session.get(Project, project.id)))
+    held = retimed.scenes[0].shots[1].duration
+    assert held > 2.5  # the line needs longer than the 2.5 s the shot was given
+    written: list[str] = []
+    cell = FPDF.cell
+
+    def recording_cell(self, w=None, h=None, text="", *args, **kwargs):
+        written.append(text)
+        return cell(self, w, h, text, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "cell", recording_cell)
+    export_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project.id)
+    assert any(f"·  {held:g} s" in line for line in written), [w for w in written if w.startswith("Shot")] + [held]
+    timeline = otio.adapters.read_from_file(
+        str(export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind="otio")))
+    clips = [c for c in timeline.tracks[0] if isinstance(c, otio.schema.Clip)]
+    assert clips[1].duration().to_seconds() == pytest.approx(held, abs=1 / 24)
