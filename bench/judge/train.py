@@ -1,6 +1,6 @@
 """Train the judge from scratch on ground-truth renders of the held-out cast.
 
-    python -m bench.judge.train [--steps 1500] [--out DIR] [--threads 2]
+    python -m bench.judge.train [--steps 6000] [--out DIR] [--threads 2]
 
 Renders the judge's own movies (never the evaluated ones, `bench.heldout`), trains
 `JudgeNet` with light viewer-style augmentation (blur, noise, mirror: a softer or noisier
@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torchvision.transforms.functional import gaussian_blur
 
 from bench.heldout import world_fingerprint
 from bench.judge.data import LabelledFrames, default_config, judge_frames
-from bench.judge.model import JudgeNet, JudgeOutput
+from bench.judge.model import JudgeConfig, JudgeNet, JudgeOutput
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,12 @@ class Recipe:
     """How the judge is trained; saved beside the weights."""
 
     seed: int = 0
-    train_movies: int = 300
+    train_movies: int = 500
     val_movies: int = 32
     shots: int = 48
-    steps: int = 1500
-    batch_size: int = 48
-    lr: float = 2e-3
+    steps: int = 6000
+    batch_size: int = 32
+    lr: float = 3e-3
     weight_decay: float = 0.05
     warmup: int = 100
     cell_background_weight: float = 0.3
@@ -100,12 +100,15 @@ def losses(
 
 @torch.no_grad()
 def predict_logits(model: JudgeNet, images: torch.Tensor, batch_size: int = 64) -> dict[str, torch.Tensor]:
-    """Logits of every head (float32) for uint8 frames (N, H, W, 3)."""
+    """Logits of every head for uint8 frames (N, H, W, 3), computed in float32.
+
+    Not under bf16 autocast: its coarse logits tie, and ties would move the presence
+    threshold's precision off the value it was chosen for.
+    """
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(images), batch_size):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = model(to_input(images[start : start + batch_size]))
+        out = model(to_input(images[start : start + batch_size]))
         for name in (*CLASS_HEADS, "presence", "features"):
             parts.setdefault(name, []).append(getattr(out, name).float())
     return {name: torch.cat(values) for name, values in parts.items()}
@@ -136,7 +139,32 @@ def evaluate(logits: dict[str, torch.Tensor], frames: LabelledFrames, threshold:
     return result
 
 
-def train(recipe: Recipe, out: Path, threads: int = 2) -> dict:
+def calibrate(model: JudgeNet, val_set: LabelledFrames, recipe: Recipe) -> tuple[float, dict]:
+    """(presence threshold at the target precision, held-out accuracies) on the validation movies."""
+    logits = predict_logits(model, val_set.images)
+    scores = logits["presence"].numpy().ravel()
+    threshold = presence_threshold(scores, val_set.presence.numpy().ravel() > 0.5, recipe.target_precision)
+    return threshold, evaluate(logits, val_set, threshold)
+
+
+def recalibrate(folder: Path, threads: int = 2) -> dict:
+    """Re-pick the threshold and re-measure a saved judge on its own validation movies."""
+    torch.set_num_threads(threads)
+    meta = json.loads((folder / META_FILE).read_text())
+    recipe = Recipe(**meta["recipe"])
+    config = JudgeConfig.from_json(meta["config"])
+    model = JudgeNet(config)
+    state = load_file(str(folder / WEIGHTS_FILE))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    val_set = judge_frames(recipe.val_movies, recipe.shots, config, offset=recipe.train_movies)
+    threshold, heldout = calibrate(model, val_set, recipe)
+    meta["presence_threshold"] = threshold
+    meta["heldout"] = heldout | {"what": meta["heldout"].get("what", "")}
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def train(recipe: Recipe, out: Path, threads: int = 2, init: Path | None = None) -> dict:
     """Train, pick the threshold, save into `out`; returns the metadata written to judge.json."""
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(threads)
@@ -149,6 +177,10 @@ def train(recipe: Recipe, out: Path, threads: int = 2) -> dict:
     val_set = judge_frames(recipe.val_movies, recipe.shots, config, offset=recipe.train_movies)
     render_seconds = time.perf_counter() - started
     model = JudgeNet(config)
+    if init is not None:  # continue from a saved judge (a further cosine cycle on new draws)
+        state = load_file(str(init / WEIGHTS_FILE))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        logger.info("Continuing from the judge in %s", init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
 
     def lr_at(step: int) -> float:
@@ -193,11 +225,9 @@ def train(recipe: Recipe, out: Path, threads: int = 2) -> dict:
     # Saved in float16 (a few MB); the figures below are those of the float16 weights.
     state = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in model.state_dict().items()}
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    logits = predict_logits(model, val_set.images)
-    scores = logits["presence"].numpy().ravel()
-    threshold = presence_threshold(scores, val_set.presence.numpy().ravel() > 0.5, recipe.target_precision)
-    heldout = evaluate(logits, val_set, threshold)
+    threshold, heldout = calibrate(model, val_set, recipe)
     meta = {
+        "init": str(init) if init else None,
         "config": config.to_json(),
         "recipe": asdict(recipe),
         "presence_threshold": threshold,
@@ -232,9 +262,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--recalibrate", type=Path, default=None, help="only re-pick the threshold of the judge in this folder"
+    )
+    parser.add_argument(
+        "--init", type=Path, default=None, help="continue from the judge saved in this folder"
+    )
     parser.add_argument("--eval-every", type=int, default=0, help="held-out evaluation every N steps")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if args.recalibrate is not None:
+        meta = recalibrate(args.recalibrate, args.threads)
+        print(json.dumps(meta["heldout"], indent=2))
+        return meta
     recipe = Recipe(
         seed=args.seed,
         train_movies=args.train_movies,
@@ -245,7 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
         lr=args.lr,
         eval_every=args.eval_every,
     )
-    meta = train(recipe, args.out or default_judge_folder(), args.threads)
+    meta = train(recipe, args.out or default_judge_folder(), args.threads, args.init)
     print(json.dumps(meta["heldout"], indent=2))
     return meta
 
