@@ -44,9 +44,11 @@ from studio.services.projects import clean_project_name
 
 logger = logging.getLogger(__name__)
 
-ScriptFormat = Literal["json", "fountain", "moviebench"]
-SCRIPT_FORMATS: tuple[ScriptFormat, ...] = ("json", "fountain", "moviebench")
-_SUFFIX_FORMATS: dict[str, ScriptFormat] = {".json": "json", ".fountain": "fountain", ".spmd": "fountain"}
+ScriptFormat = Literal["json", "fountain", "moviebench", "fdx"]
+SCRIPT_FORMATS: tuple[ScriptFormat, ...] = ("json", "fountain", "moviebench", "fdx")
+_SUFFIX_FORMATS: dict[str, ScriptFormat] = {
+    ".json": "json", ".fountain": "fountain", ".spmd": "fountain", ".fdx": "fdx",
+}
 _FOUNTAIN_HEADING = re.compile(r"^\s*(?:INT|EXT|EST|INT\./EXT|I/E)[. ]", re.MULTILINE | re.IGNORECASE)
 # A script of 400 keyframes is ~200 kB; anything far bigger is not a script.
 MAX_SCRIPT_BYTES = 20 * 1024 * 1024
@@ -73,7 +75,7 @@ def guess_script_format(filename: str, text: str | None = None) -> ScriptFormat 
     ("INT. ...", "EXT. ...") is Fountain.
     """
     by_name = _SUFFIX_FORMATS.get(PurePosixPath(filename.replace("\\", "/")).suffix.lower())
-    if text is None or by_name == "fountain":
+    if text is None or by_name in ("fountain", "fdx"):
         return by_name
     from core.script.moviebench import looks_like_moviebench
 
@@ -84,6 +86,8 @@ def guess_script_format(filename: str, text: str | None = None) -> ScriptFormat 
     except ValueError:
         if by_name == "json":
             return "json"  # broken JSON: the JSON reader says where
+        if "<FinalDraft" in text[:2000]:
+            return "fdx"  # Final Draft XML under another name
         return "fountain" if _FOUNTAIN_HEADING.search(text) else by_name
     return "moviebench" if looks_like_moviebench(data) else "json"
 
@@ -122,7 +126,9 @@ def parse_script(source: str | bytes | Path, fmt: ScriptFormat, *, title: str | 
     from core.script.errors import ScriptError
 
     if fmt not in SCRIPT_FORMATS:
-        raise StudioError(f"{fmt!r} is not a script format the studio reads; choose JSON, Fountain or MovieBench.")
+        raise StudioError(
+            f"{fmt!r} is not a script format the studio reads; choose JSON, Fountain, MovieBench or Final Draft."
+        )
     text = _source_text(source)
     try:
         if fmt == "json":
@@ -133,6 +139,10 @@ def parse_script(source: str | bytes | Path, fmt: ScriptFormat, *, title: str | 
             from core.script.fountain import script_from_fountain
 
             return script_from_fountain(text)
+        if fmt == "fdx":
+            from core.interchange.fdx import script_from_fdx
+
+            return script_from_fdx(text)
         from core.script.moviebench import script_from_moviebench
 
         return script_from_moviebench(text, title=title)

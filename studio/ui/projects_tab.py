@@ -13,7 +13,8 @@ from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, project_ref, require_project_id
 from studio.ui.upload_field import UploadField
 
-FORMATS = [("Recognise it", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench")]
+FORMATS = [("Recognise it", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench"),
+           ("Final Draft", "fdx")]
 TARGETS = [("A new project", "new"), ("The open project (replaces its script)", "replace")]
 
 
@@ -71,7 +72,7 @@ def build(shell: Shell) -> None:
                     open_sample = gr.Button("Open sample", elem_id="open-sample")
                 with gr.Accordion("Import a script (JSON, Fountain, MovieBench) or a backup ZIP", open=False):
                     upload = UploadField(label="Script file, or a project's backup ZIP",
-                                        file_types=[".json", ".fountain", ".spmd", ".txt", ".zip"],
+                                        file_types=[".json", ".fountain", ".spmd", ".txt", ".fdx", ".zip"],
                                         type="filepath", elem_id="script-file")
                     fmt = gr.Radio(FORMATS, value="auto", label="Format")
                     target = gr.Radio(TARGETS, value="new", label="Import into")

@@ -224,3 +224,16 @@ def test_with_the_scratch_voice_the_pdf_and_timelines_show_the_held_durations(se
         str(export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind="otio")))
     clips = [c for c in timeline.tracks[0] if isinstance(c, otio.schema.Clip)]
     assert clips[1].duration().to_seconds() == pytest.approx(held, abs=1 / 24)
+
+
+def test_a_final_draft_file_imports_as_a_new_project(session, media, tmp_path, sample_script):
+    from studio.services import import_script_source
+    from studio.services.script_import import guess_script_format
+
+    path = tmp_path / "lighthouse.fdx"
+    path.write_text(script_to_fdx(sample_script))
+    assert guess_script_format("lighthouse.fdx") == "fdx"
+    assert guess_script_format("pasted.txt", path.read_text()) == "fdx"
+    report = import_script_source(session=session, media=media, owner=OWNER, path=path)
+    assert (report.num_scenes, report.num_shots) == (2, 3)
+    assert report.project.name == "The Lighthouse"
