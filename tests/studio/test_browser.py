@@ -152,6 +152,7 @@ def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots
                     page.locator("#shot-duration input").fill("0")
                     page.locator("#save-shot").click()
                     expect(page.locator("#shot-duration")).to_contain_text("must last more than 0 seconds")
+                    expect(page.locator("#shot-duration")).to_have_class(re.compile(r"\bfield-problem\b"))
                     _settle(page)
                     assert page.locator(".error").count() == 0
                     page.locator("#shot-duration input").fill("3")
