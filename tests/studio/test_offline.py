@@ -10,11 +10,13 @@ native threads, without going through Python's socket module.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -86,6 +88,25 @@ def _small_script(folder: Path) -> Path:
     return path
 
 
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop strace and the app it runs (one process group), forcibly if they do not stop."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            continue
+        # strace is gone; the app may still be shutting down in the group.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_the_launched_app_opens_no_outbound_socket_while_it_generates(tmp_path):
     strace = shutil.which("strace")
@@ -103,7 +124,9 @@ def test_the_launched_app_opens_no_outbound_socket_while_it_generates(tmp_path):
                "-o", str(trace_file), sys.executable, "app.py", "--data-dir", str(tmp_path / "data"),
                "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        # Its own process group: stopping strace alone would detach it and leave the app running.
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_until_up(url, process, log)
@@ -117,12 +140,7 @@ def test_the_launched_app_opens_no_outbound_socket_while_it_generates(tmp_path):
         time.sleep(max(0.0, TELEMETRY_WINDOW - (time.monotonic() - started)))
         assert process.poll() is None, log.read_text()[-4000:]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        _stop_group(process)
     trace = trace_file.read_text()
     assert "connect(" in trace  # the trace did record the server's own loopback traffic
     assert outbound_attempts(trace) == []
