@@ -2,12 +2,14 @@
 
     python -m core.interchange import FILE (.fdx | .fountain | MovieBench .json) --out SCRIPT.json
     python -m core.interchange export SCRIPT.json --to fdx|fountain|otio|edl|fcpxml|csv|srt|vtt \\
-        --out FILE [--durations KEYFRAMES.json] [--fps 24] [--title-seconds 2]
+        --out FILE [--durations KEYFRAMES.json] [--fps 24] [--title-seconds 2] [--voiced]
 
 KEYFRAMES.json is a JSON object keyed by 1-based shot numbers (story order) whose values are a
 keyframe/clip path (relative to that file), a duration in seconds, or {"keyframe": ...,
 "duration": ...}; see `core.interchange.formats.read_shot_media`. Timed formats follow the
-animatic's timing: a title card of --title-seconds (0: none), then every shot.
+animatic's timing: a title card of --title-seconds (0: none), then every shot; with --voiced,
+shots are held as the animatic with a scratch voice track holds them (each character's default
+eSpeak NG voice).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         "--title-seconds", type=float, default=DEFAULT_LEAD_IN,
         help=f"title card before the first shot, as in the animatic (default {DEFAULT_LEAD_IN:g}; 0: none)",
     )
+    exporter.add_argument("--voiced", action="store_true",
+                          help="hold shots for their lines as the animatic with a scratch voice track does")
     return parser
 
 
@@ -63,6 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         script = load_script(args.script)
         media, durations = read_shot_media(args.durations, script.num_shots) if args.durations else ({}, {})
         timing = story_timing(script, fps=args.fps, lead_in=args.title_seconds, durations=durations)
+        if args.voiced:
+            from core.interchange.voiced_animatic import voiced_timing
+            from core.video.animatic import AnimaticSettings
+
+            data = script.model_dump()
+            shots = [shot for scene in data["scenes"] for shot in scene["shots"]]
+            for index, seconds in durations.items():
+                shots[index]["duration"] = seconds
+            settings = AnimaticSettings(fps=args.fps, title_card=args.title_seconds > 0,
+                                        title_seconds=args.title_seconds)
+            script, timing, _ = voiced_timing(type(script).model_validate(data), {}, settings)
         _write(args.out, export_text(script, args.to, timing, media))
         logger.info("Exported %s as %s (%d shots, %.2f s) -> %s", args.script.name, args.to, script.num_shots,
                     timing.num_frames / timing.fps, args.out)

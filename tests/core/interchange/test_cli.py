@@ -96,3 +96,16 @@ def test_import_moviebench_json_and_fountain(tmp_path):
     again = tmp_path / "again.json"
     assert main(["import", str(back), "--out", str(again)]) == 0
     assert load_script(again) == load_script(fountain_out)
+
+
+def test_voiced_exports_hold_shots_for_their_lines(tmp_path, storyboard):
+    script_json = tmp_path / "s.json"
+    script_json.write_text(storyboard.model_dump_json())
+    plain, voiced = tmp_path / "plain.srt", tmp_path / "voiced.srt"
+    assert main(["export", str(script_json), "--to", "srt", "--out", str(plain)]) == 0
+    assert main(["export", str(script_json), "--to", "srt", "--out", str(voiced), "--voiced"]) == 0
+    plain_cues, voiced_cues = (list(srt.parse(p.read_text())) for p in (plain, voiced))
+    assert len(plain_cues) == len(voiced_cues) == 3
+    # Tomas's line is in the last shot: it starts later once the earlier shots hold their lines
+    assert voiced_cues[2].start >= plain_cues[2].start
+    assert voiced_cues[1].start != plain_cues[1].start  # the second caption follows the first voice
