@@ -33,7 +33,7 @@ from studio.media import MediaStore
 from studio.services.downloads import safe_file_stem
 from studio.services.ownership import require_project
 from studio.services.script_export import project_to_script
-from studio.services.undo import forget_old_deletions, record_shot
+from studio.services.undo import forget_old_deletions, record_scene, record_shot
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +127,6 @@ def resync_project(
                                   description=list(member.description)))
             characters.append(member)
             known.add(member.name.casefold())
-    for i in match.removed:
-        shot, scene = rows[i][1], rows[i][0]
-        record_shot(session, shot, scene)
-        session.delete(shot)
-    session.flush()
     old_scenes = storyboard_db.list_scenes(session=session, project_id=project.id)
     used: set[int] = set()
     scenes: list[Scene] = []
@@ -170,15 +165,28 @@ def resync_project(
             else:
                 row = Shot(scene_id=scene.id, **fields)
             row.scene_id = scene.id
+            row.position = len(shots)
             session.add(row)
             shots.append(row)
             index += 1
         session.flush()
-        renumber(session, shots)
+    # What the draft no longer has goes undoably: an old scene left with only removed shots as a
+    # whole (one Undo brings it back with them), other removed shots one by one.
     for scene in old_scenes:
-        if scene.id not in used and not storyboard_db.list_shots(session=session, scene_id=scene.id):
-            session.delete(scene)
+        if scene.id in used:
+            continue
+        if storyboard_db.list_shots(session=session, scene_id=scene.id):
+            record_scene(session, scene)
+        session.delete(scene)
     session.flush()
+    for i in match.removed:
+        shot, scene = rows[i][1], rows[i][0]
+        if scene.id in used:
+            record_shot(session, shot, scene)
+            session.delete(shot)
+    session.flush()
+    for scene in scenes:
+        renumber(session, storyboard_db.list_shots(session=session, scene_id=scene.id))
     renumber(session, scenes)
     project_db.touch_project(session=session, project=project)
     session.commit()

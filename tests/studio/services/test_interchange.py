@@ -237,3 +237,21 @@ def test_a_final_draft_file_imports_as_a_new_project(session, media, tmp_path, s
     report = import_script_source(session=session, media=media, owner=OWNER, path=path)
     assert (report.num_scenes, report.num_shots) == (2, 3)
     assert report.project.name == "The Lighthouse"
+
+
+def test_a_scene_the_draft_drops_goes_as_one_undoable_delete(session, media, project):
+    before = _rows(session, project.id)
+    data = sample_script_data()
+    data["scenes"].pop(1)
+    for member in data["cast"]:
+        member["photos"] = []
+    resync_project(session=session, media=media, owner=OWNER, project_id=project.id,
+                   script=Script.model_validate(data), confirm_removal=True)
+    assert [s.id for s in _rows(session, project.id)] == [before[0].id, before[1].id]
+    assert len(storyboard_db.list_scenes(session=session, project_id=project.id)) == 1
+    deletion = last_deletion(session=session, owner=OWNER, project_id=project.id)
+    assert deletion.kind == "scene"
+    undo_deletion(session=session, owner=OWNER, deletion_id=deletion.id)
+    back = _rows(session, project.id)
+    assert back[-1].plot == "Mara and Tom look at the sea."
+    assert back[-1].current_keyframe_id == before[2].current_keyframe_id
