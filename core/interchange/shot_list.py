@@ -4,6 +4,10 @@ Columns: shot number, scene, shot in scene, name, heading, start and end timecod
 (HH:MM:SS:FF at the animatic's frame rate), duration in seconds, size, angle, motion,
 characters, plot, dialogue ("Mara (whispering): words" lines), notes, media. Written by the
 `csv` module (quoting as spreadsheets expect), with a header row.
+
+Script text may come from someone else's screenplay, and spreadsheets run a cell that starts
+with "=", "+", "-", "@" (or a tab or carriage return) as a formula; such a text cell gets a
+leading apostrophe, which spreadsheets show as text (OWASP's advice against CSV injection).
 """
 
 from __future__ import annotations
@@ -38,12 +42,16 @@ def shot_list_csv(script: Script, timing: StoryTiming, media: Mapping[int, str |
             for line in shot.dialogue
         )
         writer.writerow([
-            time.index + 1, time.scene + 1, time.shot + 1, time.name, script.scenes[time.scene].heading,
+            time.index + 1, time.scene + 1, time.shot + 1, time.name, _text(script.scenes[time.scene].heading),
             _timecode(time.start, timing.fps), _timecode(time.end, timing.fps), f"{time.frames / timing.fps:.3f}",
-            shot.size.value, shot.angle.value, shot.motion.value, "; ".join(shot.characters), shot.plot, dialogue,
-            shot.notes, str(media.get(time.index, "")),
+            shot.size.value, shot.angle.value, shot.motion.value, _text("; ".join(shot.characters)),
+            _text(shot.plot), _text(dialogue), _text(shot.notes), _text(str(media.get(time.index, ""))),
         ])
     return buffer.getvalue()
+
+
+def _text(value: str) -> str:
+    return f"'{value}" if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def _timecode(frame: int, fps: int) -> str:

@@ -106,3 +106,14 @@ def test_durations_override_the_script_and_shift_every_later_shot(storyboard):
     assert [(s.start, s.end) for s in timing.shots] == [(0, 96), (96, 180), (180, 234)]
     with pytest.raises(ValueError, match="number shots 1 to 3"):
         story_timing(storyboard, durations={7: 1.0})
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_text(storyboard):
+    data = storyboard.model_dump()
+    data["scenes"][0]["shots"][0]["plot"] = '=HYPERLINK("http://example.invalid","click")'
+    data["scenes"][0]["shots"][0]["notes"] = "@SUM(1+1)"
+    script = type(storyboard).model_validate(data)
+    rows = list(csv.DictReader(io.StringIO(shot_list_csv(script, story_timing(script)))))
+    assert rows[0]["plot"] == '\'=HYPERLINK("http://example.invalid","click")'
+    assert rows[0]["notes"] == "'@SUM(1+1)"
+    assert rows[1]["plot"] == "Mara steps off the bus."
