@@ -98,9 +98,12 @@ def export_text(
 def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], dict[int, float]]:
     """Per shot, its picture and its duration from a JSON file (the CLI's --durations).
 
-    The file is an object keyed by 1-based story-order shot numbers; a value is a picture
-    path (keyframe or clip, relative to the file), a duration in seconds, or an object with
-    "keyframe" and/or "duration". Returns 0-based (media, durations).
+    Either the keyframes.json that `python -m core.generate` writes (a list of records with
+    the 0-based story-order "frame" and its "image", relative to the file; an optional
+    "duration" in seconds is read too), or an object keyed by 1-based story-order shot
+    numbers whose values are a picture path (keyframe or clip, relative to the file), a
+    duration in seconds, or an object with "keyframe" and/or "duration".
+    Returns 0-based (media, durations).
     """
     path = Path(path)
     if not path.is_file():
@@ -109,6 +112,8 @@ def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], 
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path.name} is not JSON ({error}); write it as a JSON object.") from None
+    if isinstance(data, list):
+        data = _from_generate_records(data, path.name)
     if not isinstance(data, dict):
         raise ValueError(f"{path.name} must hold a JSON object keyed by shot number (\"1\", \"2\", ...).")
     media: dict[int, Path] = {}
@@ -134,3 +139,20 @@ def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], 
                 raise ValueError(f"Shot {key} in {path.name}: the duration must be a number of seconds above 0.")
             durations[index] = float(seconds)
     return media, durations
+
+
+def _from_generate_records(records: list, name: str) -> dict[str, dict]:
+    """core.generate's keyframes.json records as the shot-number form read_shot_media takes."""
+    shots: dict[str, dict] = {}
+    for position, record in enumerate(records, start=1):
+        frame = record.get("frame") if isinstance(record, dict) else None
+        if isinstance(frame, bool) or not isinstance(frame, int) or not isinstance(record.get("image"), str):
+            raise ValueError(
+                f"Record {position} of {name} has no \"frame\" number and \"image\" path; give the keyframes.json "
+                "that python -m core.generate wrote, or an object keyed by shot number."
+            )
+        entry = {"keyframe": record["image"]}
+        if "duration" in record:
+            entry["duration"] = record["duration"]
+        shots[str(frame + 1)] = entry
+    return shots

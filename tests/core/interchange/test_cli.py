@@ -109,3 +109,19 @@ def test_voiced_exports_hold_shots_for_their_lines(tmp_path, storyboard):
     # Tomas's line is in the last shot: it starts later once the earlier shots hold their lines
     assert voiced_cues[2].start >= plain_cues[2].start
     assert voiced_cues[1].start != plain_cues[1].start  # the second caption follows the first voice
+
+
+def test_durations_accepts_the_keyframes_json_of_core_generate(tmp_path, keyframes, storyboard):
+    script_json = tmp_path / "s.json"
+    script_json.write_text(storyboard.model_dump_json())
+    records = [{"frame": i, "scene": 1, "shot": i + 1, "image": path.name, "seed": i, "params": {}}
+               for i, path in keyframes.items()]
+    records[2]["duration"] = 4.0
+    (tmp_path / "keyframes.json").write_text(json.dumps(records))
+    out = tmp_path / "cut.otio"
+    assert main(["export", str(script_json), "--to", "otio", "--out", str(out),
+                 "--durations", str(tmp_path / "keyframes.json"), "--title-seconds", "0"]) == 0
+    timeline = otio.adapters.read_from_file(str(out))
+    clips = [c for c in timeline.tracks[0] if isinstance(c, otio.schema.Clip)]
+    assert [c.media_reference.target_url for c in clips] == [p.resolve().as_uri() for p in keyframes.values()]
+    assert [c.duration().to_seconds() for c in clips] == [2.0, 3.5, 4.0]
