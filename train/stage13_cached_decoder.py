@@ -32,6 +32,7 @@ compressor), encoders.json; features/ holds the caches.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import shutil
@@ -381,8 +382,14 @@ def judge_scores(images: list[Image.Image], records: list[dict]) -> dict | None:
         return None
     from bench.judge import score_frames
 
-    scores = score_frames(images, records, judge=_JUDGE[0])
-    return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
+    judge = _JUDGE[0]
+    scores = score_frames(images, records, judge=judge)
+    out = {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
+    # which judge: figures of two judges (e.g. before and after its weights change) don't compare
+    weights = Path(judge.folder) / "judge.safetensors"
+    if weights.is_file():
+        out["judge_weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    return out
 
 
 def save_grid(path: Path, truth: list[Image.Image], made: list[Image.Image]) -> None:
