@@ -46,10 +46,12 @@ def referenced_media(session: Session) -> set[str]:
 
 def _project_settings_paths(session: Session) -> set[str]:
     """Media paths kept in projects' settings (the animatic's music bed, issue 26)."""
+    from studio.services.voices import music_path_is_own
+
     found = set()
-    for settings in session.exec(select(Project.settings)).all():
+    for project_id, settings in session.exec(select(Project.id, Project.settings)).all():
         path = (settings or {}).get("music_path")
-        if path:
+        if path and music_path_is_own(path, project_id):
             found.add(path)
     return found
 

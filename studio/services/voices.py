@@ -115,12 +115,22 @@ def scratch_voice_state(*, session: Session, owner: str, project_id: int) -> tup
 
 
 def project_music(*, session: Session, media: MediaStore, project: Project) -> Path | None:
-    """The music bed's file, or None (none chosen, or its file is gone)."""
+    """The music bed's file, or None (none chosen, or its file is gone).
+
+    Only a file of this project's own media counts: settings come back from backups, and a
+    path into another project (or a crafted one) must never be mixed into this animatic.
+    """
     path = project.project_settings().music_path
-    if not path:
+    if not path or not music_path_is_own(path, project.id):
         return None
     file = media.resolve(path)
     return file if file.is_file() else None
+
+
+def music_path_is_own(path: str, project_id: int) -> bool:
+    """Whether a media path names a file in the project's own renders folder."""
+    folder = f"{MediaStore.kind_dir(project_id, 'renders')}/"
+    return path.startswith(folder) and "/" not in path[len(folder):] and ".." not in path
 
 
 def _require_character(session: Session, owner: str, character_id: int) -> tuple[Character, Project]:

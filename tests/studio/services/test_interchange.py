@@ -255,3 +255,25 @@ def test_a_scene_the_draft_drops_goes_as_one_undoable_delete(session, media, pro
     back = _rows(session, project.id)
     assert back[-1].plot == "Mara and Tom look at the sea."
     assert back[-1].current_keyframe_id == before[2].current_keyframe_id
+
+
+def test_a_music_path_into_another_project_is_never_used(session, media, project, tmp_path):
+    from studio.db import project as project_db
+    from studio.services.voices import project_music
+
+    rate = 22050
+    from core.interchange.scratch_track import write_wav
+
+    write_wav(np.zeros(rate, dtype=np.float32), rate, tmp_path / "bed.wav")
+    own = set_scratch_voice(session=session, media=media, owner=OWNER, project_id=project.id, enabled=True,
+                            music=tmp_path / "bed.wav")
+    row = session.get(Project, project.id)
+    assert project_music(session=session, media=media, project=row) == media.resolve(own)
+    # settings restored from a (crafted) backup name another project's file
+    other = new_project_from_script(session=session, media=media, owner="someone-else",
+                                    script=Script.model_validate(sample_script_data())).project
+    foreign = own.replace(f"projects/{project.id}/", f"projects/{other.id}/")
+    for path in (foreign, "../../etc/passwd", f"projects/{project.id}/renders/../../x.wav"):
+        settings = row.project_settings().model_copy(update={"music_path": path})
+        project_db.set_project_settings(session=session, project=row, settings=settings)
+        assert project_music(session=session, media=media, project=row) is None
