@@ -30,17 +30,27 @@ MUSIC_SUFFIXES = (".mp3", ".wav", ".ogg", ".m4a", ".flac", ".aac")
 def project_voices(*, session: Session, project: Project) -> dict[str, VoiceSettings]:
     """Every cast member's voice (the stored one, else the default for the name)."""
     stored = project.project_settings().voices
-    voices = {}
-    for character in cast_db.list_characters(session=session, project_id=project.id):
-        data = stored.get(character.name.casefold())
-        voices[character.name] = VoiceSettings(**data) if data else default_voice(character.name)
-    return voices
+    return {
+        character.name: _stored_voice(stored, character.name)
+        for character in cast_db.list_characters(session=session, project_id=project.id)
+    }
 
 
 def character_voice(*, session: Session, owner: str, character_id: int) -> VoiceSettings:
     character, project = _require_character(session, owner, character_id)
-    data = project.project_settings().voices.get(character.name.casefold())
-    return VoiceSettings(**data) if data else default_voice(character.name)
+    return _stored_voice(project.project_settings().voices, character.name)
+
+
+def _stored_voice(stored: dict[str, dict], name: str) -> VoiceSettings:
+    """The stored voice of `name`, or its default when none is stored or the stored one is not
+    a voice (settings can come back from a backup written elsewhere)."""
+    data = stored.get(name.casefold())
+    if data:
+        try:
+            return VoiceSettings(**data)
+        except (TypeError, ValueError):
+            pass
+    return default_voice(name)
 
 
 def set_character_voice(

@@ -277,3 +277,15 @@ def test_a_music_path_into_another_project_is_never_used(session, media, project
         settings = row.project_settings().model_copy(update={"music_path": path})
         project_db.set_project_settings(session=session, project=row, settings=settings)
         assert project_music(session=session, media=media, project=row) is None
+
+
+def test_a_stored_voice_that_is_not_a_voice_falls_back_to_the_default(session, project):
+    from core.interchange.voice import default_voice
+    from studio.db import project as project_db
+
+    row = session.get(Project, project.id)
+    settings = row.project_settings().model_copy(
+        update={"voices": {"mara": {"voice": "en", "pitch": 500}, "tom": {"rm -rf": 1}}})
+    project_db.set_project_settings(session=session, project=row, settings=settings)
+    voices = project_voices(session=session, project=row)
+    assert voices == {"Mara": default_voice("Mara"), "Tom": default_voice("Tom")}
