@@ -8,23 +8,9 @@ import pytest
 
 from core.interchange.fdx import script_to_fdx
 from core.script import Script
-from studio.config import StudioSettings
-from studio.services import new_project_from_script, open_project
+from studio.services import open_project
 from studio.services.voices import character_voice, scratch_voice_state
-from studio.ui.app import build_demo
-from studio.ui.handle import StudioHandle
 from tests.studio.factories import sample_script_data
-
-
-@pytest.fixture
-def page(tmp_path, sample_script, sample_folder):
-    handle = StudioHandle(StudioSettings(data_dir=tmp_path / "data", bundle_path=tmp_path / "bundle"))
-    demo = build_demo(handle)
-    studio = handle.get()
-    report = studio.call(new_project_from_script, owner=studio.owner_of(None), script=sample_script,
-                         photo_root=sample_folder)
-    yield demo, studio, studio.call(open_project, owner=studio.owner_of(None), project_id=report.project.id)
-    handle.close()
 
 
 def fn(demo, name):

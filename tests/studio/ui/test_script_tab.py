@@ -6,24 +6,9 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from studio.config import StudioSettings
-from studio.services import add_character, new_project_from_script, open_project, stale_forms
-from studio.ui.app import build_demo
+from studio.services import add_character, open_project, stale_forms
 from studio.ui.choices import NEW
 from studio.ui.field_messages import PROBLEM_CLASS, PROBLEM_MARK
-from studio.ui.handle import StudioHandle
-
-
-@pytest.fixture
-def page(tmp_path, sample_script, sample_folder):
-    """(demo, studio, project view): the page on a studio holding the sample project."""
-    handle = StudioHandle(StudioSettings(data_dir=tmp_path / "data", bundle_path=tmp_path / "bundle"))
-    demo = build_demo(handle)
-    studio = handle.get()
-    report = studio.call(new_project_from_script, owner=studio.owner_of(None), script=sample_script,
-                         photo_root=sample_folder)
-    yield demo, studio, studio.call(open_project, owner=studio.owner_of(None), project_id=report.project.id)
-    handle.close()
 
 
 def callback(demo: gr.Blocks, name: str):

@@ -8,24 +8,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from studio.config import StudioSettings
-from studio.services import add_keyframe_version, new_project_from_script, open_project
-from studio.ui.app import build_demo
-from studio.ui.handle import StudioHandle
+from studio.services import add_keyframe_version, open_project
 
 
 @pytest.fixture
-def page(tmp_path, sample_script, sample_folder):
-    handle = StudioHandle(StudioSettings(data_dir=tmp_path / "data", bundle_path=tmp_path / "bundle"))
-    demo = build_demo(handle)
-    studio = handle.get()
+def page(page):
+    """The sample project's page with a keyframe version on shot 1 (the shared page, then one version)."""
+    demo, studio, view = page
     owner = studio.owner_of(None)
-    report = studio.call(new_project_from_script, owner=owner, script=sample_script, photo_root=sample_folder)
-    view = studio.call(open_project, owner=owner, project_id=report.project.id)
     studio.call(add_keyframe_version, owner=owner, shot_id=view.shots[0].shot.id,
                 image=np.full((32, 56, 3), 90, np.uint8), seed=4)
-    yield demo, studio, studio.call(open_project, owner=owner, project_id=report.project.id)
-    handle.close()
+    return demo, studio, studio.call(open_project, owner=owner, project_id=view.project.id)
 
 
 def fns(demo, name):
