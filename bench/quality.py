@@ -54,10 +54,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.heldout import held_out_movies
-from bench.judge import Judge, load_judge, presence_auc
-from bench.judge.data import labels_of
+from bench.judge import FrameScores, Judge, judge_frames, load_judge
 from bench.metrics import clip_scores, frame_features, frechet_distance, text_embeddings
-from core.decoder.pipeline import vae_decode
 from core.pipeline import BundleError, GenerationSettings, StoryboardPipeline, load_pipeline
 from core.script import Script
 from core.script.inputs import keyframe_inputs
@@ -223,9 +221,7 @@ def vae_round_trip(
         )
         with torch.no_grad():
             latents = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
-            shift = vae.config.shift_factor or 0.0
-            scaled = (latents - shift) * vae.config.scaling_factor
-            decoded = vae_decode(vae, scaled)
+            decoded = vae.decode(latents).sample  # unscaled latents: no scaling factor round trip
         out += decoder.image_processor.postprocess(decoded.float(), output_type="pil")
     return out
 
@@ -246,51 +242,6 @@ def render_fixed_seed(
 
 
 # -- measuring ------------------------------------------------------------------------------
-
-
-@dataclass
-class FrameScores:
-    """Per evaluated keyframe: numerator and denominator of every ratio metric, presence scores."""
-
-    numerators: dict[str, np.ndarray]  # metric -> (N,)
-    denominators: dict[str, np.ndarray]  # metric -> (N,)
-    presence: np.ndarray  # (N, K) judge logits
-    named: np.ndarray  # (N, K) bool: the script names identity k in frame n
-    place: np.ndarray  # (N,) the judge's place
-    variant: np.ndarray  # (N,) the judge's variant
-
-    def value(self, metric: str, index: np.ndarray | None = None) -> float | None:
-        index = np.arange(len(self.place)) if index is None else index
-        if metric == "presence_auc":
-            value = presence_auc(self.presence[index], self.named[index])
-            return None if not np.isfinite(value) else value
-        den = self.denominators[metric][index].sum()
-        return None if den == 0 else float(self.numerators[metric][index].sum() / den)
-
-
-def judge_frames(judge: Judge, images: Sequence[Image.Image], records: Sequence[dict]) -> FrameScores:
-    """What the judge reads in `images`, scored against the ground-truth `records`."""
-    verdict = judge.read(list(images))
-    truth = [labels_of(r, judge.config) for r in records]
-    named = np.stack([t["presence"] for t in truth]) > 0.5  # (N, K)
-    unnamed = np.array([not r.get("style_named", True) for r in records], dtype=float)
-    ones = np.ones(len(records))
-    correct = {
-        "place": verdict.place == np.array([r["place"] for r in records]),
-        "time": verdict.time == np.array([r["time_of_day"] for r in records]),
-        "weather": verdict.weather == np.array([r["weather"] for r in records]),
-        "style": verdict.style == np.array([r["style"] for r in records]),
-        "shot_size": verdict.shot_size == np.array([r["shot_size"] for r in records]),
-        "variant": verdict.variant == np.array([t["variant"] for t in truth]),
-    }
-    numerators = {k: v.astype(float) for k, v in correct.items()}
-    denominators = {k: ones for k in correct}
-    numerators["style_unnamed"] = correct["style"] * unnamed
-    denominators["style_unnamed"] = unnamed
-    hits = (verdict.found & named).sum(1).astype(float)
-    numerators["lt"], denominators["lt"] = hits, named.sum(1).astype(float)
-    numerators["lt_precision"], denominators["lt_precision"] = hits, verdict.found.sum(1).astype(float)
-    return FrameScores(numerators, denominators, verdict.presence, named, verdict.place, verdict.variant)
 
 
 def adjacent_agreement(scores: FrameScores, scenes: Sequence[tuple[str, int]]) -> float | None:

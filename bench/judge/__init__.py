@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 from scipy.stats import rankdata
 
 from bench.heldout import cache_root, world_fingerprint
 from bench.judge.data import labels_of
 from bench.judge.model import JudgeConfig, JudgeNet
-from bench.judge.train import META_FILE, WEIGHTS_FILE, Recipe, predict_logits, train
+from bench.judge.train import META_FILE, WEIGHTS_FILE, Recipe, load_model, predict_logits, train
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +64,7 @@ class Judge:
 
     @classmethod
     def load(cls, folder: Path) -> Judge:
-        meta = json.loads((folder / META_FILE).read_text())
-        model = JudgeNet(JudgeConfig.from_json(meta["config"]))
-        state = load_file(str(folder / WEIGHTS_FILE))
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        return cls(model, meta, folder)
+        return cls(*load_model(folder), folder)
 
     @property
     def heldout(self) -> dict:
@@ -124,6 +120,51 @@ def load_judge(*, train_if_missing: bool = True, threads: int = 2) -> Judge:
     return Judge.load(default_judge_folder())
 
 
+@dataclass
+class FrameScores:
+    """Per evaluated keyframe: numerator and denominator of every ratio metric, presence scores."""
+
+    numerators: dict[str, np.ndarray]  # metric -> (N,)
+    denominators: dict[str, np.ndarray]  # metric -> (N,)
+    presence: np.ndarray  # (N, K) judge logits
+    named: np.ndarray  # (N, K) bool: the script names identity k in frame n
+    place: np.ndarray  # (N,) the judge's place
+    variant: np.ndarray  # (N,) the judge's variant
+
+    def value(self, metric: str, index: np.ndarray | None = None) -> float | None:
+        index = np.arange(len(self.place)) if index is None else index
+        if metric == "presence_auc":
+            value = presence_auc(self.presence[index], self.named[index])
+            return None if not np.isfinite(value) else value
+        den = self.denominators[metric][index].sum()
+        return None if den == 0 else float(self.numerators[metric][index].sum() / den)
+
+
+def judge_frames(judge: Judge, images: Sequence[Image.Image], records: Sequence[dict]) -> FrameScores:
+    """What the judge reads in `images`, scored against the ground-truth `records`."""
+    verdict = judge.read(list(images))
+    truth = [labels_of(r, judge.config) for r in records]
+    named = np.stack([t["presence"] for t in truth]) > 0.5  # (N, K)
+    unnamed = np.array([not r.get("style_named", True) for r in records], dtype=float)
+    ones = np.ones(len(records))
+    correct = {
+        "place": verdict.place == np.array([r["place"] for r in records]),
+        "time": verdict.time == np.array([r["time_of_day"] for r in records]),
+        "weather": verdict.weather == np.array([r["weather"] for r in records]),
+        "style": verdict.style == np.array([r["style"] for r in records]),
+        "shot_size": verdict.shot_size == np.array([r["shot_size"] for r in records]),
+        "variant": verdict.variant == np.array([t["variant"] for t in truth]),
+    }
+    numerators = {k: v.astype(float) for k, v in correct.items()}
+    denominators = {k: ones for k in correct}
+    numerators["style_unnamed"] = correct["style"] * unnamed
+    denominators["style_unnamed"] = unnamed
+    hits = (verdict.found & named).sum(1).astype(float)
+    numerators["lt"], denominators["lt"] = hits, named.sum(1).astype(float)
+    numerators["lt_precision"], denominators["lt_precision"] = hits, verdict.found.sum(1).astype(float)
+    return FrameScores(numerators, denominators, verdict.presence, named, verdict.place, verdict.variant)
+
+
 def score_frames(images: list[Image.Image], records: list[dict], judge: Judge | None = None) -> dict:
     """The judge's accuracies on `images` against their ground-truth `records`.
 
@@ -132,26 +173,15 @@ def score_frames(images: list[Image.Image], records: list[dict], judge: Judge | 
     judge's findings that are right; presence_auc: threshold-free (all frame x cast pairs).
     """
     judge = judge or load_judge()
-    verdict = judge.read(images)
-    truth = [labels_of(r, judge.config) for r in records]
-    c = judge.config
-    result = {
-        "frames": len(images),
-        "place": float(np.mean([p == r["place"] for p, r in zip(verdict.place, records, strict=True)])),
-        "time": float(np.mean([p == r["time_of_day"] for p, r in zip(verdict.time, records, strict=True)])),
-        "weather": float(np.mean([p == r["weather"] for p, r in zip(verdict.weather, records, strict=True)])),
-        "style": float(np.mean([p == r["style"] for p, r in zip(verdict.style, records, strict=True)])),
-        "shot_size": float(
-            np.mean([p == r["shot_size"] for p, r in zip(verdict.shot_size, records, strict=True)])
-        ),
-        "variant": float(np.mean([p == t["variant"] for p, t in zip(verdict.variant, truth, strict=True)])),
-    }
-    present = np.stack([t["presence"] for t in truth]) > 0.5  # (N, K)
-    result["lt"] = float((verdict.found & present).sum() / max(present.sum(), 1))
-    result["lt_precision"] = float((verdict.found & present).sum() / max(verdict.found.sum(), 1))
-    result["presence_auc"] = presence_auc(verdict.presence, present)
-    result["identities"] = len(c.identities)
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+    scores = judge_frames(judge, images, records)
+    result: dict = {"frames": len(images)}
+    for metric in ("place", "time", "weather", "style", "shot_size", "variant", "lt", "lt_precision"):
+        value = scores.value(metric)
+        result[metric] = round(0.0 if value is None else value, 4)  # nothing to find / nothing found
+    auc = scores.value("presence_auc")
+    result["presence_auc"] = float("nan") if auc is None else round(auc, 4)
+    result["identities"] = len(judge.config.identities)
+    return result
 
 
 def presence_auc(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -139,6 +139,15 @@ def evaluate(logits: dict[str, torch.Tensor], frames: LabelledFrames, threshold:
     return result
 
 
+def load_model(folder: Path) -> tuple[JudgeNet, dict]:
+    """A saved judge (float16 weights computed in float32) and its judge.json."""
+    meta = json.loads((folder / META_FILE).read_text())
+    model = JudgeNet(JudgeConfig.from_json(meta["config"]))
+    state = load_file(str(folder / WEIGHTS_FILE))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model, meta
+
+
 def calibrate(model: JudgeNet, val_set: LabelledFrames, recipe: Recipe) -> tuple[float, dict]:
     """(presence threshold at the target precision, held-out accuracies) on the validation movies."""
     logits = predict_logits(model, val_set.images)
@@ -150,13 +159,9 @@ def calibrate(model: JudgeNet, val_set: LabelledFrames, recipe: Recipe) -> tuple
 def recalibrate(folder: Path, threads: int = 2) -> dict:
     """Re-pick the threshold and re-measure a saved judge on its own validation movies."""
     torch.set_num_threads(threads)
-    meta = json.loads((folder / META_FILE).read_text())
+    model, meta = load_model(folder)
     recipe = Recipe(**meta["recipe"])
-    config = JudgeConfig.from_json(meta["config"])
-    model = JudgeNet(config)
-    state = load_file(str(folder / WEIGHTS_FILE))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    val_set = judge_frames(recipe.val_movies, recipe.shots, config, offset=recipe.train_movies)
+    val_set = judge_frames(recipe.val_movies, recipe.shots, model.config, offset=recipe.train_movies)
     threshold, heldout = calibrate(model, val_set, recipe)
     meta["presence_threshold"] = threshold
     meta["heldout"] = heldout | {"what": meta["heldout"].get("what", "")}
@@ -178,8 +183,7 @@ def train(recipe: Recipe, out: Path, threads: int = 2, init: Path | None = None)
     render_seconds = time.perf_counter() - started
     model = JudgeNet(config)
     if init is not None:  # continue from a saved judge (a further cosine cycle on new draws)
-        state = load_file(str(init / WEIGHTS_FILE))
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        model.load_state_dict(load_model(init)[0].state_dict())
         logger.info("Continuing from the judge in %s", init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
 
@@ -263,7 +267,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--recalibrate", type=Path, default=None, help="only re-pick the threshold of the judge in this folder"
+        "--recalibrate",
+        type=Path,
+        default=None,
+        help="only re-pick the threshold of the judge in this folder",
     )
     parser.add_argument(
         "--init", type=Path, default=None, help="continue from the judge saved in this folder"
