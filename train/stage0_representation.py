@@ -100,40 +100,6 @@ PRESETS: dict[str, dict] = {
         "checkpoint_every": 100,
         "keep_checkpoints": 2,
     },
-    # Issue 20's VAE alone (no CLIP phase): 8 latent channels at 8x ("wide8", 16 x 28 x 8), an
-    # edge term for the outlines of faces and props, run with --mixed-precision bf16 (about 4x
-    # faster than fp32 for these convolutions on our CPU: 2.6-3.3 vs 10.7-12 s/step in a short
-    # benchmark). In the first run the machine was shared with other training jobs and a step
-    # took 6-7 s, so 450 steps (~50 minutes); then the decoder alone is fine-tuned further
-    # (vae_train_encoder=false) while the latents stay those the keyframe decoder learns.
-    "vae8": {
-        "seed": 0,
-        "clip_arch": "moviedreamer-clip-default",
-        "clip_checkpoint": None,
-        "clip_steps": 0,
-        "clip_batch_size": 32,
-        "clip_lr": 5e-4,
-        "clip_warmup": 50,
-        "clip_weight_decay": 0.1,
-        "face_loss_weight": 1.0,
-        "frame_faces": True,
-        "vae_preset": "wide8",
-        "vae_pretrained": None,
-        "vae_train_encoder": True,
-        "vae_steps": 450,
-        "vae_batch_size": 16,
-        "vae_lr": 4e-4,
-        "vae_warmup": 50,
-        "kl_weight": 1e-6,
-        "edge_weight": 0.5,
-        "image_size": [128, 224],
-        "vae_crop": [64, 112],
-        "scaling_samples": 256,
-        "grad_clip": 1.0,
-        "log_every": 20,
-        "checkpoint_every": 50,
-        "keep_checkpoints": 2,
-    },
     # Paper scale uses pretrained towers: CLIP ViT-L/14 and SDXL's VAE, copied, not trained.
     "paper": {
         "seed": 0,
@@ -163,6 +129,20 @@ PRESETS: dict[str, dict] = {
         "checkpoint_every": 1000,
         "keep_checkpoints": 2,
     },
+}
+# Issue 20's VAE alone (no CLIP phase): 8 latent channels at 8x ("wide8", 16 x 28 x 8), an
+# edge term for the outlines of faces and props, run with --mixed-precision bf16 (about 4x
+# faster than fp32 for these convolutions on our CPU: 2.6-3.3 vs 10.7-12 s/step in a short
+# benchmark). In the first run the machine was shared with other training jobs and a step
+# took 6-7 s, so 450 steps (~50 minutes); then the decoder alone is fine-tuned further
+# (vae_train_encoder=false) while the latents stay those the keyframe decoder learns.
+# Otherwise the default preset's settings.
+PRESETS["vae8"] = PRESETS["default"] | {
+    "clip_steps": 0,
+    "vae_preset": "wide8",
+    "vae_steps": 450,
+    "edge_weight": 0.5,
+    "checkpoint_every": 50,
 }
 
 
