@@ -106,6 +106,11 @@ class OpenClipTextDescriptionEncoder:
     """The text tower of an open_clip model (paper scale: LongCLIP / ViT-L/14). Unit length."""
 
     def __init__(self, clip: OpenClipEncoder, *, batch_size: int = 64):
+        if not clip.has_text_tower:
+            raise ValueError(
+                "This CLIP model was saved without its text tower; it cannot embed descriptions. "
+                "Use the MiniLM description encoder or a CLIP checkpoint with its text tower."
+            )
         self.clip = clip.freeze()
         self.batch_size = batch_size
 

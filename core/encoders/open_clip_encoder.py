@@ -39,6 +39,14 @@ WEIGHTS_FILE = "open_clip_model.safetensors"
 # paper-scale ViT-L/14 checkpoint sees the inputs it was trained on.
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+# The text tower's parts in open_clip's CLIP: a saved model may leave them out (`text_tower`
+# in its config is false) when only the image tower is used, as in the CPU bundle, where the
+# 49,408-row token table alone was more than half of the tokenizer's size.
+TEXT_PARTS = ("token_embedding", "transformer", "positional_embedding", "ln_final", "text_projection", "attn_mask")
+
+
+def is_text_key(key: str) -> bool:
+    return key.split(".", 1)[0] in TEXT_PARTS
 
 _registered = False
 
@@ -128,6 +136,11 @@ class OpenClipEncoder:
         self.mean = tuple(mean)
         self.std = tuple(std)
 
+    @property
+    def has_text_tower(self) -> bool:
+        """False for a model saved without its text tower (`save_pretrained(text_tower=False)`)."""
+        return hasattr(self.model, "token_embedding")
+
     # -- construction ----------------------------------------------------------------
 
     @classmethod
@@ -198,7 +211,10 @@ class OpenClipEncoder:
             )
         config = json.loads((folder / CONFIG_FILE).read_text())
         preprocess = config.get("preprocess_cfg", {})
-        model = open_clip.create_model(f"local-dir:{folder}", device=device)
+        if config.get("text_tower", True):
+            model = open_clip.create_model(f"local-dir:{folder}", device=device)
+        else:
+            model = _load_image_tower(folder, device)
         tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
         return cls(
             model,
@@ -208,17 +224,31 @@ class OpenClipEncoder:
             std=preprocess.get("std", OPENAI_STD),
         )
 
-    def save_pretrained(self, folder: str | Path) -> None:
+    def save_pretrained(self, folder: str | Path, *, text_tower: bool | None = None) -> None:
+        """open_clip's local-dir layout; text_tower=False leaves the text tower out.
+
+        Without the text tower the saved model still gives the same image tokens, pooled
+        image and face embeddings; `embed_texts` then says that the tower is absent.
+        """
         from safetensors.torch import save_file
 
+        keep_text = self.has_text_tower if text_tower is None else text_tower
+        if keep_text and not self.has_text_tower:
+            raise ValueError("This CLIP model has no text tower to save; use text_tower=False.")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         config = {
             "model_cfg": self.model_cfg,
             "preprocess_cfg": {"mean": list(self.mean), "std": list(self.std), "size": list(self.image_size)},
         }
+        if not keep_text:
+            config["text_tower"] = False
         (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        state = {
+            k: v.detach().contiguous().cpu()
+            for k, v in self.model.state_dict().items()
+            if keep_text or not is_text_key(k)
+        }
         save_file(state, str(folder / WEIGHTS_FILE))
 
     # -- facts -----------------------------------------------------------------------
@@ -274,6 +304,12 @@ class OpenClipEncoder:
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         """Sentences -> (B, T) token ids on the model's device."""
+        if not self.has_text_tower:
+            raise NotImplementedError(
+                "This CLIP model was saved without its text tower, so it cannot embed sentences. "
+                "Embed descriptions with the bundle's description encoder (e.g. MiniLM), or use a "
+                "CLIP saved with its text tower."
+            )
         if len(texts) == 0:
             raise ValueError("No sentences were given to the CLIP text tower; pass at least one.")
         return self.tokenizer(list(texts)).to(self.device)
@@ -315,3 +351,23 @@ class OpenClipEncoder:
                 f"The CLIP tower expects pixels of shape (B, 3, {self.image_size[0]}, {self.image_size[1]}) "
                 f"but got {tuple(pixels.shape)}; prepare images with OpenClipEncoder.to_pixels."
             )
+
+
+def _load_image_tower(folder: Path, device) -> torch.nn.Module:
+    """A model saved with text_tower=False: its image tower's weights, no text tower at all."""
+    import open_clip
+    from safetensors.torch import load_file
+
+    with torch.random.fork_rng(devices=[]):  # the skipped random init must not move callers' RNG
+        model = open_clip.create_model(f"local-dir:{folder}", load_weights=False, device=device)
+    for name in TEXT_PARTS:
+        if hasattr(model, name):
+            delattr(model, name)
+    state = load_file(str(folder / WEIGHTS_FILE), device=str(device))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"The CLIP weights in {folder} do not fit its image tower (missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}); the folder is damaged or from another architecture."
+        )
+    return model

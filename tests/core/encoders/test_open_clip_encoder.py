@@ -92,3 +92,29 @@ def test_from_checkpoint_reads_a_local_weights_file(clip, tmp_path):
     longer = OpenClipEncoder.from_checkpoint("moviedreamer-clip-tiny", path, context_length=24)
     assert longer.tokenize(["a sentence"]).shape == (1, 24)
     assert longer.model_cfg["text_cfg"]["context_length"] == 24
+
+
+def test_a_model_saved_without_its_text_tower_gives_the_same_image_outputs(clip, tmp_path):
+    from core.encoders.descriptions import OpenClipTextDescriptionEncoder
+
+    clip.save_pretrained(tmp_path / "full")
+    clip.save_pretrained(tmp_path / "image", text_tower=False)
+    full_bytes = (tmp_path / "full" / "open_clip_model.safetensors").stat().st_size
+    image_bytes = (tmp_path / "image" / "open_clip_model.safetensors").stat().st_size
+    assert image_bytes < full_bytes / 2  # the tiny tower's token table dominates, as in the bundle
+    rng_before = torch.random.get_rng_state()
+    loaded = OpenClipEncoder.from_pretrained(tmp_path / "image").freeze()
+    assert torch.equal(rng_before, torch.random.get_rng_state())
+    assert not loaded.has_text_tower and clip.has_text_tower
+    pixels = clip.to_pixels(_images())
+    assert torch.equal(clip.encode_image_tokens(pixels)[1], loaded.encode_image_tokens(pixels)[1])
+    assert torch.equal(clip.embed_images(pixels), loaded.embed_images(pixels))
+    with pytest.raises(NotImplementedError, match="without its text tower"):
+        loaded.embed_texts(["a sentence"])
+    with pytest.raises(ValueError, match="without its text tower"):
+        OpenClipTextDescriptionEncoder(loaded)
+    # saving it again keeps it image-only; asking for a text tower it lacks is refused
+    loaded.save_pretrained(tmp_path / "again")
+    assert OpenClipEncoder.from_pretrained(tmp_path / "again").has_text_tower is False
+    with pytest.raises(ValueError, match="no text tower"):
+        loaded.save_pretrained(tmp_path / "bad", text_tower=True)
