@@ -3,7 +3,7 @@
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/core -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --test
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   echo "Installing Debian's chromium for the browser tests ..."

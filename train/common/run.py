@@ -76,18 +76,22 @@ def step_generator(seed: int, step: int, rank: int, device: torch.device | str =
 
 
 def launch_command() -> str | None:
-    """The shell command that started this process, when it is a `python -m train...` run.
+    """The shell command that started this process, when it is a `python -m train...` run
+    or the installed `moviedreamer-train` command.
 
     Every invocation (first run and each resume) is appended to OUT/commands.txt, so a bundle
     built from the run can record exactly how it was made.
     """
     argv = list(getattr(sys, "orig_argv", []))
+    env = [f"{key}={os.environ[key]}" for key in ("OMP_NUM_THREADS",) if key in os.environ]
+    # A console script runs as `<python> <venv>/bin/moviedreamer-train STAGE ...`.
+    if len(argv) > 1 and Path(argv[1]).name == "moviedreamer-train":
+        return shlex.join([*env, "moviedreamer-train", *argv[2:]])
     if "-m" not in argv:
         return None
     module = argv[argv.index("-m") + 1 : argv.index("-m") + 2]
     if not module or not module[0].startswith("train."):
         return None
-    env = [f"{key}={os.environ[key]}" for key in ("OMP_NUM_THREADS",) if key in os.environ]
     return shlex.join([*env, "python", *argv[argv.index("-m") :]])
 
 
