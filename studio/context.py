@@ -1,8 +1,10 @@
 """The running studio: settings, database engine, media store and job runner, opened once.
 
-`open_studio(settings)` is what app.py calls at start-up: it creates the data folder and the
-tables, marks jobs orphaned by a previous crash as failed, deletes media files no row
-references (left by a crash between a file write and its row), and starts a job runner.
+`open_studio(settings)` is what app.py calls at start-up: it creates the data folder, creates
+or upgrades the tables (studio.db.migrate; an existing database is copied to
+`<data dir>/backups/` before a migration changes it), marks jobs orphaned by a previous crash
+as failed, deletes media files no row references (left by a crash between a file write and
+its row), and starts a job runner.
 UI callbacks then use `studio.session()` or the one-liner `studio.call(service, ...)`.
 Models (storyboard pipelines, video models) are loaded on first use by `studio.models` and
 kept for the next job; opening the studio loads none.
@@ -20,7 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from studio.config import LOCAL_OWNER, StudioSettings
-from studio.db import init_db, make_engine, new_session
+from studio.db import make_engine, new_session
+from studio.db.migrate import BACKUP_DIR, upgrade_database
 from studio.jobs import JobRunner, recover_stale_jobs
 from studio.media import MediaStore
 from studio.offline import stay_offline
@@ -77,7 +80,7 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
     stay_offline()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_path)
-    init_db(engine)
+    upgrade_database(engine, backup_dir=settings.data_dir / BACKUP_DIR)
     media = MediaStore(settings.media_root, settings.upload_limits)
     with new_session(engine) as session:
         failed = recover_stale_jobs(session)

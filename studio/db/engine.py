@@ -137,11 +137,15 @@ def make_engine(db_path: str | Path | None = IN_MEMORY, *, echo: bool = False) -
     return engine
 
 
-def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    # Importing the table modules registers them on SQLModel.metadata.
+def import_tables() -> None:
+    """Register every table model on SQLModel.metadata (importing their modules does it)."""
     from studio.db import cast, job, keyframe, library, project, reference, render, storyboard, trash  # noqa: F401
 
+
+def init_db(engine: Engine) -> None:
+    """Create every table that does not exist yet (tests' in-memory databases; the studio's
+    own database is created and upgraded by studio.db.migrate)."""
+    import_tables()
     SQLModel.metadata.create_all(engine)
     logger.debug("database tables ready on %s", engine.url)
 
