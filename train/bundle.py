@@ -26,16 +26,16 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from core.ar.sampler import SamplerConfig
 from core.pipeline.bundle import (
     BundleError,
     BundleManifest,
     Components,
     FolderComponent,
-    GenerationDefaults,
-    SamplerSettings,
     load_bundle,
     read_manifest,
 )
+from core.pipeline.types import GenerationSettings
 from core.video.loading import ANCHOR_FILE, load_video_pipeline
 
 # What a component folder may hold in a bundle: weights as safetensors, configs and tokenizers.
@@ -107,6 +107,19 @@ def copy_component(source: str | Path, target: Path, dtype: torch.dtype | None =
     if size == 0:
         raise FileNotFoundError(f"The component folder {source} holds no weights or configs.")
     return size
+
+
+def drop_clip_text_tower(folder: Path, dtype: torch.dtype | None) -> int:
+    """Rewrite a saved CLIP folder without its text tower (weights stored as `dtype`); its new size."""
+    from core.encoders.open_clip_encoder import OpenClipEncoder
+
+    image_only = folder.with_name(folder.name + ".image-only")
+    OpenClipEncoder.from_pretrained(folder).save_pretrained(image_only, text_tower=False)
+    shutil.rmtree(folder)
+    try:
+        return copy_component(image_only, folder, dtype)
+    finally:
+        shutil.rmtree(image_only, ignore_errors=True)
 
 
 def same_folder(a: Path, b: Path) -> bool:
@@ -196,17 +209,20 @@ def assemble(
     runs: list[str | Path] = (),
     name: str = "moviedreamer-toy-default",
     description: str = "",
-    sampler: SamplerSettings | None = None,
-    defaults: GenerationDefaults | None = None,
+    sampler: SamplerConfig | None = None,
+    defaults: GenerationSettings | None = None,
     assemble_args: list[str] | None = None,
     dtype: torch.dtype | None = None,
     inherit_runs: str | Path | None = None,
+    clip_text_tower: bool = True,
 ) -> Path:
     """Write a complete, loadable bundle to `out` (replacing it only once the new one loads).
 
     `inherit_runs` is an earlier bundle whose recorded training runs are kept in front of
     `runs` (for components copied from it whose run folders no longer exist); a run in `runs`
-    replaces the inherited record of the same folder name.
+    replaces the inherited record of the same folder name. clip_text_tower=False stores the
+    tokenizer's CLIP without its text tower (same image tokens; the bundle embeds sentences
+    with its description encoder, so only the old CLIP-score column used that tower).
     """
     out = Path(out)
     records = [run_record(folder) for folder in runs]
@@ -230,6 +246,9 @@ def assemble(
             sizes["video"] = copy_component(video, staging / "video", dtype)
             if share_anchor_tower(staging):
                 sizes["video"] = sum(p.stat().st_size for p in (staging / "video").rglob("*") if p.is_file())
+        if not clip_text_tower:  # after the sharing above, so a shared anchor tower sees the same folder
+            drop_clip_text_tower(staging / "tokenizer" / "clip", dtype)
+            sizes["tokenizer"] = sum(p.stat().st_size for p in (staging / "tokenizer").rglob("*") if p.is_file())
         manifest = BundleManifest(
             name=name,
             description=description,
@@ -239,8 +258,8 @@ def assemble(
                 ar=FolderComponent(path="ar"),
                 video=FolderComponent(path="video") if video else None,
             ),
-            sampler=sampler or SamplerSettings(),
-            defaults=defaults or GenerationDefaults(),
+            sampler=sampler or SamplerConfig(),
+            defaults=defaults or GenerationSettings(),
             training={"runs": records, "assemble_args": list(assemble_args or [])} | training,
         )
         manifest.save(staging)
@@ -301,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         default="float32",
         help="storage precision of the weights (computation is float32 either way)",
     )
+    parser.add_argument(
+        "--drop-clip-text-tower",
+        action="store_true",
+        help="store the tokenizer's CLIP without its text tower (its token table is most of its size)",
+    )
     args = parser.parse_args(argv)
     try:
         folder = assemble(
@@ -312,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             name=args.name,
             description=args.description,
-            sampler=SamplerSettings(context_frames=args.context_frames, keep_frames=args.keep_frames),
-            defaults=GenerationDefaults(
+            sampler=SamplerConfig(context_frames=args.context_frames, keep_frames=args.keep_frames),
+            defaults=GenerationSettings(
                 num_inference_steps=args.steps,
                 guidance_scale=args.guidance,
                 face_guidance_scale=args.face_guidance,
@@ -321,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             assemble_args=list(argv) if argv is not None else sys.argv[1:],
             dtype=None if args.dtype == "float32" else getattr(torch, args.dtype),
             inherit_runs=args.inherit_runs,
+            clip_text_tower=not args.drop_clip_text_tower,
         )
     except (FileNotFoundError, BundleError) as error:
         parser.exit(2, f"error: {error}\n")

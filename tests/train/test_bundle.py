@@ -195,3 +195,18 @@ def test_a_rebuilt_bundle_keeps_the_runs_of_the_bundle_it_copies(parts, tmp_path
             ar=first / "ar",
             inherit_runs=tmp_path / "runs",
         )
+
+
+def test_a_bundle_without_the_clip_text_tower_is_smaller_and_tokenizes_the_same(parts, tmp_path):
+    import torch
+    from PIL import Image
+
+    full = assemble_from(parts, tmp_path / "full")
+    lean = assemble_from(parts, tmp_path / "lean", clip_text_tower=False)
+    clip_bytes = lambda b: (b / "tokenizer" / "clip" / "open_clip_model.safetensors").stat().st_size  # noqa: E731
+    assert clip_bytes(lean) < clip_bytes(full) / 2
+    a, b = load_bundle(full), load_bundle(lean)
+    assert a.tokenizer.clip.has_text_tower and not b.tokenizer.clip.has_text_tower
+    images = [Image.new("RGB", (224, 128), (200, 30, 30)), Image.new("RGB", (224, 128), (20, 90, 200))]
+    assert torch.equal(a.tokenizer.encode(images), b.tokenizer.encode(images))
+    assert torch.equal(a.faces.embed_crops(images), b.faces.embed_crops(images))
