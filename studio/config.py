@@ -9,6 +9,7 @@ the process environment.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from pathlib import Path
 from studio.errors import StudioError
 from studio.media.upload import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, UploadLimits
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_DATA_DIR = Path("studio_data")
+# A Hugging Face Space with persistent storage has it mounted here; everything else of a
+# Space's disk is lost when it restarts. Spaces set SPACE_ID in the environment.
+SPACE_PERSISTENT_ROOT = Path("/data")
+SPACE_DATA_DIR = "studio_data"
 DEFAULT_MAX_UPLOAD_MB = DEFAULT_MAX_BYTES / (1024 * 1024)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -58,6 +65,22 @@ class StudioSettings:
         return self.max_upload_bytes / (1024 * 1024)
 
 
+def default_data_dir(environ: Mapping[str, str], persistent_root: Path | None = None) -> Path:
+    """Where the studio keeps its data when neither --data-dir nor STUDIO_DATA_DIR says.
+
+    On a Hugging Face Space with persistent storage: `/data/studio_data`, so projects survive a
+    restart of the Space. Anywhere else: ./studio_data.
+    """
+    persistent_root = SPACE_PERSISTENT_ROOT if persistent_root is None else persistent_root
+    if environ.get("SPACE_ID") and persistent_root.is_dir() and os.access(persistent_root, os.W_OK):
+        return persistent_root / SPACE_DATA_DIR
+    if environ.get("SPACE_ID"):
+        logger.warning(
+            "This Space has no persistent storage (%s); projects are kept in ./%s and lost when the Space "
+            "restarts. Add persistent storage in the Space's settings to keep them.", persistent_root, DEFAULT_DATA_DIR)
+    return DEFAULT_DATA_DIR
+
+
 # The owner name used for every project when the studio runs without --auth.
 LOCAL_OWNER = "local"
 
@@ -85,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The studio's command-line flags; app.py may add its own before parsing."""
     parser = argparse.ArgumentParser(description="MovieDreamer Studio: a storyboard studio in the browser.")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder for the database and media (env STUDIO_DATA_DIR, default ./studio_data)")
+                        help="folder for the database and media (env STUDIO_DATA_DIR, default ./studio_data; "
+                             "/data/studio_data on a Hugging Face Space with persistent storage)")
     parser.add_argument("--auth", default=None,
                         help="require a login, user:password[,user2:password2] (env STUDIO_AUTH)")
     parser.add_argument("--max-upload-mb", type=float, default=None,
@@ -107,7 +131,7 @@ def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str]
     env = os.environ if environ is None else environ
     defaults = StudioSettings()
 
-    data_dir = args.data_dir or (Path(env["STUDIO_DATA_DIR"]) if env.get("STUDIO_DATA_DIR") else DEFAULT_DATA_DIR)
+    data_dir = args.data_dir or (Path(env["STUDIO_DATA_DIR"]) if env.get("STUDIO_DATA_DIR") else default_data_dir(env))
     auth_text = args.auth if args.auth is not None else env.get("STUDIO_AUTH")
     auth = parse_auth(auth_text) if auth_text else ()
 

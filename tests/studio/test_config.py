@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
-from studio.config import DEFAULT_DATA_DIR, load_settings, parse_auth
+from studio.config import DEFAULT_DATA_DIR, default_data_dir, load_settings, parse_auth
 from studio.errors import StudioError
 
 
@@ -67,3 +68,25 @@ def test_bad_upload_limit():
         load_settings(["--max-upload-mb", "0"], environ={})
     with pytest.raises(StudioError, match="not a number"):
         load_settings([], environ={"STUDIO_MAX_UPLOAD_MB": "lots"})
+
+
+def test_a_space_with_persistent_storage_keeps_its_data_there(tmp_path):
+    assert default_data_dir({"SPACE_ID": "team/studio"}, persistent_root=tmp_path) == tmp_path / "studio_data"
+
+
+def test_a_space_without_persistent_storage_warns_and_uses_the_local_folder(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="studio.config"):
+        assert default_data_dir({"SPACE_ID": "team/studio"}, persistent_root=tmp_path / "absent") == DEFAULT_DATA_DIR
+    assert "no persistent storage" in caplog.text
+
+
+def test_persistent_storage_is_used_only_on_a_space(tmp_path):
+    assert default_data_dir({}, persistent_root=tmp_path) == DEFAULT_DATA_DIR
+
+
+def test_an_explicit_data_folder_wins_on_a_space(monkeypatch, tmp_path):
+    monkeypatch.setattr("studio.config.SPACE_PERSISTENT_ROOT", tmp_path)
+    on_space = load_settings([], environ={"SPACE_ID": "team/studio"})
+    assert on_space.data_dir == tmp_path / "studio_data"
+    chosen = load_settings([], environ={"SPACE_ID": "team/studio", "STUDIO_DATA_DIR": "/srv/studio"})
+    assert chosen.data_dir == Path("/srv/studio")
