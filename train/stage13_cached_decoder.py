@@ -74,6 +74,8 @@ PRESETS: dict[str, dict] = {
         "seed": 0,
         "clip_path": None,
         "vae_path": None,
+        "tokenizer_path": None,
+        "init_decoder": None,
         "compressor": "tiny",
         "unet": "tiny",
         "image_size": [32, 56],
@@ -102,6 +104,7 @@ PRESETS: dict[str, dict] = {
         "eval_frames": 2,
         "eval_every": 2,
         "eval_guidance": [1.0, 2.0],
+        "eval_t2i": True,
         "eval_seed": 1234,
         "judge_dir": None,
         "log_every": 1,
@@ -120,6 +123,8 @@ PRESETS: dict[str, dict] = {
         "seed": 0,
         "clip_path": None,
         "vae_path": None,
+        "tokenizer_path": None,
+        "init_decoder": None,
         "compressor": "default",
         "unet": "xattn",
         "image_size": [128, 224],
@@ -148,6 +153,7 @@ PRESETS: dict[str, dict] = {
         "eval_frames": 32,
         "eval_every": 200,
         "eval_guidance": [3.0],
+        "eval_t2i": True,
         "eval_seed": 1234,
         "judge_dir": None,
         "log_every": 10,
@@ -170,7 +176,16 @@ def pick_frames(samples: list[KeyframeSample], limit: int | None) -> list[Keyfra
     return [samples[i] for i in np.unique(picks)]
 
 
-def load_frozen(cfg: dict, init: Path | None) -> tuple[OpenClipEncoder, AutoencoderKL]:
+def load_frozen(
+    cfg: dict, init: Path | None
+) -> tuple[OpenClipEncoder, AutoencoderKL, TokenCompressor | None]:
+    """The frozen CLIP tower and VAE, and the frozen compressor when tokenizer_path is set.
+
+    tokenizer_path (a KeyframeTokenizer folder, e.g. a bundle's tokenizer/) keeps that
+    tokenizer whole: its CLIP tower and its compressor are used and not trained, so the
+    visual-token space stays the one an existing AR model was trained on.
+    """
+
     def where(key: str, sub: str) -> Path:
         if cfg[key]:
             return Path(cfg[key])
@@ -178,13 +193,21 @@ def load_frozen(cfg: dict, init: Path | None) -> tuple[OpenClipEncoder, Autoenco
             raise ValueError(f"Give --init (a stage 0 run with {sub}/) or --set {key}=FOLDER.")
         return init / sub
 
-    clip_dir, vae_dir = where("clip_path", "clip"), where("vae_path", "vae")
-    for folder in (clip_dir, vae_dir):
+    vae_dir = where("vae_path", "vae")
+    folders = [vae_dir] + ([Path(cfg["tokenizer_path"])] if cfg["tokenizer_path"] else [where("clip_path", "clip")])
+    for folder in folders:
         if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} does not exist; give the CLIP / VAE folders of a stage 0 run.")
-    clip = OpenClipEncoder.from_pretrained(clip_dir).freeze()
+            raise FileNotFoundError(
+                f"{folder} does not exist; give the CLIP / VAE folders of a stage 0 run or a tokenizer folder."
+            )
+    compressor = None
+    if cfg["tokenizer_path"]:
+        tokenizer = KeyframeTokenizer.from_pretrained(folders[1])
+        clip, compressor = tokenizer.clip, tokenizer.compressor.eval().requires_grad_(False)
+    else:
+        clip = OpenClipEncoder.from_pretrained(folders[1]).freeze()
     vae = AutoencoderKL.from_pretrained(vae_dir, local_files_only=True).eval().requires_grad_(False)
-    return clip, vae
+    return clip, vae, compressor
 
 
 def build_encoders(cfg: dict, clip: OpenClipEncoder):
@@ -278,7 +301,15 @@ def sampling_scheduler(training_scheduler) -> DPMSolverMultistepScheduler:
     )
 
 
-def build_model(cfg: dict, clip: OpenClipEncoder, vae: AutoencoderKL, face_dim: int, description_dim: int):
+def build_model(
+    cfg: dict,
+    clip: OpenClipEncoder,
+    vae: AutoencoderKL,
+    face_dim: int,
+    description_dim: int,
+    compressor: TokenCompressor | None = None,
+):
+    """The diffusion autoencoder; `compressor` (frozen, from tokenizer_path) replaces a new one."""
     torch.manual_seed(cfg["seed"])
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
     image_size = tuple(cfg["image_size"])
@@ -286,8 +317,11 @@ def build_model(cfg: dict, clip: OpenClipEncoder, vae: AutoencoderKL, face_dim: 
         raise ValueError(
             f"The keyframe size {image_size} is not divisible by the VAE's downsampling {scale}."
         )
-    compressor_cfg = COMPRESSOR_PRESETS[cfg["compressor"]]
-    compressor = TokenCompressor(input_dim=clip.token_width, num_patches=clip.num_patches, **compressor_cfg)
+    if compressor is None:
+        compressor_cfg = COMPRESSOR_PRESETS[cfg["compressor"]]
+        compressor = TokenCompressor(input_dim=clip.token_width, num_patches=clip.num_patches, **compressor_cfg)
+    else:
+        compressor_cfg = {"token_dim": compressor.config.token_dim, "num_tokens": compressor.config.num_tokens}
     unet = build_unet(
         cfg["unet"],
         cross_attention_dim=cfg["context_dim"],
@@ -315,6 +349,27 @@ def build_model(cfg: dict, clip: OpenClipEncoder, vae: AutoencoderKL, face_dim: 
         noise_offset=cfg["noise_offset"],
         snr_gamma=cfg["snr_gamma"],
     )
+
+
+def start_from_decoder(model: DiffusionAutoencoder, folder: Path) -> None:
+    """Start the UNet and conditioner from a saved decoder pipeline (e.g. an earlier run's decoder/).
+
+    The architectures must match the preset's; a run resumed from its own checkpoint then
+    overwrites these weights with the checkpoint's.
+    """
+    from diffusers import UNet2DConditionModel
+
+    for name, cls in (("unet", UNet2DConditionModel), ("conditioner", DecoderConditioner)):
+        if not (folder / name).is_dir():
+            raise FileNotFoundError(f"{folder / name} does not exist; give a decoder folder with unet/ and conditioner/.")
+        saved = cls.from_pretrained(folder / name)
+        try:
+            getattr(model, name).load_state_dict(saved.state_dict())
+        except RuntimeError as error:
+            raise ValueError(
+                f"The {name} in {folder} does not fit this run's {name} (another preset or width): {error}"
+            ) from error
+    logger.info("UNet and conditioner start from %s", folder)
 
 
 def export(out: Path, model: DiffusionAutoencoder, vae, clip, cfg: dict, encoders: dict) -> None:
@@ -421,11 +476,14 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
     truth_latents = vae.encode(held.pixels).latent_dist.mode()
     rows = []
     (out / "samples").mkdir(exist_ok=True)
-    for guidance in cfg["eval_guidance"]:
+    runs = [("reconstruction", guidance) for guidance in cfg["eval_guidance"]]
+    if cfg.get("eval_t2i"):
+        runs.append(("t2i", max(cfg["eval_guidance"])))  # script only: no visual tokens
+    for row_name, guidance in runs:
         started = time.perf_counter()
         generator = torch.Generator().manual_seed(cfg["eval_seed"])
         latents = pipeline(
-            tokens,
+            tokens if row_name == "reconstruction" else None,
             text,
             faces,
             num_inference_steps=cfg["sample_steps"],
@@ -439,7 +497,7 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
         unscaled = latents / vae.config.scaling_factor + (vae.config.shift_factor or 0.0)
         row = {
             "step": step,
-            "row": "reconstruction",
+            "row": row_name,
             "guidance": guidance,
             "sampler": f"dpmsolver++ {cfg['sample_steps']} steps",
             "frames": len(images),
@@ -450,9 +508,10 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
         if judged is not None:
             row["judge"] = judged
         rows.append(row)
-        save_grid(out / "samples" / f"step_{step:06d}_g{guidance:g}.png", held.images, images)
+        suffix = "" if row_name == "reconstruction" else f"_{row_name}"
+        save_grid(out / "samples" / f"step_{step:06d}_g{guidance:g}{suffix}.png", held.images, images)
     model.train()
-    model.compressor.train()
+    model.compressor.train(any(p.requires_grad for p in model.compressor.parameters()))
     return rows
 
 
@@ -492,11 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         mixed_precision=args.mixed_precision,
         cpu=args.cpu,
     )
-    clip, vae = load_frozen(cfg, init)
+    clip, vae, frozen_compressor = load_frozen(cfg, init)
     clip.to(run.device)
     vae.to(run.device)
     sentences, faces, sentence_print, face_print = build_encoders(cfg, clip)
-    model = build_model(cfg, clip, vae, faces.embedding_dim, sentences.embedding_dim)
+    model = build_model(cfg, clip, vae, faces.embedding_dim, sentences.embedding_dim, frozen_compressor)
+    if cfg["init_decoder"]:
+        start_from_decoder(model, Path(cfg["init_decoder"]))
     ccfg = model.conditioner.config
     encoders = {
         "description_encoder": cfg["description_encoder"],
@@ -557,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     held = HeldOut(cfg["eval_data"], cfg["eval_frames"], model.image_size) if cfg["eval_data"] else None
     JUDGE_DIR[0] = cfg["judge_dir"]
 
-    model.set_trainable({"compressor", "conditioner", "unet"})
+    model.set_trainable({"conditioner", "unet"} | ({"compressor"} if frozen_compressor is None else set()))
     trainable = [p for p in model.parameters() if p.requires_grad]
     ema = EMAModel(
         trainable, decay=cfg["ema_decay"], use_ema_warmup=True, power=cfg["ema_power"], foreach=True

@@ -3,6 +3,7 @@
 import torch
 
 from core.encoders.open_clip_encoder import ClipImageTransform
+from core.script.inputs import keyframe_inputs
 from tests.train.test_common_synthetic_movies import synthetic_movies
 from train.common.image_datasets import (
     FaceTextDataset,
@@ -39,10 +40,14 @@ def test_vae_images_are_scaled_flipped_and_cropped_by_the_draw(tmp_path):
 
 
 def test_keyframe_items_and_their_collation(tmp_path):
-    samples = keyframe_samples(synthetic_movies(tmp_path, num_movies=1, frames=2))
+    movies = synthetic_movies(tmp_path, num_movies=1, frames=2)
+    samples = keyframe_samples(movies)
     dataset = KeyframeDataset(samples, TRANSFORM, (32, 56), max_descriptions=3, max_faces=1)
     batch = collate_keyframes([dataset[(0, 5)], dataset[(1, 6)]])
     assert batch["clip_pixels"].shape == (2, 3, 32, 56) and batch["vae_pixels"].shape == (2, 3, 32, 56)
-    assert [len(s) for s in batch["sentences"]] == [3, 2]  # frame 1 shows Lea, who has one sentence
+    # the decoder trains on the sentences generation gives it (characters, heading, plot, style)
+    frames = keyframe_inputs(movies[0].script)
+    assert [list(s) for s in batch["sentences"]] == [list(f.sentences[:3]) for f in frames]
+    assert any("Mara" in s for s in batch["sentences"][0])
     assert [len(f) for f in batch["faces"]] == [1, 1]
     assert batch["faces"][0][0].path.name.startswith("id0001_")

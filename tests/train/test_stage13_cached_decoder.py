@@ -99,3 +99,44 @@ def test_features_of_other_vae_weights_are_encoded_again(setup):
 def test_pick_frames_spreads_over_the_list():
     assert stage13.pick_frames(list(range(10)), 4) == [0, 3, 6, 9]
     assert stage13.pick_frames(list(range(3)), None) == [0, 1, 2]
+
+
+def test_a_kept_tokenizer_stays_frozen_and_a_decoder_run_can_start_from_another(setup):
+    """tokenizer_path keeps an AR model's token space; init_decoder continues an earlier decoder."""
+    tmp = setup
+    clip = OpenClipEncoder.from_pretrained(tmp / "stage0" / "clip")
+    torch.manual_seed(3)
+    from core.tokenizer.compressor import TokenCompressor
+
+    compressor = TokenCompressor(
+        input_dim=clip.token_width, num_patches=clip.num_patches, **stage13.COMPRESSOR_PRESETS["tiny"]
+    )
+    KeyframeTokenizer(clip, compressor).save_pretrained(tmp / "kept")
+    base = ["--preset", "tiny", "--data", str(tmp / "data"), "--set", f"vae_path={tmp / 'stage0' / 'vae'}"]
+    kept = ["--set", f"tokenizer_path={tmp / 'kept'}"]
+    assert stage13.main(base + kept + ["--out", str(tmp / "first"), "--max-steps", "2"]) == 0
+    exported = KeyframeTokenizer.from_pretrained(tmp / "first" / "tokenizer")
+    for (name, a), (_, b) in zip(
+        compressor.state_dict().items(), exported.compressor.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name  # not trained
+    first = KeyframeDecoderPipeline.from_pretrained(tmp / "first" / "decoder")
+
+    # a second run starting from the first run's decoder has its weights before its first step
+    second = base + kept + ["--out", str(tmp / "second"), "--set", f"init_decoder={tmp / 'first' / 'decoder'}"]
+    started = {}
+    original = stage13.start_from_decoder
+
+    def spy(model, folder):
+        original(model, folder)
+        started["unet"] = {k: v.clone() for k, v in model.unet.state_dict().items()}
+
+    stage13.start_from_decoder = spy
+    try:
+        assert stage13.main(second + ["--max-steps", "1"]) == 0
+    finally:
+        stage13.start_from_decoder = original
+    for name, value in first.unet.state_dict().items():
+        assert torch.equal(started["unet"][name], value), name
+    with pytest.raises(FileNotFoundError, match="unet/ and conditioner/"):
+        stage13.main(base + kept + ["--out", str(tmp / "third"), "--set", f"init_decoder={tmp / 'nothing'}"])

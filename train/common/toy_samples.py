@@ -20,6 +20,8 @@ from typing import Any
 
 from PIL import Image
 
+from core.script.inputs import keyframe_inputs
+
 
 @dataclass(frozen=True)
 class PhotoRef:
@@ -49,13 +51,20 @@ class KeyframeSample:
     image: Path
     plot: str
     people: tuple[Person, ...]
+    # The description sentences the product gives this keyframe's decoder
+    # (core.script.inputs: characters, scene heading and elements, plot, style), when the
+    # sample comes from a script; training on them conditions the decoder as generation does.
+    script_sentences: tuple[str, ...] = ()
 
     def sentences(self, limit: int) -> list[str]:
-        """The plot, then the characters' description sentences taken in turn, at most `limit`.
+        """The keyframe's script sentences (as in generation), at most `limit`.
 
-        Taking them in turn (one sentence of each character, then the second of each...) keeps
-        every character represented when the slots run out.
+        A sample without a script gives the plot, then the characters' description sentences
+        taken in turn (one of each character, then the second of each...), so every character
+        stays represented when the slots run out.
         """
+        if self.script_sentences:
+            return list(self.script_sentences[:limit])
         out = [self.plot] if self.plot.strip() else []
         queues = [list(p.description) for p in self.people]
         while len(out) < limit and any(queues):
@@ -109,11 +118,23 @@ def _person(movie: Any, row: dict) -> Person:
 
 
 def keyframe_samples(movies: Iterable[Any], *, max_people: int = 5) -> list[KeyframeSample]:
+    """One sample per keyframe, with the sentences generation would give its decoder."""
     samples = []
     for movie in movies:
-        for path, row in zip(movie.frame_paths, _ground_truth_rows(movie), strict=True):
+        rows = _ground_truth_rows(movie)
+        frames = keyframe_inputs(movie.script)
+        if len(frames) != len(rows):
+            raise ValueError(
+                f"Movie {movie.movie_id}: its script has {len(frames)} shots but {len(rows)} keyframes; "
+                "the dataset export is incomplete or its script was edited, export it again."
+            )
+        for path, row, frame in zip(movie.frame_paths, rows, frames, strict=True):
             people = tuple(_person(movie, c) for c in row.get("characters", [])[:max_people])
-            samples.append(KeyframeSample(image=Path(path), plot=row.get("plot", ""), people=people))
+            samples.append(
+                KeyframeSample(
+                    image=Path(path), plot=row.get("plot", ""), people=people, script_sentences=frame.sentences
+                )
+            )
     return samples
 
 
