@@ -16,6 +16,12 @@ the GMM loss (eq. 8). The paper's anti-overfitting set is applied per sample:
 * few-shot: with some probability the tokens of 10 random frames of the same movie are
   prepended as reference frames, as the sampler does with the user's references.
 
+At paper scale the backbone is trained through LoRA adapters with gradient checkpointing
+(`lora_rank`, `gradient_checkpointing`; train.common.lora says why and what is trained), on
+many GPUs with `accelerate launch --config_file train/accelerate_configs/fsdp.yaml -m train.stage2_ar
+...`. A LoRA run also writes the adapter alone to OUT/lora_adapter; OUT/model always holds the
+plain model (adapters merged).
+
 Usage:
     python -m train.stage2_ar --data DATASET --out runs/ar --set tokenizer=runs/stage1/tokenizer
     python -m train.stage2_ar --data runs/ar/token_cache --out runs/ar2 --preset tiny
@@ -37,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedType, set_seed
 from torch import nn
 
 from core.ar import ARConfig, FrameSequence, KeyframeAR, build_batch
@@ -45,6 +51,13 @@ from core.ar.token_cache import INDEX_FILE, CachedMovie, TokenCache, build_token
 from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT
 from core.script.inputs import IDENTIFIER_VOCABULARY, KeyframeInputs, keyframe_inputs
 from train.common.cli import stage_parser, stop_step
+from train.common.lora import (
+    LLAMA_LINEAR_LAYERS,
+    apply_lora,
+    enable_gradient_checkpointing,
+    merge_lora,
+    save_adapter,
+)
 from train.common.presets import require, resolve_preset
 from train.common.run import TrainingRun
 
@@ -52,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 STAGE = "stage2_ar"
 MODEL_DIR = "model"
+ADAPTER_DIR = "lora_adapter"
 
 _COMMON = {
     "backbone": None,  # local LLaMA-family folder (paper preset)
@@ -67,6 +81,14 @@ _COMMON = {
     "reference_probability": 0.5,
     "num_reference_frames": 10,
     "keep_checkpoints": 2,
+    # Memory at paper scale (train.common.lora): recompute activations in the backward pass, and
+    # train LoRA adapters of this rank instead of the whole backbone (0 = the whole backbone).
+    "gradient_checkpointing": False,
+    "lora_rank": 0,
+    "lora_alpha": 16,
+    "lora_dropout": 0.0,
+    "lora_targets": list(LLAMA_LINEAR_LAYERS),
+    "lora_train_embeddings": True,
     "eval_samples": 16,
     "seed": 0,
     # Token cache (used when --data is a dataset).
@@ -123,6 +145,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 2000,
         "eval_every": 2000,
         "sentence_encoder": "open_clip",
+        # LLaMA-2-7B in full with AdamW needs ~112 GB before activations; LoRA r=64 on every
+        # projection trains ~160 M adapter parameters plus the embeddings (estimates in
+        # assets/bundles/paper-scale/MODEL_CARD.md).
+        "gradient_checkpointing": True,
+        "lora_rank": 64,
+        "lora_alpha": 128,
+        "lora_dropout": 0.05,
     },
 }
 
@@ -303,6 +332,22 @@ def build_model(config: Mapping[str, Any], widths: Mapping[str, int]) -> Keyfram
     return KeyframeAR.from_config(ar_config, IDENTIFIER_VOCABULARY).train()
 
 
+def prepare_memory_savers(model: KeyframeAR, config: Mapping[str, Any]) -> KeyframeAR:
+    """Gradient checkpointing and LoRA adapters on the backbone, as the config asks."""
+    if config["gradient_checkpointing"]:
+        enable_gradient_checkpointing(model)
+    if int(config["lora_rank"]):
+        apply_lora(
+            model,
+            rank=int(config["lora_rank"]),
+            alpha=float(config["lora_alpha"]),
+            dropout=float(config["lora_dropout"]),
+            targets=config["lora_targets"],
+            train_embeddings=bool(config["lora_train_embeddings"]),
+        )
+    return model
+
+
 def _learning_rate_factor(step: int, warmup: int, total: int) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak."""
     if step < warmup:
@@ -335,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     # (a resumed run restores their state from the checkpoint).
     set_seed(seed)
     model = build_model(config, cache.widths)
+    prepare_memory_savers(model, config)
     train_samples = EpisodeSampler(cache, "train", config)
     eval_samples = (
         EpisodeSampler(cache, "test", config) if config["eval_every"] and cache.splits.get("test") else None
@@ -342,7 +388,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     step_module = TrainingStep(model)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=float(config["learning_rate"]), weight_decay=float(config["weight_decay"])
+        [p for p in model.parameters() if p.requires_grad],
+        lr=float(config["learning_rate"]),
+        weight_decay=float(config["weight_decay"]),
     )
     total = int(config["steps"])
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -380,11 +428,35 @@ def main(argv: Sequence[str] | None = None) -> Path:
     bar.close()
 
     bundle = run.out / MODEL_DIR
+    trained = trained_model(run, step_module, config, cache.widths)
     if run.is_main:
-        run.accelerator.unwrap_model(step_module).model.save_pretrained(bundle)
+        if int(config["lora_rank"]):
+            save_adapter(trained, run.out / ADAPTER_DIR)
+            # The run ends here, so the adapters may be folded into the weights in place.
+            merge_lora(trained)
+        trained.save_pretrained(bundle)
         logger.info("Saved the AR model at step %d to %s.", run.step, bundle)
     run.accelerator.wait_for_everyone()
     return bundle
+
+
+def trained_model(
+    run: TrainingRun, step_module: nn.Module, config: Mapping[str, Any], widths: Mapping[str, int]
+) -> KeyframeAR | None:
+    """The trained model with whole weights on the main process (None on the others).
+
+    Under FSDP every process holds a shard of each weight, so the unwrapped module cannot be
+    saved as it is: accelerate gathers the full state dict on the main process (a collective,
+    so every process calls this), which is loaded into a fresh copy of the model there.
+    """
+    if run.accelerator.distributed_type != DistributedType.FSDP:
+        return run.accelerator.unwrap_model(step_module).model if run.is_main else None
+    state = run.accelerator.get_state_dict(step_module)
+    if not run.is_main:
+        return None
+    model = prepare_memory_savers(build_model(config, widths), config)
+    model.load_state_dict({name.removeprefix("model."): value for name, value in state.items()})
+    return model
 
 
 @torch.no_grad()

@@ -20,7 +20,13 @@ from studio.context import open_studio
 from studio.db import Character, FacePhoto, Job, KeyframeVersion, Project, ReferenceFrame, Render, Scene, Shot
 from studio.db.engine import import_tables, make_engine
 from studio.db.library import LibraryCharacter, LibraryPhoto
-from studio.db.migrate import BASELINE, DatabaseVersionError, current_revision, head_revision, upgrade_database
+from studio.db.migrate import (
+    BASELINE,
+    DatabaseVersionError,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
 from studio.db.trash import Deletion
 
 BEFORE_MIGRATIONS = Path(__file__).resolve().parents[2] / "data" / "studio_db" / "before_migrations.sql"
