@@ -1,7 +1,7 @@
 """The autoregressive keyframe-token model (paper 3.3): Llama backbone, projectors, GMM head, sampler."""
 
 from core.ar.batch import ARBatch, build_batch
-from core.ar.gmm import GMMHead, GMMLoss, gmm_loss, sample_gmm
+from core.ar.gmm import GaussianMixture, GMMHead, GMMLoss, gmm_loss
 from core.ar.identifier_tokenizer import (
     END_OF_FRAME,
     END_OF_REFERENCES,
@@ -22,6 +22,7 @@ __all__ = [
     "ARBatch",
     "ARConfig",
     "FrameSequence",
+    "GaussianMixture",
     "GMMHead",
     "GMMLoss",
     "KeyframeAR",
@@ -33,5 +34,4 @@ __all__ = [
     "build_identifier_tokenizer",
     "extend_pretrained_tokenizer",
     "gmm_loss",
-    "sample_gmm",
 ]

@@ -9,21 +9,73 @@ one categorical chooses the component for the whole token (GIVT's "shared mixtur
 
     p(x) = sum_j pi_j prod_c N(x_c; mu_jc, s_jc)
 
-`GMMHead.forward` returns this as a `torch.distributions.MixtureSameFamily(Categorical,
-Independent(Normal, 1))`, so training is `-pdf.log_prob(x)` and the sampler draws from the
-same object. `gmm_loss` is the paper's eq. 8: NLL / d (GIVT normalises the log-likelihood by the
+`GMMHead.forward` returns this as one `GaussianMixture` object (as GIVT's head returns its
+distribution): training is `-pdf.log_prob(x)` and the sampler draws `pdf.sample(generator, ...)`
+from the same object. It computes what `torch.distributions.MixtureSameFamily(Categorical,
+Independent(Normal, 1))` computes, operation for operation, but is cheap to build for one
+token and samples with an explicit generator, which torch.distributions cannot. `gmm_loss` is
+the paper's eq. 8: NLL / d (GIVT normalises the log-likelihood by the
 token width so the loss scale does not depend on d) plus L1 and L2 between the mixture mean and
 the target.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """k diagonal Gaussians over d channels sharing one categorical: batch shape (...), event (d,).
+
+    logits (..., k), means (..., k, d), scales (..., k, d), all as the head outputs them.
+    """
+
+    logits: Tensor
+    means: Tensor
+    scales: Tensor
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self.logits.shape[:-1]
+
+    @property
+    def event_shape(self) -> torch.Size:
+        return self.means.shape[-1:]
+
+    def _log_weights(self) -> Tensor:
+        """(..., k) normalised log mixture weights, as torch's Categorical(logits=...) keeps them."""
+        return self.logits - self.logits.logsumexp(-1, keepdim=True)
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """(..., d) -> (...,): log sum_j pi_j prod_c N(x_c; mu_jc, s_jc)."""
+        x = x.unsqueeze(-2)  # (..., 1, d) against the k components
+        var = self.scales**2
+        per_channel = -((x - self.means) ** 2) / (2 * var) - self.scales.log() - math.log(math.sqrt(2 * math.pi))
+        per_component = per_channel.sum(-1)  # (..., k)
+        return torch.logsumexp(per_component + torch.log_softmax(self._log_weights(), dim=-1), dim=-1)
+
+    @property
+    def mean(self) -> Tensor:
+        """(..., d) the mixture mean, sum_j pi_j mu_j (what eq. 8's L1 and L2 compare)."""
+        weights = torch.softmax(self._log_weights(), dim=-1).unsqueeze(-1)  # (..., k, 1)
+        return torch.sum(weights * self.means, dim=-2)
+
+    def sample(
+        self,
+        generator: torch.Generator | None = None,
+        mixture_temperature: float = 1.0,
+        scale_temperature: float = 1.0,
+    ) -> Tensor:
+        """One draw per batch element, (..., d); temperatures as in `sample_mixture`."""
+        return sample_mixture(
+            self._log_weights(), self.means, self.scales, generator, mixture_temperature, scale_temperature
+        )
 
 
 class GMMHead(nn.Module):
@@ -40,16 +92,12 @@ class GMMHead(nn.Module):
         self.min_scale = min_scale
         self.proj = nn.Linear(hidden_size, num_mixtures + 2 * num_mixtures * token_dim)
 
-    def forward(self, hidden: Tensor) -> MixtureSameFamily:
+    def forward(self, hidden: Tensor) -> GaussianMixture:
         """(..., H) -> a mixture distribution with batch shape (...) and event shape (d,)."""
-        return mixture(*self.mixture_parameters(hidden))
+        return GaussianMixture(*self.mixture_parameters(hidden))
 
     def mixture_parameters(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(..., H) -> logits (..., k), means (..., k, d), scales (..., k, d).
-
-        The sampler draws from these directly: building the distribution object costs more than
-        the head itself for one token.
-        """
+        """(..., H) -> logits (..., k), means (..., k, d), scales (..., k, d)."""
         k, d = self.num_mixtures, self.token_dim
         out = self.proj(hidden)  # (..., k + 2kd)
         logits = out[..., :k]  # (..., k)
@@ -61,13 +109,6 @@ class GMMHead(nn.Module):
         return logits, means, scales
 
 
-def mixture(logits: Tensor, means: Tensor, scales: Tensor) -> MixtureSameFamily:
-    """Build the shared-mixture distribution from logits (..., k), means and scales (..., k, d)."""
-    # Argument validation walks every tensor on each call; the head guarantees positive scales.
-    components = Independent(Normal(means, scales, validate_args=False), 1, validate_args=False)
-    return MixtureSameFamily(Categorical(logits=logits, validate_args=False), components, validate_args=False)
-
-
 @dataclass
 class GMMLoss:
     """Eq. 8 of the paper: total = nll_per_dim + l1_weight * l1 + l2_weight * l2 (all scalars)."""
@@ -77,17 +118,9 @@ class GMMLoss:
     l1: Tensor
     l2: Tensor
 
-    def as_floats(self) -> dict[str, float]:
-        return {
-            "loss": float(self.total.detach()),
-            "nll_per_dim": float(self.nll_per_dim.detach()),
-            "l1": float(self.l1.detach()),
-            "l2": float(self.l2.detach()),
-        }
-
 
 def gmm_loss(
-    pdf: MixtureSameFamily, target: Tensor, l1_weight: float = 1.0, l2_weight: float = 1.0
+    pdf: GaussianMixture, target: Tensor, l1_weight: float = 1.0, l2_weight: float = 1.0
 ) -> GMMLoss:
     """NLL / d + L1 + L2 between the mixture mean and the target; target is (..., d)."""
     if target.shape != pdf.batch_shape + pdf.event_shape:
@@ -101,27 +134,6 @@ def gmm_loss(
     l1 = error.abs().mean()
     l2 = error.square().mean()
     return GMMLoss(nll_per_dim + l1_weight * l1 + l2_weight * l2, nll_per_dim, l1, l2)
-
-
-def sample_gmm(
-    pdf: MixtureSameFamily,
-    generator: torch.Generator | None = None,
-    mixture_temperature: float = 1.0,
-    scale_temperature: float = 1.0,
-) -> Tensor:
-    """Draw one token per batch element of a mixture from `mixture`; returns (..., d).
-
-    `torch.distributions.*.sample` cannot take a generator, so the draws are written out in
-    `sample_mixture`.
-    """
-    return sample_mixture(
-        pdf.mixture_distribution.logits,
-        pdf.component_distribution.base_dist.loc,
-        pdf.component_distribution.base_dist.scale,
-        generator,
-        mixture_temperature,
-        scale_temperature,
-    )
 
 
 def sample_mixture(

@@ -21,7 +21,7 @@ same layers (the backbone's own modules and weights, the same arithmetic) with:
   MLP's gate/up projections as another (2 GEMMs instead of 5 per layer; the copies cost twice
   the weights' memory, so paper-scale backbones run the modules as they are), and float32
   RMSNorm as `F.rms_norm` (one kernel instead of five). Together about 5% of the sampler's
-  time (cProfile of 128 frames, 4-layer default model: 7,940 -> 4,868 linear calls,
+  time (cProfile of 128 frames, a 4-layer model: 7,940 -> 4,868 linear calls,
   1.79 -> 1.71 s).
 """
 

@@ -29,7 +29,6 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
-from torch.distributions import MixtureSameFamily
 from transformers import (
     AutoTokenizer,
     LlamaConfig,
@@ -40,7 +39,7 @@ from transformers import (
 from transformers.modeling_outputs import BaseModelOutputWithPast
 
 from core.ar.attention_mask import additive_causal_mask
-from core.ar.gmm import GMMHead, GMMLoss, gmm_loss
+from core.ar.gmm import GaussianMixture, GMMHead, GMMLoss, gmm_loss
 from core.ar.identifier_tokenizer import build_identifier_tokenizer, extend_pretrained_tokenizer
 from core.ar.projector import MLPProjector
 from core.ar.sequence import Kind, SequencePlanner
@@ -317,13 +316,9 @@ class KeyframeAR(nn.Module):
             use_cache=use_cache,
         )
 
-    def distribution(self, hidden: Tensor) -> MixtureSameFamily:
+    def distribution(self, hidden: Tensor) -> GaussianMixture:
         """(..., H) hidden states -> mixture over the next visual token, event shape (d,)."""
         return self.head(self.head_dropout(hidden))
-
-    def mixture_parameters(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(..., H) -> logits (..., k), means and scales (..., k, d) of `distribution(hidden)`."""
-        return self.head.mixture_parameters(self.head_dropout(hidden))
 
     def loss(
         self, batch, key_mask_probability: float = 0.0, generator: torch.Generator | None = None

@@ -26,8 +26,8 @@ Regenerating one shot: the model is causal, so shot j is conditioned on the fram
 (as many as the window allows) and the frames after it are kept exactly as they are. Feeding
 the later frames too would need a model trained to fill gaps, which the paper's is not.
 
-Randomness only through the `generator` argument; `torch.distributions` sampling cannot take
-one, so the draws are in `core.ar.gmm.sample_mixture`. There is no end-of-sequence: the script
+Randomness only through the `generator` argument, which `GaussianMixture.sample` takes
+(`torch.distributions` sampling cannot). There is no end-of-sequence: the script
 fixes the number of frames (and the backbone has no eos id).
 """
 
@@ -39,9 +39,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
+from pydantic import ConfigDict, model_validator
+from pydantic.dataclasses import dataclass as validated_dataclass
 from torch import Tensor
 
-from core.ar.gmm import sample_mixture
 from core.ar.incremental import IncrementalLlama, unsupported_reason
 from core.ar.kv_cache import growing_cache
 from core.ar.model import KeyframeAR
@@ -51,16 +52,20 @@ from core.script.inputs import KeyframeInputs
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@validated_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class SamplerConfig:
+    """The sampling window; a bundle manifest's `sampler` is one of these.
+
+    The temperatures are not here: they are per call (`KeyframeSampler.stream(...)`), because
+    one sampler serves every job on its bundle.
+    """
+
     context_frames: int = 128  # frames in the model's view, the one being generated included (App. E)
     # Most recent frames kept when the window slides. 32 of 128: a slide then comes every 96
     # frames, so a 1,024-frame movie costs ~1.1x per frame what a 128-frame one does (64 kept:
     # 1.54x, bench/results/ar.json of session 2), at the price of a shorter history right after
     # each slide (32 frames, growing back to 127).
     keep_frames: int = 32
-    mixture_temperature: float = 1.0  # softmax temperature of the component choice (0 = most likely)
-    scale_temperature: float = 1.0  # multiplies every Gaussian scale (0 = component mean)
     use_cache: bool = True  # False recomputes the whole window per token (for checks and benchmarks)
 
     @classmethod
@@ -75,7 +80,8 @@ class SamplerConfig:
     def paper(cls, **overrides) -> SamplerConfig:
         return replace(cls(context_frames=128, keep_frames=96), **overrides)
 
-    def check(self) -> None:
+    @model_validator(mode="after")
+    def check(self) -> SamplerConfig:
         if self.context_frames < 1:
             raise ValueError(f"context_frames must be at least 1, got {self.context_frames}.")
         if not 0 <= self.keep_frames < self.context_frames:
@@ -83,7 +89,16 @@ class SamplerConfig:
                 f"keep_frames ({self.keep_frames}) must be between 0 and context_frames - 1 "
                 f"({self.context_frames - 1}), otherwise the window could never slide."
             )
-        if self.mixture_temperature < 0 or self.scale_temperature < 0:
+        return self
+
+
+@dataclass(frozen=True)
+class _Temperatures:
+    mixture: float  # softmax temperature of the component choice (0 = most likely)
+    scale: float  # multiplies every Gaussian scale (0 = component mean)
+
+    def __post_init__(self) -> None:
+        if self.mixture < 0 or self.scale < 0:
             raise ValueError("Sampling temperatures must be 0 or positive.")
 
 
@@ -145,7 +160,6 @@ class KeyframeSampler:
     def __init__(self, model: KeyframeAR, config: SamplerConfig | None = None):
         self.model = model
         self.config = config or SamplerConfig.default()
-        self.config.check()
         self.forward_positions = 0  # positions computed by the last call (cost, for benchmarks)
 
     @torch.no_grad()
@@ -160,16 +174,21 @@ class KeyframeSampler:
         start: int = 0,
         generator: torch.Generator | None = None,
         callback: Callable[[SamplerProgress], None] | None = None,
+        mixture_temperature: float = 1.0,
+        scale_temperature: float = 1.0,
     ) -> Tensor:
         """Tokens (T, L, d) for all frames; frames before `start` are taken from `visual_tokens`.
 
         frames: T KeyframeInputs; sentence_embeddings (T, S, e); face_embeddings (T, C, f);
         reference_tokens (R, L, d) of the user's reference frames (few-shot), or None;
         visual_tokens (T, L, d) known tokens, needed when start > 0 (continuing a storyboard).
+        mixture_temperature: softmax temperature of the component choice (0 = most likely);
+        scale_temperature: multiplies every Gaussian scale (0 = the component mean).
         """
         movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
         tokens = self._known_tokens(len(frames), visual_tokens, start)
-        return self._generate(movie, tokens, range(start, len(frames)), generator, callback)
+        temperatures = _Temperatures(mixture_temperature, scale_temperature)
+        return self._generate(movie, tokens, range(start, len(frames)), generator, callback, temperatures)
 
     @torch.no_grad()
     def regenerate(
@@ -183,6 +202,8 @@ class KeyframeSampler:
         reference_tokens: Tensor | None = None,
         generator: torch.Generator | None = None,
         callback: Callable[[SamplerProgress], None] | None = None,
+        mixture_temperature: float = 1.0,
+        scale_temperature: float = 1.0,
     ) -> Tensor:
         """A copy of visual_tokens (T, L, d) with frame `frame_index` drawn anew.
 
@@ -193,7 +214,10 @@ class KeyframeSampler:
             raise ValueError(f"Shot {frame_index} does not exist; the storyboard has {len(frames)} shots.")
         movie = self._movie(frames, sentence_embeddings, face_embeddings, reference_tokens)
         tokens = self._known_tokens(len(frames), visual_tokens, len(frames))
-        return self._generate(movie, tokens, range(frame_index, frame_index + 1), generator, callback)
+        temperatures = _Temperatures(mixture_temperature, scale_temperature)
+        return self._generate(
+            movie, tokens, range(frame_index, frame_index + 1), generator, callback, temperatures
+        )
 
     def _generate(
         self,
@@ -202,9 +226,11 @@ class KeyframeSampler:
         targets: range,
         generator: torch.Generator | None,
         callback: Callable[[SamplerProgress], None] | None,
+        temperatures: _Temperatures,
     ) -> Tensor:
         total = len(targets)
-        for done, t in enumerate(self._iterate(movie, tokens, list(targets), lambda t: generator), start=1):
+        drawn = self._iterate(movie, tokens, list(targets), lambda t: generator, temperatures)
+        for done, t in enumerate(drawn, start=1):
             if callback is not None:
                 callback(SamplerProgress(done, total, t, tokens[t].clone()))
         return tokens
@@ -220,14 +246,17 @@ class KeyframeSampler:
         visual_tokens: Tensor | None = None,
         reference_tokens: Tensor | None = None,
         generators: Mapping[int, torch.Generator] | None = None,
+        mixture_temperature: float = 1.0,
+        scale_temperature: float = 1.0,
     ) -> Iterator[tuple[int, Tensor]]:
         """Draw the frames in `targets` one by one, yielding (t, tokens (L, d)) as each is drawn.
 
         Frames that are not targets keep their `visual_tokens` and are read as they are (the
         studio's locked shots, or the shots around one being regenerated). Each target frame
         draws from `generators[t]`, so a frame's tokens depend only on its seed and the frames
-        before it, which makes every keyframe reproducible on its own.
+        before it, which makes every keyframe reproducible on its own. Temperatures as in `__call__`.
         """
+        temperatures = _Temperatures(mixture_temperature, scale_temperature)
         targets = sorted(set(targets))
         count = len(frames)
         for t in targets:
@@ -244,7 +273,7 @@ class KeyframeSampler:
         else:
             tokens = self._known_tokens(count, visual_tokens, count)
         generators = generators or {}
-        for t in self._iterate(movie, tokens, targets, generators.get):
+        for t in self._iterate(movie, tokens, targets, generators.get, temperatures):
             yield t, tokens[t].clone()
 
     # -- the loop ----------------------------------------------------------------------
@@ -255,6 +284,7 @@ class KeyframeSampler:
         tokens: Tensor,
         targets: Sequence[int],
         generator_for: Callable[[int], torch.Generator | None],
+        temperatures: _Temperatures,
     ) -> Iterator[int]:
         """Walk the frames from the first target to the last, drawing targets into `tokens`.
 
@@ -301,18 +331,8 @@ class KeyframeSampler:
                     rows = []
                     for i in range(L):
                         hidden = window.feed(torch.cat(pending))  # (H,)
-                        logits, means, scales = model.mixture_parameters(hidden[None])  # (1, k), (1, k, d)
-                        # Normalised as torch.distributions.Categorical does, so the draws equal
-                        # sample_gmm(model.distribution(hidden)) for the same generator.
-                        logits = logits - logits.logsumexp(-1, keepdim=True)
-                        token = sample_mixture(
-                            logits,
-                            means,
-                            scales,
-                            generator,
-                            config.mixture_temperature,
-                            config.scale_temperature,
-                        )  # (1, d)
+                        pdf = model.distribution(hidden[None])  # batch (1,), event (d,)
+                        token = pdf.sample(generator, temperatures.mixture, temperatures.scale)  # (1, d)
                         tokens[t, i] = token[0]
                         rows.append(model.visual_proj(token))  # (1, H)
                         pending = [rows[-1]]

@@ -152,9 +152,6 @@ class KeyframeDecoderPipeline(DiffusionPipeline):
 
     # -- latents ---------------------------------------------------------------------
 
-    def encode_images(self, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return vae_encode(self.vae, pixels, generator)
-
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
         return vae_decode(self.vae, latents)
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from core.encoders.faces import FaceBox, square_crop
+from core.encoders.face_box import FaceBox, square_crop
 from core.encoders.open_clip_encoder import OpenClipEncoder
 
 

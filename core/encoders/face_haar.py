@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.encoders.faces import FaceBox
+from core.encoders.face_box import FaceBox
 
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
 

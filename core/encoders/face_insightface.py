@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.encoders.faces import FaceBox, square_crop
+from core.encoders.face_box import FaceBox, square_crop
 
 logger = logging.getLogger(__name__)
 

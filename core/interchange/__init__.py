@@ -1,4 +1,4 @@
-"""Interchange with screenwriting and editing tools (issue 26). No UI and no database here.
+"""Interchange with screenwriting and editing tools. No UI and no database here.
 
 * `fdx`             - Final Draft (.fdx) import and export (parsed safely with defusedxml);
 * `fountain_writer` - scripts written as Fountain screenplays;

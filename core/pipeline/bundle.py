@@ -31,9 +31,15 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.ar.sampler import SamplerConfig
+from core.pipeline.types import GenerationSettings
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
+# Where a bundle keeps its image-to-video model when the manifest names none (the layout
+# train.stage4_video exports).
+VIDEO_FOLDER = "video"
 BUNDLE_FORMAT = "moviedreamer-bundle"
 BUNDLE_VERSION = 1
 
@@ -64,18 +70,6 @@ class FaceComponent(_Strict):
     name: str = "buffalo_l"
 
 
-class SamplerSettings(_Strict):
-    context_frames: int = Field(default=128, ge=1)
-    keep_frames: int = Field(default=32, ge=0)
-
-
-class GenerationDefaults(_Strict):
-    num_inference_steps: int = Field(default=20, ge=1)
-    guidance_scale: float = Field(default=3.0, ge=0)
-    # identity guidance (core.decoder.pipeline): 1.0 = off
-    face_guidance_scale: float = Field(default=1.0, ge=0)
-
-
 class Components(_Strict):
     tokenizer: FolderComponent
     decoder: FolderComponent
@@ -91,8 +85,8 @@ class BundleManifest(_Strict):
     name: str
     description: str = ""
     components: Components
-    sampler: SamplerSettings = SamplerSettings()
-    defaults: GenerationDefaults = GenerationDefaults()
+    sampler: SamplerConfig = SamplerConfig()  # the sampling window
+    defaults: GenerationSettings = GenerationSettings()  # what a keyframe is made with unless asked otherwise
     training: dict[str, Any] = Field(default_factory=dict)  # provenance: commands, steps, losses
 
     def save(self, folder: str | Path) -> Path:
@@ -136,6 +130,22 @@ def read_manifest(folder: str | Path) -> BundleManifest:
         raise BundleError(f"The bundle manifest {path} is incomplete or wrong: {problems}.") from None
 
 
+def is_bundle_folder(folder: str | Path) -> bool:
+    """Whether `folder` holds a bundle manifest (it may still be wrong; `read_manifest` says how)."""
+    return (Path(folder) / MANIFEST_FILE).is_file()
+
+
+def video_model_folder(folder: str | Path) -> Path:
+    """Where the bundle's image-to-video model lives: its manifest's video component, else its
+    video/ folder. The folder may not exist; `core.video.loading.is_video_model_folder` says."""
+    folder = Path(folder)
+    if is_bundle_folder(folder):
+        video = read_manifest(folder).components.video
+        if video is not None:
+            return resolve(folder, video.path)
+    return folder / VIDEO_FOLDER
+
+
 def resolve(folder: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else folder / path
@@ -175,7 +185,6 @@ class ModelBundle:
     ar: Any  # core.ar.KeyframeAR
     descriptions: Any  # core.encoders.descriptions.DescriptionEncoder
     faces: Any  # core.encoders.faces.FaceEncoder
-    video_path: Path | None
 
     @property
     def bundle_id(self) -> str:
@@ -218,27 +227,34 @@ def load_bundle(
     except (FileNotFoundError, OSError, ValueError) as error:
         raise BundleError(f"A component of the model bundle {folder} could not be loaded: {error}") from error
 
-    if components.descriptions.kind == "minilm":
-        path = resolve(folder, components.descriptions.path) if components.descriptions.path else None
-        descriptions = MiniLMDescriptionEncoder(path, device=str(device))
-    else:
-        descriptions = OpenClipTextDescriptionEncoder.from_checkpoint(
-            components.descriptions.architecture,
-            resolve(folder, components.descriptions.checkpoint),
-            device=str(device),
-            context_length=components.descriptions.context_length,
-        )
+    try:
+        if components.descriptions.kind == "minilm":
+            path = resolve(folder, components.descriptions.path) if components.descriptions.path else None
+            descriptions = MiniLMDescriptionEncoder(path, device=str(device))
+        else:
+            descriptions = OpenClipTextDescriptionEncoder.from_checkpoint(
+                components.descriptions.architecture,
+                resolve(folder, components.descriptions.checkpoint),
+                device=str(device),
+                context_length=components.descriptions.context_length,
+            )
+    except (FileNotFoundError, OSError, ValueError, RuntimeError) as error:
+        raise BundleError(
+            f"The description encoder of the model bundle {folder} could not be loaded: {error}"
+        ) from error
     face_root = resolve(folder, components.faces.root) if components.faces.root else None
-    faces = make_face_encoder(
-        components.faces.kind,
-        clip=tokenizer.clip,
-        insightface_root=face_root,
-        insightface_name=components.faces.name,
-    )
+    try:
+        faces = make_face_encoder(
+            components.faces.kind,
+            clip=tokenizer.clip,
+            insightface_root=face_root,
+            insightface_name=components.faces.name,
+        )
+    except (FileNotFoundError, OSError, ValueError, RuntimeError) as error:
+        raise BundleError(f"The face encoder of the model bundle {folder} could not be loaded: {error}") from error
     _check_widths(folder, ar, tokenizer, decoder, descriptions, faces)
-    video = resolve(folder, components.video.path) if components.video else None
     logger.info("Loaded model bundle %s from %s", manifest.name, folder)
-    return ModelBundle(folder, manifest, tokenizer, decoder, ar, descriptions, faces, video)
+    return ModelBundle(folder, manifest, tokenizer, decoder, ar, descriptions, faces)
 
 
 def _check_widths(folder: Path, ar, tokenizer, decoder, descriptions, faces) -> None:

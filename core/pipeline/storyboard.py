@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
+from core.ar.sampler import KeyframeSampler
 from core.pipeline.bundle import ModelBundle, load_bundle
 from core.pipeline.types import (
     CancelCheck,
@@ -37,6 +39,9 @@ from core.pipeline.types import (
 )
 from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT, Script
 from core.script.inputs import KeyframeInputs, keyframe_inputs
+
+if TYPE_CHECKING:
+    from core.encoders.faces import FaceEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +55,8 @@ class StoryboardPipeline:
     """Generates and regenerates the keyframes of a script with one model bundle."""
 
     def __init__(self, bundle: ModelBundle):
-        from core.ar.sampler import KeyframeSampler, SamplerConfig
-
         self.bundle = bundle
-        sampler = bundle.manifest.sampler
-        self.sampler = KeyframeSampler(
-            bundle.ar, SamplerConfig(context_frames=sampler.context_frames, keep_frames=sampler.keep_frames)
-        )
+        self.sampler = KeyframeSampler(bundle.ar, bundle.manifest.sampler)
 
     @classmethod
     def from_bundle(cls, folder: str | Path, device: str | torch.device = "cpu") -> StoryboardPipeline:
@@ -67,13 +67,12 @@ class StoryboardPipeline:
         return self.bundle.bundle_id
 
     @property
+    def face_encoder(self) -> FaceEncoder:
+        return self.bundle.faces
+
+    @property
     def defaults(self) -> GenerationSettings:
-        d = self.bundle.manifest.defaults
-        return GenerationSettings(
-            num_inference_steps=d.num_inference_steps,
-            guidance_scale=d.guidance_scale,
-            face_guidance_scale=d.face_guidance_scale,
-        )
+        return self.bundle.manifest.defaults
 
     # -- encoding the script ------------------------------------------------------------
 
@@ -226,8 +225,11 @@ class StoryboardPipeline:
         settings: GenerationSettings,
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """(t, tokens (L, d)) for every frame in `draw`, in story order."""
-        self.sampler.config.mixture_temperature = settings.mixture_temperature
-        self.sampler.config.scale_temperature = settings.scale_temperature
+        # Passed per call: the sampler (and its config) is shared by every job on this bundle.
+        temperatures = {
+            "mixture_temperature": settings.mixture_temperature,
+            "scale_temperature": settings.scale_temperature,
+        }
         generators = {t: torch.Generator().manual_seed(seeds.get(t, t)) for t in draw}
         if settings.use_history:
             yield from self.sampler.stream(
@@ -238,6 +240,7 @@ class StoryboardPipeline:
                 targets=draw,
                 reference_tokens=reference_tokens,
                 generators=generators,
+                **temperatures,
             )
             return
         # Ablation "no history": every frame is drawn from its own script alone.
@@ -248,6 +251,7 @@ class StoryboardPipeline:
                 face_embeddings[t : t + 1],
                 reference_tokens=reference_tokens,
                 generator=generators[t],
+                **temperatures,
             )
             yield t, tokens[0]
 

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import torch
 
-from core.pipeline.bundle import (
-    BundleManifest,
-    Components,
-    FolderComponent,
-    GenerationDefaults,
-    SamplerSettings,
-)
+from core.ar.sampler import SamplerConfig
+from core.pipeline.bundle import BundleManifest, Components, FolderComponent
+from core.pipeline.types import GenerationSettings
 
 
 def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
@@ -71,7 +67,7 @@ def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
             decoder=FolderComponent(path="decoder"),
             ar=FolderComponent(path="ar"),
         ),
-        sampler=SamplerSettings(context_frames=16, keep_frames=8),
-        defaults=GenerationDefaults(num_inference_steps=2, guidance_scale=2.0),
+        sampler=SamplerConfig(context_frames=16, keep_frames=8),
+        defaults=GenerationSettings(num_inference_steps=2, guidance_scale=2.0),
     ).save(folder)
     return folder

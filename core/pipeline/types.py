@@ -8,26 +8,38 @@ that made it, so every image can be reproduced exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as validated_dataclass
+
+if TYPE_CHECKING:
+    from core.encoders.faces import FaceEncoder
+    from core.script import Script
 
 
-@dataclass(frozen=True)
+@validated_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class GenerationSettings:
-    """Knobs a user may turn; every keyframe records the values it was made with."""
+    """Knobs a user may turn; every keyframe records the values it was made with.
 
-    num_inference_steps: int = 20
-    guidance_scale: float = 3.0
+    The one shape of these knobs: a bundle manifest's `defaults` is one of these (the bundle's
+    own values), and a studio project's settings override some of its fields.
+    """
+
+    num_inference_steps: int = Field(default=20, ge=1)
+    guidance_scale: float = Field(default=3.0, ge=0)
     # identity guidance: pushes each keyframe from "without the cast's faces" towards "with them"
     # (one more decoder pass per step when above 1; 1 = off)
-    face_guidance_scale: float = 1.0
-    # GIVT-style temperatures: for the mixture choice and for the Gaussian scales.
-    mixture_temperature: float = 1.0
-    scale_temperature: float = 1.0
+    face_guidance_scale: float = Field(default=1.0, ge=0)
+    # GIVT-style temperatures: for the mixture choice and for the Gaussian scales (0 = the most
+    # likely component / its mean).
+    mixture_temperature: float = Field(default=1.0, ge=0)
+    scale_temperature: float = Field(default=1.0, ge=0)
     use_faces: bool = True
     use_history: bool = True
 
@@ -63,3 +75,44 @@ CancelCheck = Callable[[], bool]
 
 class GenerationCancelled(RuntimeError):
     """Raised between keyframes when the caller's cancel check says stop."""
+
+
+@runtime_checkable
+class StoryboardGenerator(Protocol):
+    """What the studio asks of a loaded bundle: `core.pipeline.StoryboardPipeline` is one, and the
+    studio's model cache hands out nothing else (its tests' fake pipeline must match it too)."""
+
+    @property
+    def bundle_id(self) -> str:
+        """Names the bundle that made a keyframe; tokens of another bundle are not context."""
+        ...
+
+    @property
+    def defaults(self) -> GenerationSettings:
+        """The bundle's own settings; a project's settings override some of them."""
+        ...
+
+    @property
+    def face_encoder(self) -> FaceEncoder | None:
+        """The bundle's face encoder (the embedding space its models were trained on), if any."""
+        ...
+
+    def encode_keyframe(self, image: Image.Image) -> np.ndarray:
+        """(L, d) visual tokens of a keyframe image the user drew or photographed."""
+        ...
+
+    def generate(
+        self,
+        script: Script,
+        *,
+        cast_photos: Mapping[str, Sequence[str | Path]] | None = None,
+        references: Sequence[str | Path] = (),
+        targets: Sequence[int] | None = None,
+        context: Mapping[int, np.ndarray] | None = None,
+        seeds: Mapping[int, int] | None = None,
+        settings: GenerationSettings | None = None,
+        should_cancel: CancelCheck | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[KeyframeResult]:
+        """Stream the keyframes of `targets` (all shots by default) in story order."""
+        ...

@@ -73,10 +73,6 @@ class VideoModelConfig:
     max_noise_aug: float = 0.1  # training noise augmentation of the conditioning frames
 
     @property
-    def vae_factor(self) -> int:
-        return 2 ** (len(self.vae_block_out_channels) - 1)
-
-    @property
     def condition_channels(self) -> int:
         return 2 * self.latent_channels + 1 if self.first_last else self.latent_channels
 

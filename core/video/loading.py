@@ -26,6 +26,7 @@ from core.video.pipeline import AnchoredVideoPipeline
 logger = logging.getLogger(__name__)
 
 ANCHOR_FILE = "anchor_encoder.json"
+MODEL_INDEX = "model_index.json"  # diffusers' file naming a pipeline's components
 CLIP_FOLDER = "clip"
 
 
@@ -61,6 +62,11 @@ def save_video_pipeline(pipeline: AnchoredVideoPipeline, folder: str | Path, cli
     return folder
 
 
+def is_video_model_folder(folder: str | Path) -> bool:
+    """Whether `folder` holds a video model `load_video_pipeline` can read (ours or an SVD one)."""
+    return (Path(folder) / MODEL_INDEX).is_file()
+
+
 def load_video_pipeline(
     folder: str | Path,
     *,
@@ -70,9 +76,9 @@ def load_video_pipeline(
 ) -> AnchoredVideoPipeline:
     """Load a video model from a local folder (ours or an SVD one); `image_encoder` overrides the tower."""
     folder = Path(folder)
-    if not (folder / "model_index.json").is_file():
+    if not is_video_model_folder(folder):
         raise FileNotFoundError(
-            f"{folder} is not a video model folder (model_index.json is missing); point to the folder written by "
+            f"{folder} is not a video model folder ({MODEL_INDEX} is missing); point to the folder written by "
             "train.stage4_video or to a local Stable Video Diffusion download."
         )
     kwargs: dict = {"local_files_only": True}

@@ -150,10 +150,12 @@ def test_a_tiny_model_overfits_one_toy_movie(tmp_path):
     model = KeyframeAR.from_pretrained(bundle)
     cached = cache.load("only")
     frames = keyframe_inputs(cached.script)
-    tokens = KeyframeSampler(model, SamplerConfig(mixture_temperature=0, scale_temperature=0))(
+    tokens = KeyframeSampler(model, SamplerConfig())(
         frames,
         cached.frame_sentence_embeddings(frames, 15),
         cached.frame_face_embeddings(frames, 5),
+        mixture_temperature=0,
+        scale_temperature=0,
     )
     error = (tokens - cached.tokens).square().mean() / cached.tokens.var()
     assert error < 0.1

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from core.ar import FrameSequence, KeyframeSampler, SamplerConfig, build_batch
-from core.ar.gmm import sample_gmm
 from tests.core.ar.synthetic import make_sample, tiny_model
 
 
@@ -10,7 +9,10 @@ def _sample(model, frames=20, references=0, seed=0):
     return make_sample(model.config, frames, seed=seed, num_references=references)
 
 
-def _run(model, sample, generator_seed=0, **config):
+GREEDY = {"mixture_temperature": 0, "scale_temperature": 0}  # most likely component, no noise
+
+
+def _run(model, sample, generator_seed=0, mixture_temperature=1.0, scale_temperature=1.0, **config):
     sampler = KeyframeSampler(model, SamplerConfig.tiny(**config))
     return sampler(
         sample.frames,
@@ -18,6 +20,8 @@ def _run(model, sample, generator_seed=0, **config):
         sample.face_embeddings,
         reference_tokens=sample.reference_tokens,
         generator=torch.Generator().manual_seed(generator_seed),
+        mixture_temperature=mixture_temperature,
+        scale_temperature=scale_temperature,
     )
 
 
@@ -42,13 +46,13 @@ def _teacher_forced_choice(model, sample: FrameSequence) -> torch.Tensor:
     batch = build_batch(model, [sample])
     with torch.no_grad():
         hidden = model(batch.inputs_embeds).last_hidden_state[0, batch.prediction_positions[:, 1]]
-        return sample_gmm(model.distribution(hidden), mixture_temperature=0, scale_temperature=0)
+        return model.distribution(hidden).sample(mixture_temperature=0, scale_temperature=0)
 
 
 def test_every_window_conditions_on_references_and_the_kept_frames_exactly_as_in_training():
     model = tiny_model(seed=4)
     sample = _sample(model, frames=21, references=2)
-    tokens = _run(model, sample, mixture_temperature=0, scale_temperature=0)  # window 8, keep 4
+    tokens = _run(model, sample, **GREEDY)  # window 8, keep 4
     # The window holds 8 frames: frames 0..7 see all earlier ones; at frame 8 it is full and
     # keeps 4..7, so 8..11 see 4..; at 12 it keeps 8..11; and so on.
     windows = [(0, 0, 8), (4, 8, 12), (8, 12, 16), (12, 16, 20), (16, 20, 21)]
@@ -84,12 +88,13 @@ def test_per_frame_cost_stays_flat_past_the_window():
 def test_continuation_past_128_frames_with_the_default_window():
     model = tiny_model()
     sample = _sample(model, frames=130, references=2)
-    sampler = KeyframeSampler(model, SamplerConfig.default(mixture_temperature=0, scale_temperature=0))
+    sampler = KeyframeSampler(model, SamplerConfig.default())
     tokens = sampler(
         sample.frames,
         sample.sentence_embeddings,
         sample.face_embeddings,
         reference_tokens=sample.reference_tokens,
+        **GREEDY,
     )
     assert tokens.shape == (130, 2, model.config.token_dim)
     assert torch.isfinite(tokens).all()
@@ -109,12 +114,12 @@ def test_continuation_past_128_frames_with_the_default_window():
 def test_continuing_from_known_frames_matches_one_long_run():
     model = tiny_model()
     sample = _sample(model, frames=7)
-    full = _run(model, sample, mixture_temperature=0, scale_temperature=0)
-    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    full = _run(model, sample, **GREEDY)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
     known = full.clone()
     known[4:] = 0
     continued = sampler(
-        sample.frames, sample.sentence_embeddings, sample.face_embeddings, visual_tokens=known, start=4
+        sample.frames, sample.sentence_embeddings, sample.face_embeddings, visual_tokens=known, start=4, **GREEDY
     )
     torch.testing.assert_close(continued, full, atol=1e-5, rtol=1e-5)
 
@@ -122,8 +127,8 @@ def test_continuing_from_known_frames_matches_one_long_run():
 def test_regenerating_a_shot_changes_only_that_shot_and_conditions_on_the_ones_before():
     model = tiny_model()
     sample = _sample(model, frames=7, references=1)
-    deterministic = _run(model, sample, mixture_temperature=0, scale_temperature=0)
-    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    deterministic = _run(model, sample, **GREEDY)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
     edited = deterministic.clone()
     edited[5:] = torch.randn_like(edited[5:])  # later shots: whatever the user has, kept as they are
     again = sampler.regenerate(
@@ -133,6 +138,7 @@ def test_regenerating_a_shot_changes_only_that_shot_and_conditions_on_the_ones_b
         sample.face_embeddings,
         edited,
         reference_tokens=sample.reference_tokens,
+        **GREEDY,
     )
     torch.testing.assert_close(again[3], deterministic[3], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(again[torch.arange(7) != 3], edited[torch.arange(7) != 3])
@@ -175,8 +181,8 @@ def test_progress_is_reported_per_frame_and_a_raising_callback_cancels():
 def test_sampling_leaves_a_training_model_in_training_mode_and_uses_no_dropout():
     model = tiny_model(dropout=0.5).train()
     sample = _sample(model, frames=3)
-    a = _run(model, sample, mixture_temperature=0, scale_temperature=0)
-    b = _run(model, sample, mixture_temperature=0, scale_temperature=0)
+    a = _run(model, sample, **GREEDY)
+    b = _run(model, sample, **GREEDY)
     assert model.training
     torch.testing.assert_close(a, b)
 
@@ -201,7 +207,7 @@ def test_streaming_draws_only_the_targets_and_reads_the_other_frames_as_they_are
     model = tiny_model()
     sample = _sample(model, frames=7, references=1)
     known = torch.randn(7, 2, model.config.token_dim, generator=torch.Generator().manual_seed(1))
-    sampler = KeyframeSampler(model, SamplerConfig.tiny(mixture_temperature=0, scale_temperature=0))
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
     drawn = dict(
         sampler.stream(
             sample.frames,
@@ -210,6 +216,7 @@ def test_streaming_draws_only_the_targets_and_reads_the_other_frames_as_they_are
             targets=[5, 2],
             visual_tokens=known,
             reference_tokens=sample.reference_tokens,
+            **GREEDY,
         )
     )
     assert list(drawn) == [2, 5]  # story order
@@ -286,7 +293,7 @@ def test_the_fast_forward_draws_the_tokens_of_transformers_forward_with_and_with
     torch.testing.assert_close(fast_tokens, cached, atol=1e-5, rtol=1e-5)
 
 
-def test_sampled_frames_draw_what_sample_gmm_draws_from_the_model_distribution():
+def test_sampled_frames_draw_what_the_model_distribution_draws():
     model = tiny_model(seed=5)
     sample = _sample(model, frames=3)
     tokens = _run(model, sample, generator_seed=4, mixture_temperature=0.7, scale_temperature=0.5)
@@ -302,6 +309,35 @@ def test_sampled_frames_draw_what_sample_gmm_draws_from_the_model_distribution()
         hidden = model(batch.inputs_embeds).last_hidden_state[0, batch.prediction_positions[:, 1]]
     generator = torch.Generator().manual_seed(4)
     replay = torch.stack(
-        [sample_gmm(model.distribution(h[None]), generator, 0.7, 0.5)[0] for h in hidden]
+        [model.distribution(h[None]).sample(generator, 0.7, 0.5)[0] for h in hidden]
     ).view_as(tokens)
     torch.testing.assert_close(tokens, replay, atol=1e-5, rtol=1e-5)
+
+
+def test_regenerating_the_last_frame_of_a_full_window_reads_the_whole_window_and_reproduces_it():
+    # Window 8 (the default's 128): frame 7 (the default's frame 127) is drawn after all 7
+    # frames before it, so regenerating it with its seed must read all 7 again.
+    model = tiny_model(seed=3)
+    sample = _sample(model, frames=8, references=1)
+    sampler = KeyframeSampler(model, SamplerConfig.tiny())
+
+    def draw(targets, visual_tokens=None):
+        return dict(
+            sampler.stream(
+                sample.frames,
+                sample.sentence_embeddings,
+                sample.face_embeddings,
+                targets=targets,
+                visual_tokens=visual_tokens,
+                reference_tokens=sample.reference_tokens,
+                generators={t: torch.Generator().manual_seed(t) for t in targets},
+            )
+        )
+
+    first = draw(range(8))
+    tokens = torch.stack([first[t] for t in range(8)])
+    torch.testing.assert_close(draw([7], tokens)[7], first[7], atol=1e-5, rtol=1e-5)
+    # The oldest frame of the window is part of what frame 7 reads.
+    changed = tokens.clone()
+    changed[0] += 1.0
+    assert not torch.allclose(draw([7], changed)[7], first[7])

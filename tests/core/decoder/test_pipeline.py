@@ -177,3 +177,17 @@ def test_identity_guidance_changes_the_image_only_when_there_are_faces(pipe):
     assert np.array_equal(render(None, 3.0), render(None, 1.0))
     # scale 1 is exactly the plain pipeline
     assert np.array_equal(render(faces, 1.0, guidance=2.0), render(faces, 0.0, guidance=2.0))
+
+
+def test_the_output_of_a_fixed_seed_is_the_recorded_one(pipe):
+    # diffusers' fast-test habit: a seeded tiny pipeline's output slice, recorded once. A change
+    # to the sampling loop, the guidance mix, the conditioning or the VAE decode moves it.
+    images = _render(pipe, 0)  # 3 steps, guidance 2.0 (the decoder's default), both inputs
+    expected_corner = np.array(
+        [0.263589, 0.550273, 0.668110, 0.299926, 0.401826, 0.581873, 0.406675, 0.395785, 0.529030]
+    )  # image 0, last 3x3 pixels, blue
+    expected_origin = np.array(
+        [0.584499, 0.524243, 0.628062, 0.549178, 0.537009, 0.732973, 0.510608, 0.546222, 0.665689]
+    )  # image 1, first 3x3 pixels, red
+    np.testing.assert_allclose(images[0, -3:, -3:, -1].flatten(), expected_corner, atol=1e-3)
+    np.testing.assert_allclose(images[1, :3, :3, 0].flatten(), expected_origin, atol=1e-3)

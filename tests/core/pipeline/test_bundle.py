@@ -72,3 +72,48 @@ def test_paper_scale_template_is_a_valid_manifest():
     assert manifest.components.descriptions.kind == "open_clip_text"
     assert manifest.components.faces.kind == "insightface"
     assert manifest.components.video is not None
+
+
+def _manifest_with(folder, **fields):
+    components = {name: {"path": name} for name in ("tokenizer", "decoder", "ar")}
+    (folder / "manifest.json").write_text(json.dumps({"name": "x", "components": components, **fields}))
+
+
+def test_the_manifest_holds_the_generation_settings_and_the_sampler_config_themselves(tmp_path):
+    from core.ar.sampler import SamplerConfig
+    from core.pipeline import GenerationSettings
+
+    _manifest_with(
+        tmp_path,
+        sampler={"context_frames": 64, "keep_frames": 16},
+        defaults={"num_inference_steps": 8, "guidance_scale": 2.5},
+    )
+    manifest = read_manifest(tmp_path)
+    assert manifest.defaults == GenerationSettings(num_inference_steps=8, guidance_scale=2.5)
+    assert manifest.sampler == SamplerConfig(context_frames=64, keep_frames=16)
+    manifest.save(tmp_path)
+    assert read_manifest(tmp_path) == manifest
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"defaults": {"steps": 8}}, r"defaults\.steps"),
+        ({"defaults": {"num_inference_steps": 0}}, r"defaults\.num_inference_steps"),
+        ({"sampler": {"context_frames": 8, "keep_frames": 8}}, r"keep_frames \(8\) must be between 0 and"),
+    ],
+)
+def test_wrong_settings_in_a_manifest_are_named(tmp_path, fields, says):
+    _manifest_with(tmp_path, **fields)
+    with pytest.raises(BundleError, match=says):
+        read_manifest(tmp_path)
+
+
+def test_a_face_encoder_that_cannot_be_made_is_a_bundle_error(tiny_bundle, tmp_path):
+    copy = shutil.copytree(tiny_bundle, tmp_path / "copy")
+    (tmp_path / "insightface").mkdir()  # exists, but holds no models
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["components"]["faces"] = {"kind": "insightface", "root": str(tmp_path / "insightface")}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"The face encoder of the model bundle .* no insightface models"):
+        load_bundle(copy)

@@ -1,5 +1,6 @@
 """The storyboard pipeline end to end on a tiny random bundle (real classes, test size)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,44 @@ def test_regenerating_one_shot_leaves_the_others_and_reuses_their_tokens_as_cont
         script, cast_photos=photos, targets=[5], context=shifted, seeds={5: 999}, settings=FAST
     )
     assert not np.array_equal(moved.tokens, new.tokens)
+
+
+def test_shots_before_a_target_without_context_are_drawn_so_the_history_has_no_holes(pipeline, sample):
+    script, photos = sample
+    # Default seeds are the shots' indices, so shot 3 alone must come out as in a run of 0..3:
+    # shots 0-2 are drawn (not rendered) as its history, never left as zero tokens.
+    board = list(pipeline.generate(script, cast_photos=photos, targets=range(4), settings=FAST))
+    (alone,) = pipeline.generate(script, cast_photos=photos, targets=[3], settings=FAST)
+    assert np.array_equal(alone.tokens, board[3].tokens)
+
+
+def test_the_sampling_temperatures_of_the_settings_decide_the_draws(pipeline, sample):
+    script, photos = sample
+    greedy = dataclasses.replace(FAST, mixture_temperature=0.0, scale_temperature=0.0)
+
+    def tokens(settings, seed):
+        results = pipeline.generate(
+            script, cast_photos=photos, targets=[0, 1], seeds={0: seed, 1: seed + 1}, settings=settings
+        )
+        return np.stack([r.tokens for r in results])
+
+    # At temperature 0 every draw is the most likely component's mean: the seed cannot matter.
+    assert np.array_equal(tokens(greedy, 1), tokens(greedy, 500))
+    assert not np.array_equal(tokens(FAST, 1), tokens(FAST, 500))
+    no_history = dataclasses.replace(greedy, use_history=False)
+    assert np.array_equal(tokens(no_history, 1), tokens(no_history, 500))
+
+
+def test_a_job_s_temperatures_stay_its_own_while_another_job_samples_on_the_same_bundle(pipeline, sample):
+    script, photos = sample
+    greedy = dataclasses.replace(FAST, mixture_temperature=0.0, scale_temperature=0.0)
+    seeds = {0: 3, 1: 4}
+    alone = [r.tokens for r in pipeline.generate(script, cast_photos=photos, targets=[0, 1], seeds=seeds, settings=greedy)]
+    stream = pipeline.generate(script, cast_photos=photos, targets=[0, 1], seeds=seeds, settings=greedy)
+    first = next(stream)
+    list(pipeline.generate(script, cast_photos=photos, targets=[2], settings=FAST))  # another job, temperature 1
+    second = next(stream)
+    assert np.array_equal(first.tokens, alone[0]) and np.array_equal(second.tokens, alone[1])
 
 
 def test_locked_shots_between_targets_are_read_not_redrawn(pipeline, sample):
