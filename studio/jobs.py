@@ -47,7 +47,7 @@ from studio.db.clock import utcnow
 from studio.db.engine import new_session
 from studio.db.job import ACTIVE_STATUSES, FINISHED_STATUSES, list_jobs, list_jobs_with_status
 from studio.errors import JobCancelledError, QueueFullError, StudioError
-from studio.services.ownership import require_job, require_project
+from studio.ownership import require_job, require_project
 
 logger = logging.getLogger(__name__)
 

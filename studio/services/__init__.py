@@ -109,7 +109,7 @@ Generation (generation.py, model_cache.py, face_analysis.py) — plan now, then 
     analyse_face_photo(session_factory, media, models, owner, photo_id) -> FaceAnalysis   crop + embedding
     ModelCache (StudioContext.models): pipelines loaded once per bundle; bundle_path(), video_folder()
 
-Video (video.py)
+Video (clips.py, animatic.py)
     plan_clips(session, media, models, owner, project_id, shot_ids, num_inference_steps=12, connect_next=True,
                max_segments=4, seed_mode="policy", seed=None) -> ClipPlan;  clip_job(plan, media=, models=)
     plan_animatic(session, media, owner, project_id, use_clips=True, transition=, captions=, title_card=)
@@ -121,6 +121,7 @@ Long jobs live in studio.jobs (JobRunner, JobUpdate, recover_stale_jobs); start-
 studio.context (open_studio).
 """
 
+from studio.services.animatic import AnimaticPlan, AnimaticView, animatic_job, latest_animatic, plan_animatic
 from studio.services.bundle_info import bundle_notice
 from studio.services.cast import (
     add_character,
@@ -140,6 +141,7 @@ from studio.services.cast_library import (
     remove_from_library,
     save_to_library,
 )
+from studio.services.clips import ClipMade, ClipPlan, ClipView, clip_job, list_clips, plan_clips
 from studio.services.downloads import export_filename, render_download
 from studio.services.face_analysis import FaceAnalysis, analyse_face_photo
 from studio.services.generation import (
@@ -212,19 +214,6 @@ from studio.services.script_import import (
 )
 from studio.services.storyboard_pdf import build_storyboard_pdf, export_storyboard_pdf
 from studio.services.undo import CAST_KINDS, SCRIPT_KINDS, DeletionView, last_deletion, undo_deletion
-from studio.services.video import (
-    AnimaticPlan,
-    AnimaticView,
-    ClipMade,
-    ClipPlan,
-    ClipView,
-    animatic_job,
-    clip_job,
-    latest_animatic,
-    list_clips,
-    plan_animatic,
-    plan_clips,
-)
 
 __all__ = [
     "CAST_KINDS",

@@ -45,6 +45,7 @@ from studio.errors import MediaError, StudioError
 from studio.media import MediaStore
 from studio.media.upload import validate_image_upload
 from studio.services.media_files import media_transaction
+from studio.services.project_fill import ImportReport, fill_project, import_report
 from studio.services.script_export import photo_export_name
 
 logger = logging.getLogger(__name__)
@@ -177,11 +178,10 @@ def _tokens(data: bytes, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str | Path) -> Any:
+def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str | Path) -> ImportReport:
     """A new project from an exported ZIP (see the module docstring); an ImportReport."""
     from core.script.errors import ScriptError
     from core.script.io import script_from_json
-    from studio.services.script_import import _fill_project, _report
 
     archive = _Archive(Path(path), media)
     try:
@@ -215,7 +215,7 @@ def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str
                     project_in=ProjectCreate(name=script.title.strip()[:MAX_PROJECT_NAME] or "Restored project",
                                              settings=settings),
                 )
-                photos, fill_notes, shots = _fill_project(session, media, project, script, root, written)
+                photos, fill_notes, shots = fill_project(session, media, project, script, root, written)
                 notes += fill_notes
                 if manifest is None:
                     notes += _sample_frames(session, media, archive, project, shots, written)
@@ -231,7 +231,7 @@ def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str
     finally:
         archive.close()
     logger.info("project %s restored from %s", project.id, Path(path).name)
-    return _report(project, script, photos, notes)
+    return import_report(project, script, photos, notes)
 
 
 def _manifest(archive: _Archive) -> dict[str, Any] | None:

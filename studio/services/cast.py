@@ -23,8 +23,8 @@ from studio.db import storyboard as storyboard_db
 from studio.db.positions import move
 from studio.errors import StudioError
 from studio.media import MediaStore, validate_image_upload
+from studio.ownership import require_character, require_face_photo, require_project
 from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_character, require_face_photo, require_project
 from studio.services.project_view import CharacterView, character_view
 from studio.services.results import GENERAL, EditResult, UploadResult
 from studio.services.script_export import project_script_data

@@ -23,9 +23,9 @@ from studio.db.clock import utcnow
 from studio.db.library import LibraryCharacter, LibraryPhoto
 from studio.errors import NotFoundError, OwnershipError, StudioError
 from studio.media import MediaStore
+from studio.ownership import require_character, require_project
 from studio.services.cast import add_character
 from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_character, require_project
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from studio.db import Render, RenderKind
 from studio.media import MediaStore
-from studio.services.ownership import require_render
+from studio.ownership import require_render
 
 # What each kind of export is called after the project's name.
 EXPORT_NAMES = {

@@ -1,7 +1,7 @@
 """The face step of an uploaded cast photo: find the face, keep its crop and its embedding.
 
 The embedding space belongs to the model bundle (the AR model and the decoder were trained on
-it), so the face encoder is the bundle's: `pipeline.bundle.faces` (a `core.encoders.FaceEncoder`).
+it), so the face encoder is the bundle's: its pipeline's `face_encoder` (a `core.encoders.FaceEncoder`).
 The crop matters most: the pipeline embeds cast photos as face crops, so generation reads the
 crop made here. A studio without a loadable bundle keeps the photo as it is (generation then
 reads the whole photo).
@@ -23,9 +23,9 @@ from sqlmodel import Session
 from studio.db import FacePhotoPublic
 from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.ownership import require_face_photo
 from studio.services.cast import set_face_analysis
 from studio.services.model_cache import ModelCache
-from studio.services.ownership import require_face_photo
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,6 @@ class FaceAnalysis:
 
     photo: FacePhotoPublic | None
     notes: tuple[str, ...]
-
-
-def face_encoder_of(pipeline: object) -> object | None:
-    """The bundle's face encoder (`pipeline.bundle.faces`), if its pipeline has one."""
-    encoder = getattr(getattr(pipeline, "bundle", None), "faces", None)
-    return encoder if encoder is not None and hasattr(encoder, "embed") else None
 
 
 def _crop_and_embed(encoder, image: Image.Image) -> tuple[Image.Image, list[float], str, list[str]]:
@@ -85,7 +79,7 @@ def analyse_face_photo(
             "The face was not analysed because no model bundle could be loaded; the photo is kept and used "
             "as it is.",
         ))
-    encoder = face_encoder_of(pipeline)
+    encoder = pipeline.face_encoder
     if encoder is None:
         return FaceAnalysis(photo=None, notes=())
     with Image.open(path) as opened:

@@ -44,15 +44,15 @@ from studio.db import keyframe as keyframe_db
 from studio.db import reference as reference_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import JobCancelledError, MediaError, StudioError
+from studio.jobs import JobContext, JobFunction, JobUpdate
 from studio.media import MediaStore
+from studio.ownership import require_project, require_scene, require_shot
 from studio.services.keyframes import MAX_SEED, add_keyframe_version, choose_seed, load_keyframe_tokens
 from studio.services.model_cache import ModelCache
-from studio.services.ownership import require_project, require_scene, require_shot
 from studio.services.script_export import project_to_script
 
 if TYPE_CHECKING:
-    from core.pipeline.types import GenerationSettings
-    from studio.jobs import JobContext, JobFunction, JobUpdate
+    from core.pipeline.types import GenerationSettings, StoryboardGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +133,9 @@ def setting_overrides(settings: ProjectSettings) -> dict[str, Any]:
     return values
 
 
-def generation_settings(pipeline: Any, overrides: dict[str, Any]) -> GenerationSettings:
+def generation_settings(pipeline: StoryboardGenerator, overrides: dict[str, Any]) -> GenerationSettings:
     """The bundle's default settings (its pipeline's `defaults`) with the project's overrides."""
-    from core.pipeline.types import GenerationSettings
-
-    defaults = getattr(pipeline, "defaults", None) or GenerationSettings()
-    return dataclasses.replace(defaults, **overrides)
+    return dataclasses.replace(pipeline.defaults, **overrides)
 
 
 def seed_for(
@@ -223,6 +220,7 @@ def plan_generation(
     warnings: list[str] = []
     context: list[ContextFrame] = []
     untokened_locked: list[int] = []
+    unreadable: list[int] = []
     wanted_set = set(wanted)
     for i, (_, shot) in enumerate(rows):
         if i in wanted_set or shot.current_keyframe_id is None:
@@ -232,7 +230,8 @@ def plan_generation(
             tokens = load_keyframe_tokens(media, version.tokens_path) if version is not None else None
         except (MediaError, ValueError, OSError) as error:
             logger.warning("tokens of keyframe %s unreadable: %s", shot.current_keyframe_id, error)
-            tokens = None
+            unreadable.append(i + 1)
+            continue
         if tokens is None:
             if shot.locked:
                 untokened_locked.append(i + 1)
@@ -242,6 +241,12 @@ def plan_generation(
         warnings.append(
             f"The keyframe of locked {_name_list(untokened_locked)} was not made by a model (it was imported), so "
             "the shots after it cannot follow it; regenerate it once and lock it again if they should."
+        )
+    if unreadable:
+        warnings.append(
+            f"The stored tokens of {_name_list(unreadable)} could not be read, so the shots generated after "
+            f"{'it' if len(unreadable) == 1 else 'them'} follow a newly drawn history instead; regenerate "
+            f"{'it' if len(unreadable) == 1 else 'them'} to repair the keyframe files."
         )
 
     # The pipeline embeds cast photos as face crops; a photo the face step never saw (no bundle
@@ -288,10 +293,8 @@ def _kept_message(count: int) -> str:
 def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCache) -> JobFunction:
     """The job function that generates and stores the plan's keyframes (see the module docstring)."""
 
-    # Imported here: studio.jobs imports this package (ownership checks), so a module-level
-    # import would be circular; core.pipeline imports torch, which the page does not need.
+    # Imported here: core.pipeline imports torch, which the page does not need.
     from core.pipeline.types import GenerationCancelled
-    from studio.jobs import JobUpdate
 
     def work(ctx: JobContext) -> Iterator[JobUpdate]:
         total = len(plan.targets)
@@ -300,7 +303,7 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
         ctx.cancel_message = _kept_message(0)
         yield JobUpdate(progress=0.0, message="Loading the model bundle.")
         pipeline = models.storyboard(plan.bundle_path)
-        bundle_id = getattr(pipeline, "bundle_id", None)
+        bundle_id = pipeline.bundle_id
         settings = generation_settings(pipeline, plan.setting_overrides)
         warnings = list(plan.warnings)
         context: dict[int, np.ndarray] = {}
@@ -364,6 +367,10 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                 )
         except GenerationCancelled as cancelled:
             raise JobCancelledError(_kept_message(len(made))) from cancelled
+        except ValueError as error:
+            # core refuses requests it cannot serve with a sentence (a shot that does not exist,
+            # an empty script, embeddings of the wrong width); it reaches the page as it is.
+            raise StudioError(str(error)) from error
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

@@ -1,4 +1,4 @@
-"""Interchange with screenwriting and editing tools (issue 26), as studio use cases.
+"""Interchange with screenwriting and editing tools, as studio use cases.
 
 * `parse_screenplay_upload`: an uploaded .fdx / .fountain / MovieBench .json as a Script;
 * `preview_resync` / `resync_project`: a revised draft into an existing project, keeping the
@@ -30,8 +30,8 @@ from studio.db import storyboard as storyboard_db
 from studio.db.positions import renumber
 from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.ownership import require_project
 from studio.services.downloads import safe_file_stem
-from studio.services.ownership import require_project
 from studio.services.script_export import project_to_script
 from studio.services.undo import forget_old_deletions, record_scene, record_shot
 

@@ -22,9 +22,9 @@ from studio.db import KeyframeVersionPublic
 from studio.errors import StudioError
 from studio.media import MediaStore
 from studio.media.upload import validate_image_upload
+from studio.ownership import require_shot
 from studio.services.keyframes import add_keyframe_version, set_shot_locked
 from studio.services.model_cache import ModelCache
-from studio.services.ownership import require_shot
 from studio.services.results import UploadResult
 
 logger = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from studio.db import KeyframeVersion, RenderKind, RenderPublic
 from studio.db import cast as cast_db
 from studio.db import storyboard as storyboard_db
 from studio.media import MediaStore
+from studio.ownership import require_project
 from studio.services.backup import write_backup
-from studio.services.ownership import require_project
 from studio.services.renders import store_render
 from studio.services.script_export import photo_export_name, project_to_script, script_json_text
 

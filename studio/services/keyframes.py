@@ -24,8 +24,8 @@ from studio.db import keyframe as keyframe_db
 from studio.db import project as project_db
 from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.ownership import require_keyframe, require_shot
 from studio.services.media_files import media_transaction
-from studio.services.ownership import require_keyframe, require_shot
 
 MAX_SEED = 2**63 - 1
 

@@ -44,10 +44,14 @@ def referenced_media(session: Session) -> set[str]:
     return paths
 
 
-def _project_settings_paths(session: Session) -> set[str]:
-    """Media paths kept in projects' settings (the animatic's music bed, issue 26)."""
-    from studio.services.voices import music_path_is_own
+def music_path_is_own(path: str, project_id: int) -> bool:
+    """Whether a media path names a file in the project's own renders folder."""
+    folder = f"{MediaStore.kind_dir(project_id, 'renders')}/"
+    return path.startswith(folder) and "/" not in path[len(folder):] and ".." not in path
 
+
+def _project_settings_paths(session: Session) -> set[str]:
+    """Media paths kept in projects' settings (the animatic's music bed)."""
     found = set()
     for project_id, settings in session.exec(select(Project.id, Project.settings)).all():
         path = (settings or {}).get("music_path")

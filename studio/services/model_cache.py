@@ -9,10 +9,9 @@ models stay in memory, so trying another bundle in Settings does not pile models
 Bundle folders are resolved here too: a project's own `bundle_path` setting, else the
 studio's `--bundle`, else the embedded default `assets/bundle`. A project may only use the
 bundles the operator offers (`offered_bundles`): the default one and every bundle folder
-(one holding a manifest.json) directly inside a `--bundles DIR` root; any other server
-folder is refused with a sentence, so a project setting cannot point the studio at /etc. A video model lives in the
-manifest's video component, else in the bundle's `video/` folder (the layout
-`train.stage4_video` exports).
+directly inside a `--bundles DIR` root; any other server folder is refused with a sentence,
+so a project setting cannot point the studio at /etc. Where a bundle keeps its video model is
+the bundle's business (`core.pipeline.bundle.video_model_folder`).
 """
 
 from __future__ import annotations
@@ -23,18 +22,19 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.errors import StudioError
+
+if TYPE_CHECKING:
+    from core.pipeline.types import StoryboardGenerator
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[2] / "assets" / "bundle"
-VIDEO_DIR = "video"
-MANIFEST_FILE = "manifest.json"  # core.pipeline.bundle's, read only when present
-VIDEO_MODEL_INDEX = "model_index.json"
 
-PipelineLoader = Callable[[Path, str], Any]
+StoryboardLoader = Callable[[Path, str], "StoryboardGenerator"]
+VideoLoader = Callable[[Path, str], Any]
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,13 @@ class OfferedBundle:
     default: bool
 
 
-def _load_storyboard_pipeline(path: Path, device: str) -> Any:
-    try:
-        from core.pipeline import BundleError, load_pipeline
-    except ImportError as error:
-        raise StudioError(
-            "The storyboard generator (core.pipeline) is not installed in this copy of the studio; "
-            "update the studio to a version that includes it."
-        ) from error
+# core.pipeline and core.video import torch, transformers and diffusers, which the studio's pages
+# do not need: they are imported where a model or a bundle folder is first looked at.
+
+
+def _load_storyboard_pipeline(path: Path, device: str) -> StoryboardGenerator:
+    from core.pipeline import BundleError, load_pipeline
+
     try:
         return load_pipeline(path, device=device)
     except BundleError as error:
@@ -75,8 +74,8 @@ class ModelCache:
     def __init__(
         self, *, default_bundle: Path | None = None, bundle_roots: tuple[Path, ...] | list[Path] = (),
         device: str = "cpu", keep: int = 2,
-        storyboard_loader: PipelineLoader = _load_storyboard_pipeline,
-        video_loader: PipelineLoader = _load_video_pipeline,
+        storyboard_loader: StoryboardLoader = _load_storyboard_pipeline,
+        video_loader: VideoLoader = _load_video_pipeline,
     ):
         self.default_bundle = Path(default_bundle) if default_bundle is not None else DEFAULT_BUNDLE_DIR
         self.bundle_roots = tuple(Path(root) for root in bundle_roots)
@@ -92,9 +91,12 @@ class ModelCache:
         """The bundles projects may choose: the default first, then each root's bundle folders."""
         offered = [OfferedBundle(name="default", path=self.default_bundle.expanduser().resolve(), default=True)]
         for root in self.bundle_roots:
+            # Only a studio with --bundles roots pays for core.pipeline's imports here.
+            from core.pipeline.bundle import is_bundle_folder
+
             root = root.expanduser().resolve()
-            candidates = [root] if (root / MANIFEST_FILE).is_file() else sorted(
-                child for child in (root.iterdir() if root.is_dir() else ()) if (child / MANIFEST_FILE).is_file())
+            candidates = [root] if is_bundle_folder(root) else sorted(
+                child for child in (root.iterdir() if root.is_dir() else ()) if is_bundle_folder(child))
             for folder in candidates:
                 if all(folder != bundle.path for bundle in offered):
                     offered.append(OfferedBundle(name=folder.name, path=folder, default=False))
@@ -127,17 +129,14 @@ class ModelCache:
     def video_folder(bundle_path: Path) -> Path:
         """The bundle's image-to-video model (its manifest's video component, else its video/
         folder); a StudioError sentence when the bundle has none."""
-        folder = Path(bundle_path) / VIDEO_DIR
-        if (Path(bundle_path) / MANIFEST_FILE).is_file():
-            from core.pipeline.bundle import BundleError, read_manifest, resolve
+        from core.pipeline.bundle import BundleError, video_model_folder
+        from core.video.loading import is_video_model_folder
 
-            try:
-                video = read_manifest(bundle_path).components.video
-            except BundleError as error:
-                raise StudioError(str(error)) from error
-            if video is not None:
-                folder = resolve(Path(bundle_path), video.path)
-        if not (folder / VIDEO_MODEL_INDEX).is_file():
+        try:
+            folder = video_model_folder(bundle_path)
+        except BundleError as error:
+            raise StudioError(str(error)) from error
+        if not is_video_model_folder(folder):
             raise StudioError(
                 f"The model bundle {bundle_path} has no video model, so clips cannot be rendered with it; the "
                 "animatic still works from the keyframes. Choose a bundle with a video model in Settings to "
@@ -147,7 +146,7 @@ class ModelCache:
 
     # -- models ------------------------------------------------------------------------------
 
-    def storyboard(self, bundle_path: Path) -> Any:
+    def storyboard(self, bundle_path: Path) -> StoryboardGenerator:
         """The storyboard pipeline of a bundle folder (loaded once)."""
         return self._get("storyboard", Path(bundle_path))
 

@@ -25,7 +25,7 @@ from studio.db import cast as cast_db
 from studio.db import reference as reference_db
 from studio.db import storyboard as storyboard_db
 from studio.media import MediaStore
-from studio.services.ownership import require_project
+from studio.ownership import require_project
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from studio.db import storyboard as storyboard_db
 from studio.db.project import MAX_PROJECT_NAME
 from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.ownership import require_project
 from studio.services.media_files import media_transaction
-from studio.services.ownership import require_project
 from studio.services.results import GENERAL, EditResult
 from studio.services.script_export import project_script_data
 from studio.services.stale_forms import details_fingerprint, stale_problem

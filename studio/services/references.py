@@ -12,8 +12,8 @@ from studio.db import project as project_db
 from studio.db import reference as reference_db
 from studio.errors import StudioError
 from studio.media import MediaStore, validate_image_upload
+from studio.ownership import require_project, require_reference
 from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_project, require_reference
 from studio.services.project_view import ReferenceView
 from studio.services.results import UploadResult
 

@@ -11,8 +11,8 @@ from studio.db import Render, RenderKind, RenderPublic
 from studio.db import render as render_db
 from studio.errors import StudioError
 from studio.media import MediaStore
+from studio.ownership import require_project, require_render, require_shot
 from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_project, require_render, require_shot
 
 
 def store_render(

@@ -15,15 +15,15 @@ from sqlmodel import Session
 
 from core.script import Scene as ScriptScene
 from core.script import Shot as ScriptShot
-from studio.db import ScenePublic, Shot, ShotPublic
+from studio.db import ScenePublic, ShotPublic
 from studio.db import project as project_db
 from studio.db import storyboard as storyboard_db
 from studio.db.positions import move, renumber
 from studio.errors import StudioError
 from studio.media import MediaStore
-from studio.services.ownership import require_project, require_scene, require_shot
+from studio.ownership import require_project, require_scene, require_shot
 from studio.services.results import GENERAL, EditResult
-from studio.services.script_export import project_script_data, shot_data
+from studio.services.script_export import project_script_data
 from studio.services.stale_forms import scene_fingerprint, shot_fingerprint, stale_problem
 from studio.services.undo import DeletionView, forget_old_deletions, record_scene, record_shot
 from studio.services.validation import field_problems, script_problems
@@ -320,9 +320,4 @@ def validate_project(*, session: Session, owner: str, project_id: int) -> list[s
     project = require_project(session, project_id, owner)
     data = project_script_data(session=session, project=project)
     return [f"{where}: {message}" if where else message for _, where, message in script_problems(data)]
-
-
-def shot_as_script(shot: Shot) -> ScriptShot:
-    """A stored shot as a validated core.script Shot (what generation reads)."""
-    return ScriptShot.model_validate(shot_data(shot))
 

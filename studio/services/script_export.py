@@ -20,7 +20,7 @@ from studio.db import cast as cast_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import StudioError
 from studio.media import MediaStore
-from studio.services.ownership import require_project
+from studio.ownership import require_project
 from studio.services.renders import store_render
 
 

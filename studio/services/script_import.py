@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -23,13 +22,10 @@ from sqlmodel import Session
 
 from core.script import Script
 from studio.db import (
-    Character,
     KeyframeVersion,
     Project,
     ProjectCreate,
-    ProjectPublic,
     ProjectSettings,
-    Scene,
     Shot,
 )
 from studio.db import cast as cast_db
@@ -38,8 +34,10 @@ from studio.db import storyboard as storyboard_db
 from studio.db.keyframe import list_keyframe_versions
 from studio.errors import MediaError, StudioError
 from studio.media import MediaStore, validate_image_upload
+from studio.ownership import require_project
+from studio.services.backup import restore_backup
 from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_project
+from studio.services.project_fill import ImportReport, fill_project, import_report
 from studio.services.projects import clean_project_name
 
 logger = logging.getLogger(__name__)
@@ -52,18 +50,6 @@ _SUFFIX_FORMATS: dict[str, ScriptFormat] = {
 _FOUNTAIN_HEADING = re.compile(r"^\s*(?:INT|EXT|EST|INT\./EXT|I/E)[. ]", re.MULTILINE | re.IGNORECASE)
 # A script of 400 keyframes is ~200 kB; anything far bigger is not a script.
 MAX_SCRIPT_BYTES = 20 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """The project a script went into, what it now holds, and notes for the user."""
-
-    project: ProjectPublic
-    num_characters: int
-    num_scenes: int
-    num_shots: int
-    num_photos: int
-    notes: tuple[str, ...]
 
 
 def guess_script_format(filename: str, text: str | None = None) -> ScriptFormat | None:
@@ -153,20 +139,6 @@ def parse_script(source: str | bytes | Path, fmt: ScriptFormat, *, title: str | 
         ) from None
 
 
-def _photo_file(photo_root: Path, relative: str) -> Path:
-    """The photo `relative` inside `photo_root`, refusing paths that leave it."""
-    pure = PurePosixPath(relative.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-        raise MediaError(f"The photo path {relative!r} points outside the script's folder; it was skipped.")
-    root = photo_root.resolve()
-    path = (root / pure).resolve()
-    if not path.is_relative_to(root):
-        raise MediaError(f"The photo path {relative!r} points outside the script's folder; it was skipped.")
-    if not path.is_file():
-        raise MediaError(f"The photo {relative!r} was not found next to the script; it was skipped.")
-    return path
-
-
 def _clear_script(session: Session, project: Project) -> list[str]:
     """Delete the project's cast and scenes (rows); the media paths they used."""
     paths: list[str] = []
@@ -182,75 +154,6 @@ def _clear_script(session: Session, project: Project) -> list[str]:
     session.flush()
     session.expire_all()
     return paths
-
-
-def _fill_project(
-    session: Session, media: MediaStore, project: Project, script: Script, photo_root: Path | None,
-    written: list[str],
-) -> tuple[int, list[str], list[Shot]]:
-    """Insert the script's cast (with photos), scenes and shots; (photos stored, notes, shots)."""
-    notes: list[str] = []
-    photos = 0
-    # The script model limits a title to a project name's length: refused there, never cut here.
-    project.name = clean_project_name(script.title)
-    project.logline = script.logline
-    project.style = script.style
-    for position, member in enumerate(script.cast):
-        character = Character(project_id=project.id, position=position, name=member.name,
-                              description=list(member.description))
-        session.add(character)
-        session.flush()
-        seen: set[str] = set()
-        for relative in member.photos:
-            if photo_root is None:
-                notes.append(
-                    f"{member.name}'s photo {relative!r} was not imported because the script came without its "
-                    "folder; add the photo in the cast panel."
-                )
-                continue
-            try:
-                image = validate_image_upload(
-                    _photo_file(photo_root, relative), relative,
-                    max_bytes=media.limits.max_bytes, max_pixels=media.limits.max_pixels,
-                )
-            except MediaError as error:
-                notes.append(f"{member.name}: {error}")
-                continue
-            if image.sha256 in seen:
-                notes.append(f"{member.name}'s photo {relative!r} is the same image as an earlier one; it was kept once.")
-                continue
-            seen.add(image.sha256)
-            stored = media.write_bytes(media.kind_dir(project.id, "faces"), image.png, ".png")
-            written.append(stored.path)
-            cast_db.create_face_photo(
-                session=session, character_id=character.id, media_path=stored.path, content_hash=image.sha256,
-                original_name=image.original_name, width=image.width, height=image.height,
-            )
-            notes.extend(image.notes)
-            photos += 1
-    shots: list[Shot] = []
-    for position, scene_in in enumerate(script.scenes):
-        scene = Scene(
-            project_id=project.id, position=position, heading=scene_in.heading,
-            time_of_day=scene_in.time_of_day.value, elements=list(scene_in.elements), style=scene_in.style,
-        )
-        session.add(scene)
-        session.flush()
-        for k, shot_in in enumerate(scene_in.shots):
-            fields = shot_in.model_dump(mode="json")
-            shot = Shot(scene_id=scene.id, position=k, **fields)
-            session.add(shot)
-            shots.append(shot)
-    session.flush()
-    project_db.touch_project(session=session, project=project)
-    return photos, notes, shots
-
-
-def _report(project: Project, script: Script, photos: int, notes: list[str]) -> ImportReport:
-    return ImportReport(
-        project=ProjectPublic.of(project), num_characters=len(script.cast), num_scenes=len(script.scenes),
-        num_shots=script.num_shots, num_photos=photos, notes=tuple(notes),
-    )
 
 
 def import_script(
@@ -275,10 +178,10 @@ def import_script(
     with media_transaction(session, media) as written:
         if has_content:
             old_paths = _clear_script(session, project)
-        photos, notes, _ = _fill_project(session, media, project, script, photo_root, written)
+        photos, notes, _ = fill_project(session, media, project, script, photo_root, written)
     release_media(session, media, old_paths)
     logger.info("script %r imported into project %s (%d shots)", script.title, project.id, script.num_shots)
-    return _report(project, script, photos, notes)
+    return import_report(project, script, photos, notes)
 
 
 def new_project_from_script(
@@ -296,11 +199,11 @@ def new_project_from_script(
             project_in=ProjectCreate(name=clean_project_name(script.title),
                                      settings=settings or ProjectSettings()),
         )
-        photos, notes, shots = _fill_project(session, media, project, script, photo_root, written)
+        photos, notes, shots = fill_project(session, media, project, script, photo_root, written)
         if frames_dir is not None:
             notes += _import_frames(session, media, project, shots, frames_dir, written)
     logger.info("project %s created from script %r", project.id, script.title)
-    return _report(project, script, photos, notes)
+    return import_report(project, script, photos, notes)
 
 
 def _import_frames(
@@ -353,8 +256,6 @@ def import_script_source(
                 "A backup ZIP opens as a new project (with its photos and keyframes); choose 'a new project' and "
                 "import it again."
             )
-        from studio.services.backup import restore_backup
-
         return restore_backup(session=session, media=media, owner=owner, path=path)
     if fmt is None:
         source = _source_text(Path(path) if path is not None else text)

@@ -26,7 +26,7 @@ from studio.db import KeyframeVersion, RenderKind, RenderPublic
 from studio.db import storyboard as storyboard_db
 from studio.errors import StudioError
 from studio.media import MediaStore
-from studio.services.ownership import require_project
+from studio.ownership import require_project
 from studio.services.renders import store_render
 
 logger = logging.getLogger(__name__)

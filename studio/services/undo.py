@@ -27,8 +27,8 @@ from studio.db.positions import renumber
 from studio.db.trash import Deletion, list_deletions
 from studio.errors import NotFoundError, StudioError
 from studio.media import MediaStore
+from studio.ownership import require_project
 from studio.services.media_files import release_media
-from studio.services.ownership import require_project
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scratch voices of a project's cast, and its music/ambience bed (issue 26, item 4).
+"""Scratch voices of a project's cast, and its music/ambience bed.
 
 Each character's eSpeak NG voice (language, variant, pitch, speed) lives in the project's
 settings under the character's case-folded name; a character without one speaks with
@@ -19,8 +19,8 @@ from studio.db import cast as cast_db
 from studio.db import project as project_db
 from studio.errors import StudioError
 from studio.media import MediaStore
-from studio.services.media_files import media_transaction, release_media
-from studio.services.ownership import require_project
+from studio.ownership import require_project
+from studio.services.media_files import media_transaction, music_path_is_own, release_media
 
 # Music beds: any format ffmpeg decodes; refused above this size (a 30-minute MP3 is ~40 MB).
 MAX_MUSIC_BYTES = 50 * 1024 * 1024
@@ -135,12 +135,6 @@ def project_music(*, session: Session, media: MediaStore, project: Project) -> P
         return None
     file = media.resolve(path)
     return file if file.is_file() else None
-
-
-def music_path_is_own(path: str, project_id: int) -> bool:
-    """Whether a media path names a file in the project's own renders folder."""
-    folder = f"{MediaStore.kind_dir(project_id, 'renders')}/"
-    return path.startswith(folder) and "/" not in path[len(folder):] and ".." not in path
 
 
 def _require_character(session: Session, owner: str, character_id: int) -> tuple[Character, Project]:

@@ -1,4 +1,4 @@
-"""Export tab, issue 26: the project for screenwriting and editing tools, the animatic's
+"""Export tab: the project for screenwriting and editing tools, the animatic's
 scratch voice track, and a new draft of the screenplay re-synced into the project."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio import services
-from studio.services.video import DEFAULT_CLIP_STEPS, DEFAULT_MAX_SEGMENTS
+from studio.services.clips import DEFAULT_CLIP_STEPS, DEFAULT_MAX_SEGMENTS
 from studio.ui.choices import shot_label
 from studio.ui.feedback import guarded, inform, warn
 from studio.ui.jobs import cancel_jobs, job_status, start_job

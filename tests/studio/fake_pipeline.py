@@ -1,9 +1,8 @@
 """A test double of core.pipeline's StoryboardPipeline (tests only).
 
-It follows the interface the studio uses — `bundle_id`, `defaults` (the bundle's settings),
-`bundle.faces` (the bundle's face encoder, None here), `encode_keyframe(image)` and
-`generate(script, *, cast_photos, references, targets, context, seeds, settings,
-should_cancel, on_progress)` streaming
+It is a `core.pipeline.types.StoryboardGenerator`, the interface the studio uses (the test
+beside it checks that it keeps matching) — `bundle_id`, `defaults` (the bundle's settings),
+`face_encoder` (None here), `encode_keyframe(image)` and `generate(...)` streaming
 `KeyframeResult`s in story order — and makes deterministic pictures: the colour comes from
 the seed, so a test can tell which seed made which image, and the tokens (L=2, d=4) encode
 seed and frame index. Every call is recorded for assertions.
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -49,7 +47,7 @@ class FakePipeline:
     bundle_id: str = "fake-bundle"
     defaults: GenerationSettings = field(default_factory=lambda: GenerationSettings(num_inference_steps=4,
                                                                                     guidance_scale=2.5))
-    bundle: Any = field(default_factory=lambda: SimpleNamespace(faces=None))
+    face_encoder: Any = None  # a core.encoders.FaceEncoder, or a test's stand-in for one
     calls: list[GenerateCall] = field(default_factory=list)
     encoded: list[tuple[int, int]] = field(default_factory=list)  # sizes of the panels tokenized
     # Called after each keyframe is yielded back (lets a test cancel in the middle).
@@ -62,9 +60,10 @@ class FakePipeline:
         return np.array([[*mean, 7.0], [7.0, 7.0, 7.0, 7.0]], dtype=np.float32)
 
     def generate(
-        self, script, *, cast_photos, references=(), targets=None, context=None, seeds=None,
+        self, script, *, cast_photos=None, references=(), targets=None, context=None, seeds=None,
         settings=None, should_cancel=None, on_progress=None,
     ):
+        cast_photos = cast_photos or {}
         context = dict(context or {})
         seeds = dict(seeds or {})
         self.calls.append(GenerateCall(

@@ -365,3 +365,22 @@ def test_token_files_follow_their_versions(studio, project):
     with studio.session() as session:
         forget_old_deletions(session, studio.media, project.id, keep=0)
     assert not studio.media.exists(tokens_path) and studio.media.exists(copied)
+
+
+def test_unreadable_tokens_of_a_kept_shot_are_a_warning_not_a_silent_gap(studio, project):
+    generate(studio, project.id)
+    shots = shots_of(studio, project.id)
+    studio.media.resolve(shots[0].keyframe.tokens_path).write_bytes(b"not tokens")
+    plan = studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[2].shot.id)
+    assert [frame.frame_index for frame in plan.context] == [1]
+    assert any(w.startswith("The stored tokens of shot 1 could not be read") for w in plan.warnings)
+
+
+def test_a_request_the_pipeline_refuses_reaches_the_page_as_its_sentence(studio, project, loader):
+    def refuse(frame_index):
+        raise ValueError("Shot 9 does not exist; the script has 3 shots.")
+
+    loader.pipeline.after_keyframe = refuse
+    _, events = generate(studio, project.id)
+    assert events[-1].status == JobStatus.FAILED
+    assert events[-1].message == "Shot 9 does not exist; the script has 3 shots."

@@ -11,6 +11,7 @@ from PIL import Image
 from core.encoders.faces import FaceBox, NoFaceFound
 from studio.config import StudioSettings
 from studio.context import open_studio
+from studio.ownership import require_face_photo
 from studio.services import (
     ModelCache,
     add_character,
@@ -23,7 +24,6 @@ from studio.services import (
     list_cast,
     plan_generation,
 )
-from studio.services.ownership import require_face_photo
 from tests.studio.factories import OWNER, image_bytes
 from tests.studio.fake_pipeline import CountingLoader, FakePipeline
 
@@ -75,7 +75,7 @@ def analyse(studio, photo):
 
 def test_the_face_is_cropped_and_embedded(setup):
     studio, pipeline, project, photo = setup
-    pipeline.bundle.faces = FakeFaceEncoder([FaceBox(30, 20, 50, 40)])
+    pipeline.face_encoder = FakeFaceEncoder([FaceBox(30, 20, 50, 40)])
     result = analyse(studio, photo)
     assert result.notes == () and result.photo.detector == "FakeDetector" and result.photo.embedding_dim == 3
     [character] = studio.call(list_cast, owner=OWNER, project_id=project.id)
@@ -94,10 +94,10 @@ def test_the_face_is_cropped_and_embedded(setup):
 
 def test_no_face_found_uses_the_whole_photo(setup):
     studio, pipeline, _, photo = setup
-    pipeline.bundle.faces = FakeFaceEncoder([])
+    pipeline.face_encoder = FakeFaceEncoder([])
     result = analyse(studio, photo)
     assert result.notes == ("No face was found in the photo, so the whole photo is used as the face.",)
-    assert result.photo.detector == "whole-image" and pipeline.bundle.faces.whole_image_calls == 1
+    assert result.photo.detector == "whole-image" and pipeline.face_encoder.whole_image_calls == 1
 
 
 def test_without_a_face_encoder_the_photo_is_kept_as_it_is(setup):

@@ -28,7 +28,7 @@ from studio.services import (
     plan_clips,
     plan_generation,
 )
-from studio.services.video import segments_for
+from studio.services.clips import segments_for
 from tests.studio.factories import OWNER
 from tests.studio.fake_pipeline import CountingLoader
 

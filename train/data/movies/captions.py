@@ -15,7 +15,6 @@ Output folder: `captions.json` {"captioner", "keyframes": [caption per keyframe]
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -175,14 +174,3 @@ def load_captions(folder: Path) -> dict[str, Any]:
     data = read_json(Path(folder) / CAPTIONS_FILE)
     data["characters"] = [CharacterCaption(**c) for c in data["characters"]]
     return data
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data.movies.captions`: the pipeline up to this stage."""
-    from train.data.movies.pipeline import stage_main
-
-    return stage_main("captions", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

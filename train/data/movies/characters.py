@@ -20,7 +20,6 @@ Output folder: `characters.json` {"characters": [{"name", "faces", "bank", "repr
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,14 +148,3 @@ def purity(labels: list[Any], truth: list[Any]) -> float:
         members = [t for cluster, t in zip(labels, truth, strict=True) if cluster == label]
         majority += Counter(members).most_common(1)[0][1]
     return majority / len(labels)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data.movies.characters`: the pipeline up to this stage."""
-    from train.data.movies.pipeline import stage_main
-
-    return stage_main("characters", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,6 @@ Output folder: `keyframes.json` (a `KeyframeSet`) and one PNG per keyframe (0000
 from __future__ import annotations
 
 import logging
-import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -285,14 +284,3 @@ def extract_keyframes(video: Path, folder: Path, config: KeyframeConfig) -> Keyf
     write_json(folder / KEYFRAMES_FILE, result.to_json())
     logger.info("%s: %d frames, %d shots, %d keyframes", video.name, count, shot + 1, len(keyframes))
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data.movies.keyframes`: the pipeline up to this stage."""
-    from train.data.movies.pipeline import stage_main
-
-    return stage_main("keyframes", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

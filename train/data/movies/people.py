@@ -24,7 +24,6 @@ pixels; per face its keyframe, box and crop file), `embeddings.npy` (F, E) float
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -331,14 +330,3 @@ class PeopleSet:
 def load_people(folder: Path) -> PeopleSet:
     data = read_json(Path(folder) / PEOPLE_FILE)
     return PeopleSet(data["keyframes"], data["faces"], np.load(Path(folder) / EMBEDDINGS_FILE))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data.movies.people`: the pipeline up to this stage."""
-    from train.data.movies.pipeline import stage_main
-
-    return stage_main("people", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

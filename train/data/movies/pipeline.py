@@ -2,8 +2,8 @@
 
     python -m train.data.movies run FILMS... --out OUT [--worker I --workers N] [options]
     python -m train.data.movies merge --out OUT
-    python -m train.data.movies.keyframes FILMS... --out OUT      # the pipeline up to one stage
-    (likewise .people, .characters, .captions, .structuring)
+    python -m train.data.movies keyframes FILMS... --out OUT      # the pipeline up to one stage
+    (likewise people, characters, captions, script)
 
 Stages, each cached per video under OUT/work/<video_id>/<stage>/ (see `work.py`):
 
@@ -522,10 +522,13 @@ def _run(args: argparse.Namespace, until: str) -> int:
 
 
 def stage_main(stage: str, argv: Sequence[str] | None = None) -> int:
-    """The CLI of one stage module: the pipeline up to that stage."""
+    """`python -m train.data.movies <stage> ...`: the pipeline up to that stage.
+
+    The stage modules have no command of their own: they are imported by this pipeline, so a
+    command in them would import the pipeline back.
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    module = "structuring" if stage == "script" else stage
-    args = _run_parser(f"python -m train.data.movies.{module}", stage).parse_args(argv)
+    args = _run_parser(f"python -m train.data.movies {stage}", stage).parse_args(argv)
     return _run(args, stage)
 
 
@@ -538,9 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         add_help=False,
         help="run the stages over this worker's share of the videos and write its shard",
     )
+    for stage in STAGES[:-1]:
+        commands.add_parser(stage, add_help=False, help=f"run the stages up to {stage} (options as for run)")
     merge_parser = commands.add_parser("merge", help="join every worker's shard and token cache")
     merge_parser.add_argument("--out", required=True, help="the --out folder the workers wrote to")
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in STAGES[:-1]:
+        return stage_main(argv[0], argv[1:])
     if argv and argv[0] == "run":
         args = _run_parser("python -m train.data.movies run", None).parse_args(argv[1:])
         return _run(args, args.until)

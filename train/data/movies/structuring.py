@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -411,14 +410,3 @@ def structure_script(
 
 def write_script(folder: Path, script: Script) -> None:
     (folder / SCRIPT_FILE).write_text(script_to_json(script), encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data.movies.structuring`: the pipeline up to this stage."""
-    from train.data.movies.pipeline import stage_main
-
-    return stage_main("script", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

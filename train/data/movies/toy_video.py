@@ -183,10 +183,6 @@ class ToyGroundTruth:
         starts = [shot["start"] for shot in self.data["shots"]]
         return self.data["shots"][max(0, bisect.bisect_right(starts, frame) - 1)]
 
-    def shot_index_at(self, frame: int) -> int:
-        starts = [shot["start"] for shot in self.data["shots"]]
-        return max(0, bisect.bisect_right(starts, frame) - 1)
-
     def characters_at(self, frame: int) -> list[dict[str, Any]]:
         """Characters in video frame `frame` with their boxes (video pixels)."""
         return self.data["frames"][frame]

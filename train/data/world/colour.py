@@ -27,8 +27,3 @@ def shade(c: RGB, k: float) -> RGB:
 def outline_of(c: RGB) -> RGB:
     """The ink colour drawn around a filled shape: a dark, slightly saturated version."""
     return (clamp(c[0] * 0.38), clamp(c[1] * 0.34), clamp(c[2] * 0.36))
-
-
-def luminance(c: RGB) -> float:
-    """Rec. 601 luma in 0-255."""
-    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
