@@ -459,7 +459,11 @@ def save_grid(path: Path, truth: list[Image.Image], made: list[Image.Image]) -> 
 
 @torch.no_grad()
 def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, cfg, out: Path) -> list[dict]:
-    """Render the held-out keyframes from their ground-truth conditions with the current weights."""
+    """Render the held-out keyframes from their ground-truth conditions with the current weights.
+
+    `model` needs unet, conditioner, scheduler and compressor (a DiffusionAutoencoder, or the
+    parts of an exported decoder); they are left in eval mode.
+    """
     ccfg = model.conditioner.config
     pipeline = KeyframeDecoderPipeline(
         model.unet.eval(), vae, sampling_scheduler(model.scheduler), model.conditioner.eval()
@@ -510,8 +514,6 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
         rows.append(row)
         suffix = "" if row_name == "reconstruction" else f"_{row_name}"
         save_grid(out / "samples" / f"step_{step:06d}_g{guidance:g}{suffix}.png", held.images, images)
-    model.train()
-    model.compressor.train(any(p.requires_grad for p in model.compressor.parameters()))
     return rows
 
 

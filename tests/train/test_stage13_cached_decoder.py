@@ -140,3 +140,25 @@ def test_a_kept_tokenizer_stays_frozen_and_a_decoder_run_can_start_from_another(
         assert torch.equal(started["unet"][name], value), name
     with pytest.raises(FileNotFoundError, match="unet/ and conditioner/"):
         stage13.main(base + kept + ["--out", str(tmp / "third"), "--set", f"init_decoder={tmp / 'nothing'}"])
+
+
+def test_the_sweep_renders_every_guidance_and_step_count_of_an_exported_decoder(setup, capsys):
+    from train import decoder_sweep
+
+    tmp = setup
+    out = tmp / "run"
+    base = ["--preset", "tiny", "--data", str(tmp / "data"), "--init", str(tmp / "stage0"), "--out", str(out)]
+    assert stage13.main(base + ["--max-steps", "1"]) == 0  # the final evaluation exports the models
+    argv = ["--run", str(out), "--data", str(tmp / "data"), "--guidance", "1", "2", "--steps", "2", "1", "--frames", "2"]
+    assert decoder_sweep.main(argv) == 0
+    rows = [json.loads(line) for line in (out / "sweep.jsonl").read_text().splitlines()]
+    assert [(r["row"], r["guidance"], r["sweep_steps"]) for r in rows] == [
+        ("reconstruction", 1.0, 2), ("reconstruction", 2.0, 2), ("t2i", 2.0, 2),
+        ("reconstruction", 1.0, 1), ("reconstruction", 2.0, 1), ("t2i", 2.0, 1),
+    ]  # fmt: skip
+    assert all(r["judge"] == {"frames": 2.0} and r["checkpoint_step"] == 1 for r in rows)
+    assert (out / "sweep" / "steps_1" / "samples" / "step_000001_g2_t2i.png").is_file()
+    assert "reconstruction  guidance 2" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stopped:
+        decoder_sweep.main(["--run", str(tmp / "nothing"), "--data", str(tmp / "data")])
+    assert stopped.value.code == 2 and "has exported its models" in capsys.readouterr().err
