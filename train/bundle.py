@@ -140,6 +140,8 @@ def share_anchor_tower(bundle: Path) -> bool:
         return False
     anchor = json.loads(anchor_file.read_text())
     tower, shared = bundle / "video" / anchor["folder"], bundle / "tokenizer" / "clip"
+    if tower.resolve() == shared.resolve():  # a video folder copied from an assembled bundle
+        return shared.is_dir()
     if not (tower.is_dir() and shared.is_dir() and same_folder(tower, shared)):
         return False
     shutil.rmtree(tower)

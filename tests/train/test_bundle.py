@@ -152,6 +152,10 @@ def test_video_anchor_tower_shares_the_tokenizers_clip(parts, tmp_path):
     assert not (out / "video" / "clip").exists()
     loaded = load_video_pipeline(out / "video")
     assert isinstance(loaded.image_encoder, OpenClipImageEmbedder)
+    # a bundle rebuilt from this one (its video already shares the tower) keeps the tower
+    again = assemble_from(out, tmp_path / "again", video=out / "video")
+    assert (again / "tokenizer" / "clip" / "open_clip_config.json").is_file()
+    assert isinstance(load_video_pipeline(again / "video").image_encoder, OpenClipImageEmbedder)
 
 
 def test_a_rebuilt_bundle_keeps_the_runs_of_the_bundle_it_copies(parts, tmp_path):
