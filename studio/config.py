@@ -44,7 +44,9 @@ class StudioSettings:
     bundle_path: Path | None = None
     # Folders whose bundle subfolders projects may choose in Settings (besides the default).
     bundle_roots: tuple[Path, ...] = ()
-    samples_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "assets" / "samples")
+    samples_dir: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "assets" / "samples"
+    )
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
 
@@ -77,7 +79,10 @@ def default_data_dir(environ: Mapping[str, str], persistent_root: Path | None = 
     if environ.get("SPACE_ID"):
         logger.warning(
             "This Space has no persistent storage (%s); projects are kept in ./%s and lost when the Space "
-            "restarts. Add persistent storage in the Space's settings to keep them.", persistent_root, DEFAULT_DATA_DIR)
+            "restarts. Add persistent storage in the Space's settings to keep them.",
+            persistent_root,
+            DEFAULT_DATA_DIR,
+        )
     return DEFAULT_DATA_DIR
 
 
@@ -107,31 +112,62 @@ def parse_auth(value: str) -> tuple[tuple[str, str], ...]:
 def build_parser() -> argparse.ArgumentParser:
     """The studio's command-line flags; app.py may add its own before parsing."""
     parser = argparse.ArgumentParser(description="MovieDreamer Studio: a storyboard studio in the browser.")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder for the database and media (env STUDIO_DATA_DIR, default ./studio_data; "
-                             "/data/studio_data on a Hugging Face Space with persistent storage)")
-    parser.add_argument("--auth", default=None,
-                        help="require a login, user:password[,user2:password2] (env STUDIO_AUTH)")
-    parser.add_argument("--max-upload-mb", type=float, default=None,
-                        help=f"largest accepted upload in MB (env STUDIO_MAX_UPLOAD_MB, default {DEFAULT_MAX_UPLOAD_MB:g})")
-    parser.add_argument("--bundle", type=Path, default=None,
-                        help="model bundle folder (env STUDIO_BUNDLE, default: the embedded bundle)")
-    parser.add_argument("--bundles", type=Path, action="append", default=None, metavar="DIR",
-                        help="a folder of model bundles (one per subfolder) that projects may choose in Settings; "
-                             f"repeatable (env STUDIO_BUNDLES, folders separated by {os.pathsep!r})")
-    parser.add_argument("--samples-dir", type=Path, default=None,
-                        help="folder of sample projects (env STUDIO_SAMPLES_DIR, default assets/samples)")
-    parser.add_argument("--host", default=None, help=f"address to listen on (env STUDIO_HOST, default {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=None, help=f"port (env STUDIO_PORT, default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder for the database and media (env STUDIO_DATA_DIR, default ./studio_data; "
+        "/data/studio_data on a Hugging Face Space with persistent storage)",
+    )
+    parser.add_argument(
+        "--auth", default=None, help="require a login, user:password[,user2:password2] (env STUDIO_AUTH)"
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=None,
+        help=f"largest accepted upload in MB (env STUDIO_MAX_UPLOAD_MB, default {DEFAULT_MAX_UPLOAD_MB:g})",
+    )
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="model bundle folder (env STUDIO_BUNDLE, default: the embedded bundle)",
+    )
+    parser.add_argument(
+        "--bundles",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="a folder of model bundles (one per subfolder) that projects may choose in Settings; "
+        f"repeatable (env STUDIO_BUNDLES, folders separated by {os.pathsep!r})",
+    )
+    parser.add_argument(
+        "--samples-dir",
+        type=Path,
+        default=None,
+        help="folder of sample projects (env STUDIO_SAMPLES_DIR, default assets/samples)",
+    )
+    parser.add_argument(
+        "--host", default=None, help=f"address to listen on (env STUDIO_HOST, default {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"port (env STUDIO_PORT, default {DEFAULT_PORT})"
+    )
     return parser
 
 
-def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> StudioSettings:
+def settings_from_namespace(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> StudioSettings:
     """Combine parsed flags with the environment (flags win) into settings."""
     env = os.environ if environ is None else environ
     defaults = StudioSettings()
 
-    data_dir = args.data_dir or (Path(env["STUDIO_DATA_DIR"]) if env.get("STUDIO_DATA_DIR") else default_data_dir(env))
+    data_dir = args.data_dir or (
+        Path(env["STUDIO_DATA_DIR"]) if env.get("STUDIO_DATA_DIR") else default_data_dir(env)
+    )
     auth_text = args.auth if args.auth is not None else env.get("STUDIO_AUTH")
     auth = parse_auth(auth_text) if auth_text else ()
 
@@ -155,9 +191,13 @@ def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str]
         roots = tuple(Path(part) for part in env.get("STUDIO_BUNDLES", "").split(os.pathsep) if part.strip())
     for root in roots:
         if not root.is_dir():
-            raise StudioError(f"The bundles folder {root} does not exist; give --bundles an existing folder of "
-                              "model bundles.")
-    samples = args.samples_dir or (Path(env["STUDIO_SAMPLES_DIR"]) if env.get("STUDIO_SAMPLES_DIR") else defaults.samples_dir)
+            raise StudioError(
+                f"The bundles folder {root} does not exist; give --bundles an existing folder of "
+                "model bundles."
+            )
+    samples = args.samples_dir or (
+        Path(env["STUDIO_SAMPLES_DIR"]) if env.get("STUDIO_SAMPLES_DIR") else defaults.samples_dir
+    )
     host = args.host or env.get("STUDIO_HOST") or DEFAULT_HOST
     port_text = args.port if args.port is not None else env.get("STUDIO_PORT")
     try:
@@ -177,7 +217,9 @@ def settings_from_namespace(args: argparse.Namespace, environ: Mapping[str, str]
     )
 
 
-def load_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> StudioSettings:
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> StudioSettings:
     """Parse `argv` (default sys.argv[1:]) and the environment into settings."""
     args = build_parser().parse_args(argv)
     return settings_from_namespace(args, environ)

@@ -87,9 +87,14 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
         removed = sweep_orphan_media(session, media)
     logger.info(
         "studio data in %s: %d orphaned job(s) marked failed, %d unreferenced file(s) removed",
-        settings.data_dir, len(failed), len(removed),
+        settings.data_dir,
+        len(failed),
+        len(removed),
     )
     return StudioContext(
-        settings=settings, engine=engine, media=media, runner=JobRunner(engine, max_queued=max_queued),
+        settings=settings,
+        engine=engine,
+        media=media,
+        runner=JobRunner(engine, max_queued=max_queued),
         models=ModelCache(default_bundle=settings.bundle_path, bundle_roots=settings.bundle_roots),
     )

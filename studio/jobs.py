@@ -163,7 +163,12 @@ class JobRunner:
     """Runs job functions of one studio process; see the module docstring."""
 
     def __init__(
-        self, engine: Engine, *, max_queued: int = 4, heartbeat_seconds: float = 5.0, poll_seconds: float = 0.2,
+        self,
+        engine: Engine,
+        *,
+        max_queued: int = 4,
+        heartbeat_seconds: float = 5.0,
+        poll_seconds: float = 0.2,
         keep_previews: int = 16,
     ):
         self.engine = engine
@@ -196,8 +201,14 @@ class JobRunner:
         slot = self._slot(model)
         ticket = slot.reserve(model)
         try:
-            job = Job(project_id=project_id, kind=kind, model=model, status=JobStatus.QUEUED, pid=os.getpid(),
-                      message="Waiting to start.")
+            job = Job(
+                project_id=project_id,
+                kind=kind,
+                model=model,
+                status=JobStatus.QUEUED,
+                pid=os.getpid(),
+                message="Waiting to start.",
+            )
             session.add(job)
             session.commit()
         except BaseException:
@@ -275,10 +286,20 @@ class JobRunner:
 
     def _event(self, job: Job | None, job_id: int, preview: Any = None) -> JobEvent:
         if job is None:
-            return JobEvent(job_id=job_id, status=JobStatus.CANCELLED, progress=0.0,
-                            message="The project of this job was deleted.")
-        return JobEvent(job_id=job_id, status=JobStatus(job.status), progress=job.progress, message=job.message,
-                        preview=preview, result=dict(job.result or {}))
+            return JobEvent(
+                job_id=job_id,
+                status=JobStatus.CANCELLED,
+                progress=0.0,
+                message="The project of this job was deleted.",
+            )
+        return JobEvent(
+            job_id=job_id,
+            status=JobStatus(job.status),
+            progress=job.progress,
+            message=job.message,
+            preview=preview,
+            result=dict(job.result or {}),
+        )
 
     def run(self, job_id: int, work: JobFunction) -> Iterator[JobEvent]:
         """Wait for the model, run `work`, persist every update; yields events, the last one final.
@@ -306,8 +327,12 @@ class JobRunner:
             last_position = -1
             while not (acquired := slot.try_acquire(ticket, self.poll_seconds)):
                 if self.is_cancel_requested(job_id):
-                    job = self._update(job_id, status=JobStatus.CANCELLED, finished_at=utcnow(),
-                                       message="Cancelled before it started.")
+                    job = self._update(
+                        job_id,
+                        status=JobStatus.CANCELLED,
+                        finished_at=utcnow(),
+                        message="Cancelled before it started.",
+                    )
                     yield self._event(job, job_id)
                     return
                 position = slot.position(ticket)
@@ -334,8 +359,14 @@ class JobRunner:
                 self._cancel_events.pop(job_id, None)
 
     def _execute(self, job_id: int, work: JobFunction, context: JobContext) -> Iterator[JobEvent]:
-        job = self._update(job_id, status=JobStatus.RUNNING, started_at=utcnow(), heartbeat_at=utcnow(),
-                           pid=os.getpid(), message="Started.")
+        job = self._update(
+            job_id,
+            status=JobStatus.RUNNING,
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+            pid=os.getpid(),
+            message="Started.",
+        )
         if job is None:
             yield self._event(None, job_id)
             return
@@ -369,7 +400,9 @@ class JobRunner:
                 yield self._event(job, job_id, update.preview)
         except JobCancelledError as cancelled:
             generator.close()
-            job = self._update(job_id, status=JobStatus.CANCELLED, finished_at=utcnow(), message=str(cancelled))
+            job = self._update(
+                job_id, status=JobStatus.CANCELLED, finished_at=utcnow(), message=str(cancelled)
+            )
             yield self._event(job, job_id)
             return
         except Exception as error:  # noqa: BLE001 - every failure must end as a failed row
@@ -387,12 +420,24 @@ class JobRunner:
             # finally blocks run now, not whenever it is garbage-collected.
             generator.close()
             raise
-        job = self._update(job_id, status=JobStatus.DONE, finished_at=utcnow(), progress=1.0,
-                           message="Done.", result=dict(result))
+        job = self._update(
+            job_id,
+            status=JobStatus.DONE,
+            finished_at=utcnow(),
+            progress=1.0,
+            message="Done.",
+            result=dict(result),
+        )
         yield self._event(job, job_id, self.latest_preview(job_id))
 
     def start(
-        self, *, session: Session, owner: str, project_id: int, kind: str, work: JobFunction,
+        self,
+        *,
+        session: Session,
+        owner: str,
+        project_id: int,
+        kind: str,
+        work: JobFunction,
         model: str = DEFAULT_MODEL,
     ) -> Iterator[JobEvent]:
         """Submit and run in the calling thread (what a streaming UI callback uses).
@@ -404,7 +449,13 @@ class JobRunner:
         return self.run(job.id, work)
 
     def start_in_background(
-        self, *, session: Session, owner: str, project_id: int, kind: str, work: JobFunction,
+        self,
+        *,
+        session: Session,
+        owner: str,
+        project_id: int,
+        kind: str,
+        work: JobFunction,
         model: str = DEFAULT_MODEL,
     ) -> JobPublic:
         """Submit and run on a daemon thread; poll the row (and `latest_preview`) for progress."""
@@ -434,7 +485,9 @@ class JobRunner:
             if self._heartbeat_thread is not None and self._heartbeat_thread.is_alive():
                 return
             self._stop.clear()
-            self._heartbeat_thread = threading.Thread(target=self._beat, name="studio-job-heartbeat", daemon=True)
+            self._heartbeat_thread = threading.Thread(
+                target=self._beat, name="studio-job-heartbeat", daemon=True
+            )
             self._heartbeat_thread.start()
 
     def _beat(self) -> None:
@@ -464,10 +517,14 @@ def get_job(*, session: Session, owner: str, job_id: int) -> JobPublic:
     return JobPublic.model_validate(job)
 
 
-def list_project_jobs(*, session: Session, owner: str, project_id: int, active_only: bool = False) -> list[JobPublic]:
+def list_project_jobs(
+    *, session: Session, owner: str, project_id: int, active_only: bool = False
+) -> list[JobPublic]:
     require_project(session, project_id, owner)
-    return [JobPublic.model_validate(job) for job in list_jobs(session=session, project_id=project_id,
-                                                                active_only=active_only)]
+    return [
+        JobPublic.model_validate(job)
+        for job in list_jobs(session=session, project_id=project_id, active_only=active_only)
+    ]
 
 
 def _process_alive(pid: int) -> bool:
@@ -483,7 +540,9 @@ def _process_alive(pid: int) -> bool:
 
 
 def recover_stale_jobs(
-    session: Session, *, stale_after: timedelta = timedelta(seconds=60),
+    session: Session,
+    *,
+    stale_after: timedelta = timedelta(seconds=60),
     is_alive: Callable[[int], bool] = _process_alive,
 ) -> list[int]:
     """Mark jobs orphaned by a stopped studio as failed; the ids marked.

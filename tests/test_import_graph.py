@@ -104,7 +104,9 @@ def loops(graph: dict[str, set[str]]) -> list[set[str]]:
 def test_the_finder_sees_a_loop_through_a_function_level_import():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert loops(graph) == [{"a", "b", "c"}]
-    tree = ast.parse("def f():\n    from studio.jobs import JobUpdate\nif TYPE_CHECKING:\n    import core.ar\n")
+    tree = ast.parse(
+        "def f():\n    from studio.jobs import JobUpdate\nif TYPE_CHECKING:\n    import core.ar\n"
+    )
     assert _runtime_imports(tree) == ["studio.jobs", "studio.jobs.JobUpdate"]
 
 

@@ -22,8 +22,17 @@ from train.cli import main as train_main
 from train.common.run import launch_command
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ["pyproject.toml", "README.md", "requirements.txt", "requirements-test.txt", "requirements-dev.txt",
-           "core", "studio", "train", "assets"]
+SOURCES = [
+    "pyproject.toml",
+    "README.md",
+    "requirements.txt",
+    "requirements-test.txt",
+    "requirements-dev.txt",
+    "core",
+    "studio",
+    "train",
+    "assets",
+]
 COMMANDS = {
     "moviedreamer-studio": "studio.cli:main",
     "moviedreamer-generate": "core.generate:main",
@@ -47,9 +56,21 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
             shutil.copy2(path, source / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "--no-index",
-         "--quiet", "-w", str(out)],
-        check=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "-w",
+            str(out),
+        ],
+        check=True,
+        timeout=600,
     )
     (built,) = out.glob("moviedreamer_studio-*.whl")
     with zipfile.ZipFile(built) as archive:
@@ -77,7 +98,9 @@ def test_wheel_requires_the_runtime_pins_and_keeps_test_tools_in_extras(wheel):
     assert runtime == _pins("requirements.txt")
     test_extra = [r.split(";")[0].strip() for r in requires if 'extra == "test"' in r]
     assert test_extra == _pins("requirements-test.txt")
-    test_tools = {pin.split("==")[0] for pin in _pins("requirements-test.txt") + _pins("requirements-dev.txt")}
+    test_tools = {
+        pin.split("==")[0] for pin in _pins("requirements-test.txt") + _pins("requirements-dev.txt")
+    }
     assert not test_tools & {pin.split("==")[0] for pin in runtime}
     assert {"alembic", "peft"} <= {pin.split("==")[0] for pin in runtime}
 
@@ -86,7 +109,11 @@ def test_wheel_requires_the_runtime_pins_and_keeps_test_tools_in_extras(wheel):
 def test_wheel_ships_the_default_bundle_samples_and_package_data(wheel):
     names = set(wheel.namelist())
     tracked = subprocess.run(
-        ["git", "ls-files", "assets", "core", "studio", "train"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "assets", "core", "studio", "train"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     # Every tracked file of the shipped folders is in the wheel: a missing weight or config
     # would only show when an installed studio first loads it.
@@ -124,6 +151,8 @@ def test_train_command_refuses_an_unknown_stage(capsys):
 def test_runs_started_by_the_installed_command_record_it(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(
-        sys, "orig_argv", ["/venv/bin/python3", "/venv/bin/moviedreamer-train", "stage2_ar", "--out", "runs/a b"]
+        sys,
+        "orig_argv",
+        ["/venv/bin/python3", "/venv/bin/moviedreamer-train", "stage2_ar", "--out", "runs/a b"],
     )
     assert launch_command() == "moviedreamer-train stage2_ar --out 'runs/a b'"

@@ -13,8 +13,12 @@ HUB_LIMIT = 10 * 1024 * 1024
 
 
 def _filter(repo: Path, paths: list[str]) -> dict[str, str]:
-    out = subprocess.run(["git", "-C", str(repo), "check-attr", "filter", "--", *paths],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(repo), "check-attr", "filter", "--", *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {line.split(": ")[0]: line.split(": ")[-1] for line in out.splitlines()}
 
 
@@ -36,18 +40,24 @@ def test_the_space_copy_holds_what_the_space_runs(space):
 
 def test_every_weight_and_binary_file_of_the_copy_goes_through_lfs(space):
     files = [p for p in space.rglob("*") if p.is_file() and ".git" not in p.relative_to(space).parts]
-    binary = [p.relative_to(space).as_posix() for p in files
-              if p.stat().st_size > HUB_LIMIT or b"\x00" in p.read_bytes()[:8192]]
+    binary = [
+        p.relative_to(space).as_posix()
+        for p in files
+        if p.stat().st_size > HUB_LIMIT or b"\x00" in p.read_bytes()[:8192]
+    ]
     assert any(name.endswith(".safetensors") for name in binary)
     assert set(_filter(space, binary).values()) == {"lfs"}
     # Text stays plain git.
     assert _filter(space, ["app.py", "assets/bundle/manifest.json"]) == {
-        "app.py": "unspecified", "assets/bundle/manifest.json": "unspecified"}
+        "app.py": "unspecified",
+        "assets/bundle/manifest.json": "unspecified",
+    }
 
 
 def test_this_repository_keeps_its_weights_as_plain_git_blobs():
-    weights = subprocess.run(["git", "-C", str(ROOT), "ls-files", "*.safetensors"],
-                             capture_output=True, text=True, check=True).stdout.split()
+    weights = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "*.safetensors"], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert weights
     assert set(_filter(ROOT, weights).values()) == {"unspecified"}
 

@@ -250,7 +250,9 @@ def assemble(
                 sizes["video"] = sum(p.stat().st_size for p in (staging / "video").rglob("*") if p.is_file())
         if not clip_text_tower:  # after the sharing above, so a shared anchor tower sees the same folder
             drop_clip_text_tower(staging / "tokenizer" / "clip", dtype)
-            sizes["tokenizer"] = sum(p.stat().st_size for p in (staging / "tokenizer").rglob("*") if p.is_file())
+            sizes["tokenizer"] = sum(
+                p.stat().st_size for p in (staging / "tokenizer").rglob("*") if p.is_file()
+            )
         manifest = BundleManifest(
             name=name,
             description=description,

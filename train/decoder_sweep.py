@@ -70,7 +70,9 @@ def sweep(
         out.mkdir(parents=True, exist_ok=True)
         settings = cfg | {"sample_steps": n, "eval_guidance": guidances, "eval_t2i": True, "eval_seed": seed}
         with torch.no_grad():
-            for row in evaluate(step or 0, parts, pipeline.vae, clip, held, sentence_cache, face_cache, settings, out):
+            for row in evaluate(
+                step or 0, parts, pipeline.vae, clip, held, sentence_cache, face_cache, settings, out
+            ):
                 if row["row"] == "t2i":  # evaluate renders t2i once, at the largest guidance
                     row["note"] = "t2i at the largest guidance of the sweep"
                 rows.append(row | {"sweep_steps": n, "checkpoint_step": step})
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"error: {error}\n")
     for row in rows:
         judged = row.get("judge", {})
-        scores = " ".join(f"{k} {judged[k]:.2f}" for k in ("place", "time", "style", "shot_size", "lt") if k in judged)
+        scores = " ".join(
+            f"{k} {judged[k]:.2f}" for k in ("place", "time", "style", "shot_size", "lt") if k in judged
+        )
         print(
             f"{row['row']:<15} guidance {row['guidance']:<4g} steps {row['sweep_steps']:<3} "
             f"{scores} latent_l1 {row['latent_l1']:.3f} s/kf {row['seconds_per_keyframe']:.2f}"

@@ -194,7 +194,9 @@ def load_frozen(
         return init / sub
 
     vae_dir = where("vae_path", "vae")
-    folders = [vae_dir] + ([Path(cfg["tokenizer_path"])] if cfg["tokenizer_path"] else [where("clip_path", "clip")])
+    folders = [vae_dir] + (
+        [Path(cfg["tokenizer_path"])] if cfg["tokenizer_path"] else [where("clip_path", "clip")]
+    )
     for folder in folders:
         if not folder.is_dir():
             raise FileNotFoundError(
@@ -319,9 +321,14 @@ def build_model(
         )
     if compressor is None:
         compressor_cfg = COMPRESSOR_PRESETS[cfg["compressor"]]
-        compressor = TokenCompressor(input_dim=clip.token_width, num_patches=clip.num_patches, **compressor_cfg)
+        compressor = TokenCompressor(
+            input_dim=clip.token_width, num_patches=clip.num_patches, **compressor_cfg
+        )
     else:
-        compressor_cfg = {"token_dim": compressor.config.token_dim, "num_tokens": compressor.config.num_tokens}
+        compressor_cfg = {
+            "token_dim": compressor.config.token_dim,
+            "num_tokens": compressor.config.num_tokens,
+        }
     unet = build_unet(
         cfg["unet"],
         cross_attention_dim=cfg["context_dim"],
@@ -361,7 +368,9 @@ def start_from_decoder(model: DiffusionAutoencoder, folder: Path) -> None:
 
     for name, cls in (("unet", UNet2DConditionModel), ("conditioner", DecoderConditioner)):
         if not (folder / name).is_dir():
-            raise FileNotFoundError(f"{folder / name} does not exist; give a decoder folder with unet/ and conditioner/.")
+            raise FileNotFoundError(
+                f"{folder / name} does not exist; give a decoder folder with unet/ and conditioner/."
+            )
         saved = cls.from_pretrained(folder / name)
         try:
             getattr(model, name).load_state_dict(saved.state_dict())

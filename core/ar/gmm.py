@@ -56,7 +56,9 @@ class GaussianMixture:
         """(..., d) -> (...,): log sum_j pi_j prod_c N(x_c; mu_jc, s_jc)."""
         x = x.unsqueeze(-2)  # (..., 1, d) against the k components
         var = self.scales**2
-        per_channel = -((x - self.means) ** 2) / (2 * var) - self.scales.log() - math.log(math.sqrt(2 * math.pi))
+        per_channel = (
+            -((x - self.means) ** 2) / (2 * var) - self.scales.log() - math.log(math.sqrt(2 * math.pi))
+        )
         per_component = per_channel.sum(-1)  # (..., k)
         return torch.logsumexp(per_component + torch.log_softmax(self._log_weights(), dim=-1), dim=-1)
 
@@ -119,9 +121,7 @@ class GMMLoss:
     l2: Tensor
 
 
-def gmm_loss(
-    pdf: GaussianMixture, target: Tensor, l1_weight: float = 1.0, l2_weight: float = 1.0
-) -> GMMLoss:
+def gmm_loss(pdf: GaussianMixture, target: Tensor, l1_weight: float = 1.0, l2_weight: float = 1.0) -> GMMLoss:
     """NLL / d + L1 + L2 between the mixture mean and the target; target is (..., d)."""
     if target.shape != pdf.batch_shape + pdf.event_shape:
         raise ValueError(

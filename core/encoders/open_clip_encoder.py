@@ -42,11 +42,19 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 # The text tower's parts in open_clip's CLIP: a saved model may leave them out (`text_tower`
 # in its config is false) when only the image tower is used, as in the CPU bundle, where the
 # 49,408-row token table alone was more than half of the tokenizer's size.
-TEXT_PARTS = ("token_embedding", "transformer", "positional_embedding", "ln_final", "text_projection", "attn_mask")
+TEXT_PARTS = (
+    "token_embedding",
+    "transformer",
+    "positional_embedding",
+    "ln_final",
+    "text_projection",
+    "attn_mask",
+)
 
 
 def is_text_key(key: str) -> bool:
     return key.split(".", 1)[0] in TEXT_PARTS
+
 
 _registered = False
 

@@ -46,11 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--durations", type=Path, help="JSON of per-shot keyframes and/or durations")
     exporter.add_argument("--fps", type=int, default=DEFAULT_FPS, help=f"frame rate (default {DEFAULT_FPS})")
     exporter.add_argument(
-        "--title-seconds", type=float, default=DEFAULT_LEAD_IN,
+        "--title-seconds",
+        type=float,
+        default=DEFAULT_LEAD_IN,
         help=f"title card before the first shot, as in the animatic (default {DEFAULT_LEAD_IN:g}; 0: none)",
     )
-    exporter.add_argument("--voiced", action="store_true",
-                          help="hold shots for their lines as the animatic with a scratch voice track does")
+    exporter.add_argument(
+        "--voiced",
+        action="store_true",
+        help="hold shots for their lines as the animatic with a scratch voice track does",
+    )
     return parser
 
 
@@ -61,8 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import":
             script = load_screenplay(args.file, title=args.title)
             _write(args.out, script_to_json(script))
-            logger.info("Imported %s: %d scenes, %d shots, %d cast -> %s", args.file.name, len(script.scenes),
-                        script.num_shots, len(script.cast), args.out)
+            logger.info(
+                "Imported %s: %d scenes, %d shots, %d cast -> %s",
+                args.file.name,
+                len(script.scenes),
+                script.num_shots,
+                len(script.cast),
+                args.out,
+            )
             return 0
         script = load_script(args.script)
         media, durations = read_shot_media(args.durations, script.num_shots) if args.durations else ({}, {})
@@ -75,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
             shots = [shot for scene in data["scenes"] for shot in scene["shots"]]
             for index, seconds in durations.items():
                 shots[index]["duration"] = seconds
-            settings = AnimaticSettings(fps=args.fps, title_card=args.title_seconds > 0,
-                                        title_seconds=args.title_seconds)
+            settings = AnimaticSettings(
+                fps=args.fps, title_card=args.title_seconds > 0, title_seconds=args.title_seconds
+            )
             script, timing, _ = voiced_timing(type(script).model_validate(data), {}, settings)
         _write(args.out, export_text(script, args.to, timing, media))
-        logger.info("Exported %s as %s (%d shots, %.2f s) -> %s", args.script.name, args.to, script.num_shots,
-                    timing.num_frames / timing.fps, args.out)
+        logger.info(
+            "Exported %s as %s (%d shots, %.2f s) -> %s",
+            args.script.name,
+            args.to,
+            script.num_shots,
+            timing.num_frames / timing.fps,
+            args.out,
+        )
         return 0
     except ScriptError as error:
         logger.error("The script could not be read:\n%s", error)

@@ -50,7 +50,9 @@ def editorial_timeline(
     shots = script.shots()
     for time in timing.shots:
         if time.frames == 0:
-            logger.warning("%s lasts less than one frame at %d fps and is left out of the timeline.", time.name, fps)
+            logger.warning(
+                "%s lasts less than one frame at %d fps and is left out of the timeline.", time.name, fps
+            )
             continue
         _, _, shot = shots[time.index]
         path = media.get(time.index)
@@ -62,7 +64,9 @@ def editorial_timeline(
             else otio.schema.MissingReference(available_range=available)
         )
         clip = otio.schema.Clip(
-            name=time.name, media_reference=reference, source_range=_range(0, time.frames, fps),
+            name=time.name,
+            media_reference=reference,
+            source_range=_range(0, time.frames, fps),
         )
         # An EDL event names its source by a reel of at most 8 characters without spaces.
         clip.metadata["cmx_3600"] = {"reel": f"SHOT{time.index + 1:04d}"}
@@ -80,7 +84,9 @@ def editorial_timeline(
             "notes": shot.notes,
         }
         clip.markers.append(
-            otio.schema.Marker(name=shot.plot, marked_range=_range(0, 1, fps), color=otio.schema.MarkerColor.BLUE)
+            otio.schema.Marker(
+                name=shot.plot, marked_range=_range(0, 1, fps), color=otio.schema.MarkerColor.BLUE
+            )
         )
         for line in time.lines:
             if line.end <= line.start:
@@ -100,7 +106,8 @@ def editorial_timeline(
             otio.schema.Clip(
                 name="Scratch voice",
                 media_reference=otio.schema.ExternalReference(
-                    target_url=Path(audio).resolve().as_uri(), available_range=_range(0, timing.num_frames, fps)
+                    target_url=Path(audio).resolve().as_uri(),
+                    available_range=_range(0, timing.num_frames, fps),
                 ),
                 source_range=_range(0, timing.num_frames, fps),
             )
@@ -122,4 +129,6 @@ def timeline_text(timeline: otio.schema.Timeline, kind: str) -> str:
 
 
 def _range(start: int, frames: int, fps: int) -> otio.opentime.TimeRange:
-    return otio.opentime.TimeRange(otio.opentime.RationalTime(start, fps), otio.opentime.RationalTime(frames, fps))
+    return otio.opentime.TimeRange(
+        otio.opentime.RationalTime(start, fps), otio.opentime.RationalTime(frames, fps)
+    )

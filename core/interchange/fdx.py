@@ -81,8 +81,9 @@ def script_from_fdx(data: bytes | str, *, title: str | None = None) -> Script:
     content = root.find("Content")
     if content is None:
         raise ScriptError.at(
-            "file", "the Final Draft file has no <Content> element, so it holds no screenplay; "
-            "save it again from Final Draft as a .fdx script"
+            "file",
+            "the Final Draft file has no <Content> element, so it holds no screenplay; "
+            "save it again from Final Draft as a .fdx script",
         )
     paragraphs = _paragraphs(content)
     if not any(p.kind == "heading" for p in paragraphs):
@@ -240,8 +241,11 @@ def _paragraphs(content: ET.Element) -> list[Paragraph]:
                 cues_in_dual += 1
                 extensions = [" ".join(e.split()).upper() for e in re.findall(r"\(([^)]*)\)", text)]
                 name = " ".join(re.sub(r"\([^)]*\)", " ", text).replace("^", " ").split())
-                speech = Speech(cue=name, extensions=[e for e in extensions if e],
-                                dual=dual is not None and cues_in_dual > 1)
+                speech = Speech(
+                    cue=name,
+                    extensions=[e for e in extensions if e],
+                    dual=dual is not None and cues_in_dual > 1,
+                )
                 speech_number = counter
             elif kind == "scene heading":
                 paragraphs.append(Paragraph("heading", text, number=counter))
@@ -278,7 +282,9 @@ def _located(problem: Problem, lines: list[tuple[str, int]]) -> Problem:
         return problem
     number = int(match.group(1))
     source = lines[number - 1][1] if 0 < number <= len(lines) else 0
-    where = f"paragraph {source} of the Final Draft file" if source else "the title page of the Final Draft file"
+    where = (
+        f"paragraph {source} of the Final Draft file" if source else "the title page of the Final Draft file"
+    )
     return Problem(where, problem.message.replace("Fountain", "Final Draft"), problem.loc)
 
 
@@ -307,13 +313,17 @@ def _with_fdx_notes(script: Script, paragraphs: list[Paragraph]) -> Script:
             s, k, _ = where[first]
             extra.setdefault((s, k), []).append(dual_note(where[first][2] + 1, where[second][2] + 1))
         else:
-            logger.warning("Dual dialogue at dialogue lines %d and %d spans two shots; not noted.", first, second)
+            logger.warning(
+                "Dual dialogue at dialogue lines %d and %d spans two shots; not noted.", first, second
+            )
     scenes = []
     for s, scene in enumerate(script.scenes):
         shots = []
         for k, shot in enumerate(scene.shots):
             notes = [
-                TRANSITION_NOTE + note[len(_SYNOPSIS_TRANSITION):] if note.startswith(_SYNOPSIS_TRANSITION) else note
+                TRANSITION_NOTE + note[len(_SYNOPSIS_TRANSITION) :]
+                if note.startswith(_SYNOPSIS_TRANSITION)
+                else note
                 for note in shot.notes.splitlines()
             ] + extra.get((s, k), [])
             shots.append(shot.model_copy(update={"notes": "\n".join(notes)}))

@@ -53,7 +53,8 @@ def load_screenplay(path: str | Path, *, title: str | None = None) -> Script:
     size = path.stat().st_size
     if size > MAX_SCRIPT_BYTES:
         raise ScriptError.at(
-            path.name, f"the file has {size / 2**20:.0f} MB; a screenplay is at most "
+            path.name,
+            f"the file has {size / 2**20:.0f} MB; a screenplay is at most "
             f"{MAX_SCRIPT_BYTES // 2**20} MB, so this is probably not one",
         )
     if suffix == ".json":
@@ -66,7 +67,8 @@ def load_screenplay(path: str | Path, *, title: str | None = None) -> Script:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ScriptError.at(
-            path.name, f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8 and import it again"
+            path.name,
+            f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8 and import it again",
         ) from None
     return script_from_fountain(text, title=title)
 
@@ -115,7 +117,7 @@ def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], 
     if isinstance(data, list):
         data = _from_generate_records(data, path.name)
     if not isinstance(data, dict):
-        raise ValueError(f"{path.name} must hold a JSON object keyed by shot number (\"1\", \"2\", ...).")
+        raise ValueError(f'{path.name} must hold a JSON object keyed by shot number ("1", "2", ...).')
     media: dict[int, Path] = {}
     durations: dict[int, float] = {}
     for key, value in data.items():
@@ -124,11 +126,18 @@ def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], 
                 f"{path.name} names shot {key!r}; use shot numbers 1 to {num_shots} (story order) as keys."
             )
         index = int(key) - 1
-        entry = value if isinstance(value, dict) else {"keyframe": value} if isinstance(value, str) else {
-            "duration": value}
+        entry = (
+            value
+            if isinstance(value, dict)
+            else {"keyframe": value}
+            if isinstance(value, str)
+            else {"duration": value}
+        )
         unknown = set(entry) - {"keyframe", "duration"}
         if unknown:
-            raise ValueError(f"Shot {key} in {path.name} has unknown fields {sorted(unknown)}; use keyframe and duration.")
+            raise ValueError(
+                f"Shot {key} in {path.name} has unknown fields {sorted(unknown)}; use keyframe and duration."
+            )
         if "keyframe" in entry:
             if not isinstance(entry["keyframe"], str) or not entry["keyframe"]:
                 raise ValueError(f"Shot {key} in {path.name}: the keyframe must be a file path.")
@@ -136,7 +145,9 @@ def read_shot_media(path: str | Path, num_shots: int) -> tuple[dict[int, Path], 
         if "duration" in entry:
             seconds = entry["duration"]
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
-                raise ValueError(f"Shot {key} in {path.name}: the duration must be a number of seconds above 0.")
+                raise ValueError(
+                    f"Shot {key} in {path.name}: the duration must be a number of seconds above 0."
+                )
             durations[index] = float(seconds)
     return media, durations
 
@@ -148,7 +159,7 @@ def _from_generate_records(records: list, name: str) -> dict[str, dict]:
         frame = record.get("frame") if isinstance(record, dict) else None
         if isinstance(frame, bool) or not isinstance(frame, int) or not isinstance(record.get("image"), str):
             raise ValueError(
-                f"Record {position} of {name} has no \"frame\" number and \"image\" path; give the keyframes.json "
+                f'Record {position} of {name} has no "frame" number and "image" path; give the keyframes.json '
                 "that python -m core.generate wrote, or an object keyed by shot number."
             )
         entry = {"keyframe": record["image"]}

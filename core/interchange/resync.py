@@ -30,7 +30,9 @@ class DraftMatch:
     kept: list[tuple[int, int]]  # (old story-order index, new story-order index), in story order
     added: list[int]  # new story-order indices with no old shot
     removed: list[int]  # old story-order indices with no new shot: ask before deleting
-    changed: list[tuple[int, int]]  # the kept pairs whose screenplay text differs (heading, plot, cast, lines)
+    changed: list[
+        tuple[int, int]
+    ]  # the kept pairs whose screenplay text differs (heading, plot, cast, lines)
 
 
 def _words(text: str) -> str:
@@ -50,14 +52,21 @@ def kept_characters(old: Shot, new: Shot) -> list[str]:
     names = list(new.characters)
     for name in old.characters:
         pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?!\w)"
-        if name.casefold() not in {n.casefold() for n in names} and re.search(pattern, new.plot, re.IGNORECASE):
+        if name.casefold() not in {n.casefold() for n in names} and re.search(
+            pattern, new.plot, re.IGNORECASE
+        ):
             names.append(name)
     return names[:MAX_CHARACTERS_PER_SHOT]
 
 
 def _screenplay_text(heading: str, shot: Shot) -> tuple[object, ...]:
     """What a screenplay says about a shot; camera, duration and notes are the storyboard's."""
-    return (heading, shot.plot, tuple(shot.characters), tuple(line.model_dump().items() for line in shot.dialogue))
+    return (
+        heading,
+        shot.plot,
+        tuple(shot.characters),
+        tuple(line.model_dump().items() for line in shot.dialogue),
+    )
 
 
 def _similarity(old: tuple[str, Shot], new: tuple[str, Shot]) -> float:
@@ -88,16 +97,25 @@ def match_drafts(old: Script, new: Script, threshold: float = DEFAULT_THRESHOLD)
         added.extend(j for j in range(j1, j2) if j not in {b for _, b in pairs})
     kept.sort(key=lambda pair: pair[1])
     changed = [
-        (i, j) for i, j in kept
-        if _screenplay_text(*old_shots[i]) != _screenplay_text(
-            new_shots[j][0], new_shots[j][1].model_copy(update={"characters": kept_characters(old_shots[i][1],
-                                                                                                new_shots[j][1])}))
+        (i, j)
+        for i, j in kept
+        if _screenplay_text(*old_shots[i])
+        != _screenplay_text(
+            new_shots[j][0],
+            new_shots[j][1].model_copy(
+                update={"characters": kept_characters(old_shots[i][1], new_shots[j][1])}
+            ),
+        )
     ]
     return DraftMatch(kept=kept, added=sorted(added), removed=sorted(removed), changed=changed)
 
 
 def _ordered_pairs(
-    old_shots: list[tuple[str, Shot]], new_shots: list[tuple[str, Shot]], olds: range, news: range, threshold: float
+    old_shots: list[tuple[str, Shot]],
+    new_shots: list[tuple[str, Shot]],
+    olds: range,
+    news: range,
+    threshold: float,
 ) -> list[tuple[int, int]]:
     """The best story-order-keeping pairing of two runs of shots (dynamic programming over the
     similarity of each pair; pairs below `threshold` are never made)."""

@@ -124,7 +124,11 @@ def scratch_track(
         if needed > MAX_SHOT_SECONDS:
             logger.warning(
                 "Scene %d, shot %d needs %.1f s for its lines but a shot lasts at most %g s; the last "
-                "words are cut. Split the dialogue over more shots.", s + 1, k + 1, needed, MAX_SHOT_SECONDS,
+                "words are cut. Split the dialogue over more shots.",
+                s + 1,
+                k + 1,
+                needed,
+                MAX_SHOT_SECONDS,
             )
         duration = min(MAX_SHOT_SECONDS, max(shot.duration, needed))
         durations[index] = duration
@@ -146,8 +150,22 @@ def load_music(path: str | Path, sample_rate: int, max_seconds: float = MAX_MUSI
     if not path.is_file():
         raise ValueError(f"The music file {str(path)!r} does not exist; upload it again.")
     command = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-t", str(max_seconds),
-        "-vn", "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-",
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-t",
+        str(max_seconds),
+        "-vn",
+        "-f",
+        "s16le",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-",
     ]
     done = subprocess.run(command, capture_output=True, check=False)
     samples = np.frombuffer(done.stdout, dtype="<i2")

@@ -89,7 +89,9 @@ def paragraphs_from_script(script: Script) -> list[Paragraph]:
             for number, line in enumerate(shot.dialogue, start=1):
                 extensions, parenthetical = split_parenthetical(line.parenthetical)
                 speech = Speech(
-                    cue=line.character, extensions=extensions, lines=[(parenthetical, line.text)],
+                    cue=line.character,
+                    extensions=extensions,
+                    lines=[(parenthetical, line.text)],
                     dual=number in dual_seconds,
                 )
                 paragraphs.append(Paragraph("speech", speech=speech))
@@ -143,9 +145,13 @@ def _noted(notes: str) -> list[Paragraph]:
     """The transitions, sections and synopses a shot's notes record, in their order."""
     found = []
     for line in notes.splitlines():
-        for prefix, kind in ((TRANSITION_NOTE, "transition"), (SECTION_NOTE, "section"), (SYNOPSIS_NOTE, "synopsis")):
+        for prefix, kind in (
+            (TRANSITION_NOTE, "transition"),
+            (SECTION_NOTE, "section"),
+            (SYNOPSIS_NOTE, "synopsis"),
+        ):
             if line.startswith(prefix):
-                found.append(Paragraph(kind, line[len(prefix):].strip()))
+                found.append(Paragraph(kind, line[len(prefix) :].strip()))
     return found
 
 
@@ -154,7 +160,7 @@ def title_page_credits(script: Script) -> str:
     for _, _, shot in script.shots()[:1]:
         for line in shot.notes.splitlines():
             if line.startswith(TITLE_PAGE_NOTE):
-                return line[len(TITLE_PAGE_NOTE):].strip()
+                return line[len(TITLE_PAGE_NOTE) :].strip()
     return ""
 
 
@@ -168,8 +174,10 @@ def _dual_pairs(notes: list[str]) -> list[tuple[int, int]]:
 
 
 def _action_text(plot: str, notes: list[str]) -> str:
-    direction = next((line[len(CAMERA_NOTE):].strip() for line in notes if line.startswith(CAMERA_NOTE)), "")
-    continued = next((line[len(CONTINUED_NOTE):].strip() for line in notes if line.startswith(CONTINUED_NOTE)), "")
+    direction = next((line[len(CAMERA_NOTE) :].strip() for line in notes if line.startswith(CAMERA_NOTE)), "")
+    continued = next(
+        (line[len(CONTINUED_NOTE) :].strip() for line in notes if line.startswith(CONTINUED_NOTE)), ""
+    )
     text = plot
     if direction:
         text = f"{direction} - {text[:1].lower() + text[1:] if _lowercase_start(text) else text}"

@@ -23,8 +23,22 @@ from core.interchange.timing import StoryTiming
 from core.script import Script
 
 COLUMNS = (
-    "shot_number", "scene", "shot", "name", "heading", "start", "end", "duration_seconds", "size", "angle",
-    "motion", "characters", "plot", "dialogue", "notes", "media",
+    "shot_number",
+    "scene",
+    "shot",
+    "name",
+    "heading",
+    "start",
+    "end",
+    "duration_seconds",
+    "size",
+    "angle",
+    "motion",
+    "characters",
+    "plot",
+    "dialogue",
+    "notes",
+    "media",
 )
 
 
@@ -41,12 +55,26 @@ def shot_list_csv(script: Script, timing: StoryTiming, media: Mapping[int, str |
             f"{line.character}{f' ({line.parenthetical})' if line.parenthetical else ''}: {line.text}"
             for line in shot.dialogue
         )
-        writer.writerow([
-            time.index + 1, time.scene + 1, time.shot + 1, time.name, _text(script.scenes[time.scene].heading),
-            _timecode(time.start, timing.fps), _timecode(time.end, timing.fps), f"{time.frames / timing.fps:.3f}",
-            shot.size.value, shot.angle.value, shot.motion.value, _text("; ".join(shot.characters)),
-            _text(shot.plot), _text(dialogue), _text(shot.notes), _text(str(media.get(time.index, ""))),
-        ])
+        writer.writerow(
+            [
+                time.index + 1,
+                time.scene + 1,
+                time.shot + 1,
+                time.name,
+                _text(script.scenes[time.scene].heading),
+                _timecode(time.start, timing.fps),
+                _timecode(time.end, timing.fps),
+                f"{time.frames / timing.fps:.3f}",
+                shot.size.value,
+                shot.angle.value,
+                shot.motion.value,
+                _text("; ".join(shot.characters)),
+                _text(shot.plot),
+                _text(dialogue),
+                _text(shot.notes),
+                _text(str(media.get(time.index, ""))),
+            ]
+        )
     return buffer.getvalue()
 
 

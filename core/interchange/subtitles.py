@@ -24,7 +24,9 @@ def srt_text(timing: StoryTiming) -> str:
     """The SubRip file of every dialogue line (empty when the script has no dialogue)."""
     cues = [
         srt.Subtitle(
-            index=number, start=_delta(timing, line.start), end=_delta(timing, line.end),
+            index=number,
+            start=_delta(timing, line.start),
+            end=_delta(timing, line.end),
             content=f"{line.character}: {line.text}",
         )
         for number, line in enumerate((line for line in timing.lines if line.end > line.start), start=1)

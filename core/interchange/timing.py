@@ -101,7 +101,9 @@ def story_timing(
         )
     for index, seconds in durations.items():
         if not seconds > 0:
-            raise ValueError(f"Shot {index + 1} is given a duration of {seconds:g} s; a shot must last more than 0 s.")
+            raise ValueError(
+                f"Shot {index + 1} is given a duration of {seconds:g} s; a shot must last more than 0 s."
+            )
     seconds = lead_in
     start = round(seconds * fps)
     lead_frames = start

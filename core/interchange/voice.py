@@ -58,14 +58,18 @@ class VoiceSettings:
 
     def __post_init__(self) -> None:
         if not MIN_PITCH <= self.pitch <= MAX_PITCH:
-            raise ValueError(f"The pitch is {self.pitch}; give a pitch from {MIN_PITCH} to {MAX_PITCH} (50 is normal).")
+            raise ValueError(
+                f"The pitch is {self.pitch}; give a pitch from {MIN_PITCH} to {MAX_PITCH} (50 is normal)."
+            )
         if not MIN_SPEED <= self.speed <= MAX_SPEED:
             raise ValueError(
                 f"The speed is {self.speed} words per minute; give {MIN_SPEED} to {MAX_SPEED} (165 is normal)."
             )
         for value, what in ((self.voice, "voice"), (self.variant, "variant")):
             if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
-                raise ValueError(f"The {what} {value!r} is not an eSpeak NG {what} name; pick one from the list.")
+                raise ValueError(
+                    f"The {what} {value!r} is not an eSpeak NG {what} name; pick one from the list."
+                )
 
     @property
     def name(self) -> str:
@@ -78,7 +82,9 @@ def default_voice(name: str) -> VoiceSettings:
     name's checksum, so two characters rarely sound alike and a voice never changes by itself."""
     digest = zlib.crc32(name.casefold().encode("utf-8"))
     variant = _PERSON_VARIANTS[digest % len(_PERSON_VARIANTS)]
-    return VoiceSettings(voice="en", variant=variant, pitch=35 + (digest >> 8) % 31, speed=160 + (digest >> 16) % 21)
+    return VoiceSettings(
+        voice="en", variant=variant, pitch=35 + (digest >> 8) % 31, speed=160 + (digest >> 16) % 21
+    )
 
 
 def _data_folder() -> Path:
@@ -121,8 +127,14 @@ class EspeakVoice:
             library.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
             library.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
             library.espeak_Synth.argtypes = [
-                ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-                ctypes.c_void_p, ctypes.c_void_p,
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+                ctypes.c_uint,
+                ctypes.c_int,
+                ctypes.c_uint,
+                ctypes.c_uint,
+                ctypes.c_void_p,
+                ctypes.c_void_p,
             ]
             rate = library.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(_data_folder()).encode(), 0)
             if rate <= 0:
@@ -149,7 +161,9 @@ class EspeakVoice:
         if not text:
             raise ValueError("There is nothing to say; a spoken line needs words.")
         if len(text) > MAX_LINE_CHARACTERS:
-            raise ValueError(f"A spoken line may have at most {MAX_LINE_CHARACTERS:,} characters; shorten it.")
+            raise ValueError(
+                f"A spoken line may have at most {MAX_LINE_CHARACTERS:,} characters; shorten it."
+            )
         data = text.encode("utf-8") + b"\0"
         with self._lock:
             library = self._load()
@@ -167,7 +181,9 @@ class EspeakVoice:
             library.espeak_SetParameter(_ESPEAK_PITCH, settings.pitch, 0)
             self._chunks = []
             buffer = ctypes.create_string_buffer(data)
-            status = library.espeak_Synth(buffer, len(data), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
+            status = library.espeak_Synth(
+                buffer, len(data), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None
+            )
             if status != _ESPEAK_OK:
                 raise RuntimeError(f"eSpeak NG failed to speak the line (error {status}).")
             chunks, self._chunks = self._chunks, []

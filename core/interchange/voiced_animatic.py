@@ -71,8 +71,16 @@ def render_voiced_animatic(
     try:
         write_wav(audio, track.sample_rate, wav)
         result = render_animatic(
-            retimed, keyframes, video_path, clips=clips, gif_path=gif_path, settings=settings, progress=progress,
-            cancel_check=cancel_check, audio_path=wav, caption_starts=track.caption_starts,
+            retimed,
+            keyframes,
+            video_path,
+            clips=clips,
+            gif_path=gif_path,
+            settings=settings,
+            progress=progress,
+            cancel_check=cancel_check,
+            audio_path=wav,
+            caption_starts=track.caption_starts,
         )
     finally:
         wav.unlink(missing_ok=True)

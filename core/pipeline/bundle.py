@@ -251,7 +251,9 @@ def load_bundle(
             insightface_name=components.faces.name,
         )
     except (FileNotFoundError, OSError, ValueError, RuntimeError) as error:
-        raise BundleError(f"The face encoder of the model bundle {folder} could not be loaded: {error}") from error
+        raise BundleError(
+            f"The face encoder of the model bundle {folder} could not be loaded: {error}"
+        ) from error
     _check_widths(folder, ar, tokenizer, decoder, descriptions, faces)
     logger.info("Loaded model bundle %s from %s", manifest.name, folder)
     return ModelBundle(folder, manifest, tokenizer, decoder, ar, descriptions, faces)

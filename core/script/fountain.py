@@ -614,9 +614,7 @@ class _Builder:
 _INTRODUCTION_ASIDE = re.compile(r"(?:\s+[A-Z][A-Z'\-.]*)*\s*\(([^)]*)\)")
 
 
-def _camera_direction(
-    text: str, cast: dict[str, re.Pattern[str]]
-) -> tuple[str, dict[str, str], str]:
+def _camera_direction(text: str, cast: dict[str, re.Pattern[str]]) -> tuple[str, dict[str, str], str]:
     """(the camera direction leading `text` as written, the shot fields it sets, `text` without it).
 
     A direction is the run of words in capitals that opens an action paragraph ("CLOSE ON",
@@ -654,10 +652,15 @@ def _camera_direction(
         directive = ""
     rest = text
     if directive:
-        rest = _DIRECTIVE_END.sub("", text[text.index(run[-1]) + len(run[-1]):] if run else text)
+        rest = _DIRECTIVE_END.sub("", text[text.index(run[-1]) + len(run[-1]) :] if run else text)
         rest = rest[:1].upper() + rest[1:]
-    capitals = " ".join(w for w in rest.split() if _CAPS_WORD.match(w) and sum(ch.isalpha() for ch in w) >= 2
-                        and not any(p.fullmatch(w.strip(".:,'’s")) for p in cast.values()))
+    capitals = " ".join(
+        w
+        for w in rest.split()
+        if _CAPS_WORD.match(w)
+        and sum(ch.isalpha() for ch in w) >= 2
+        and not any(p.fullmatch(w.strip(".:,'’s")) for p in cast.values())
+    )
     if capitals:
         later_motion = camera_motion_in(capitals)
         later_size = shot_size_in(capitals)

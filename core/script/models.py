@@ -176,7 +176,8 @@ class DialogueLine(_Strict):
     character: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Name of the speaker.")
     text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH, description="The words spoken.")
     parenthetical: str = Field(
-        default="", max_length=MAX_SENTENCE_LENGTH,
+        default="",
+        max_length=MAX_SENTENCE_LENGTH,
         description="How the line is said, without parentheses (e.g. 'whispering').",
     )
 

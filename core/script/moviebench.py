@@ -308,10 +308,50 @@ def _build(shots: list[dict[str, Any]]) -> dict[str, Any]:
 # Words that say nothing about which place a background shows.
 _STOPWORDS = frozenset(
     [
-        "a", "an", "the", "of", "in", "on", "at", "to", "with", "and", "or", "by", "from", "into", "onto",
-        "is", "are", "was", "were", "be", "its", "it", "this", "that", "these", "those", "there", "here", "as",
-        "while", "where", "which", "who", "some", "several", "many", "few", "one", "two", "three", "very",
-        "their", "his", "her",
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "with",
+        "and",
+        "or",
+        "by",
+        "from",
+        "into",
+        "onto",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "its",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "as",
+        "while",
+        "where",
+        "which",
+        "who",
+        "some",
+        "several",
+        "many",
+        "few",
+        "one",
+        "two",
+        "three",
+        "very",
+        "their",
+        "his",
+        "her",
     ]
 )
 # Where a description stops naming the place and starts describing it.
@@ -381,7 +421,9 @@ def _heading(background: str, time: TimeOfDay | None) -> str:
 
 
 def _scene(
-    group: list[dict[str, Any]], cast: dict[str, tuple[str, list[str]]], script_style: str,
+    group: list[dict[str, Any]],
+    cast: dict[str, tuple[str, list[str]]],
+    script_style: str,
     previous_time: TimeOfDay,
 ) -> dict[str, Any]:
     first = group[0]

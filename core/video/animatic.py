@@ -321,7 +321,12 @@ def render_animatic(
     try:
         with atomic_output(video_path) as video_temporary, gif_target as gif_temporary:
             write_h264(
-                video_frame, timeline.num_frames, timeline.size, timeline.fps, video_temporary, settings.h264,
+                video_frame,
+                timeline.num_frames,
+                timeline.size,
+                timeline.fps,
+                video_temporary,
+                settings.h264,
                 audio_path=audio_path,
             )
             # moviepy probes frame 0 once when it builds a clip; count only frames really encoded

@@ -72,8 +72,10 @@ class FacePhotoPublic(FacePhotoBase):
 
 
 def list_characters(*, session: Session, project_id: int) -> list[Character]:
-    statement = select(Character).where(Character.project_id == project_id).order_by(
-        col(Character.position), col(Character.id)
+    statement = (
+        select(Character)
+        .where(Character.project_id == project_id)
+        .order_by(col(Character.position), col(Character.id))
     )
     return list(session.exec(statement).all())
 
@@ -94,18 +96,33 @@ def delete_character(*, session: Session, character: Character) -> None:
 
 
 def list_face_photos(*, session: Session, character_id: int) -> list[FacePhoto]:
-    statement = select(FacePhoto).where(FacePhoto.character_id == character_id).order_by(
-        col(FacePhoto.position), col(FacePhoto.id)
+    statement = (
+        select(FacePhoto)
+        .where(FacePhoto.character_id == character_id)
+        .order_by(col(FacePhoto.position), col(FacePhoto.id))
     )
     return list(session.exec(statement).all())
 
 
-def create_face_photo(*, session: Session, character_id: int, media_path: str, content_hash: str,
-                      original_name: str = "", width: int = 0, height: int = 0) -> FacePhoto:
+def create_face_photo(
+    *,
+    session: Session,
+    character_id: int,
+    media_path: str,
+    content_hash: str,
+    original_name: str = "",
+    width: int = 0,
+    height: int = 0,
+) -> FacePhoto:
     position = len(list_face_photos(session=session, character_id=character_id))
     photo = FacePhoto(
-        character_id=character_id, position=position, media_path=media_path, content_hash=content_hash,
-        original_name=original_name, width=width, height=height,
+        character_id=character_id,
+        position=position,
+        media_path=media_path,
+        content_hash=content_hash,
+        original_name=original_name,
+        width=width,
+        height=height,
     )
     session.add(photo)
     session.flush()

@@ -80,7 +80,9 @@ def is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-def begin_immediate(dbapi_connection: sqlite3.Connection, *, wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+def begin_immediate(
+    dbapi_connection: sqlite3.Connection, *, wait_seconds: float = WRITE_WAIT_SECONDS
+) -> None:
     """BEGIN IMMEDIATE on a pysqlite connection, retried while the database is busy (module docstring)."""
     started = time.monotonic()
     attempts = 0

@@ -47,7 +47,9 @@ class KeyframeVersionPublic(KeyframeVersionBase):
 
 def list_keyframe_versions(*, session: Session, shot_id: int) -> list[KeyframeVersion]:
     """The shot's versions, oldest first (version 1 is the first one made)."""
-    statement = select(KeyframeVersion).where(KeyframeVersion.shot_id == shot_id).order_by(
-        col(KeyframeVersion.created_at), col(KeyframeVersion.id)
+    statement = (
+        select(KeyframeVersion)
+        .where(KeyframeVersion.shot_id == shot_id)
+        .order_by(col(KeyframeVersion.created_at), col(KeyframeVersion.id))
     )
     return list(session.exec(statement).all())

@@ -40,12 +40,18 @@ class LibraryPhoto(SQLModel, table=True):
 
 
 def list_library(*, session: Session, owner: str) -> list[LibraryCharacter]:
-    statement = select(LibraryCharacter).where(LibraryCharacter.owner == owner).order_by(
-        col(LibraryCharacter.name), col(LibraryCharacter.id))
+    statement = (
+        select(LibraryCharacter)
+        .where(LibraryCharacter.owner == owner)
+        .order_by(col(LibraryCharacter.name), col(LibraryCharacter.id))
+    )
     return list(session.exec(statement).all())
 
 
 def list_library_photos(*, session: Session, character_id: int) -> list[LibraryPhoto]:
-    statement = select(LibraryPhoto).where(LibraryPhoto.character_id == character_id).order_by(
-        col(LibraryPhoto.position), col(LibraryPhoto.id))
+    statement = (
+        select(LibraryPhoto)
+        .where(LibraryPhoto.character_id == character_id)
+        .order_by(col(LibraryPhoto.position), col(LibraryPhoto.id))
+    )
     return list(session.exec(statement).all())

@@ -84,8 +84,13 @@ class ProjectPublic(ProjectBase):
     @classmethod
     def of(cls, project: Project) -> ProjectPublic:
         return cls(
-            id=project.id, owner=project.owner, name=project.name, logline=project.logline,
-            style=project.style, created_at=project.created_at, updated_at=project.updated_at,
+            id=project.id,
+            owner=project.owner,
+            name=project.name,
+            logline=project.logline,
+            style=project.style,
+            created_at=project.created_at,
+            updated_at=project.updated_at,
             settings=project.project_settings(),
         )
 
@@ -95,7 +100,10 @@ class ProjectPublic(ProjectBase):
 
 def create_project(*, session: Session, owner: str, project_in: ProjectCreate) -> Project:
     project = Project(
-        name=project_in.name, logline=project_in.logline, style=project_in.style, owner=owner,
+        name=project_in.name,
+        logline=project_in.logline,
+        style=project_in.style,
+        owner=owner,
         settings=project_in.settings.model_dump(mode="json"),
     )
     session.add(project)
@@ -109,7 +117,11 @@ def get_project(*, session: Session, project_id: int) -> Project | None:
 
 def list_projects(*, session: Session, owner: str) -> list[Project]:
     """The owner's projects, most recently changed first."""
-    statement = select(Project).where(Project.owner == owner).order_by(col(Project.updated_at).desc(), col(Project.id).desc())
+    statement = (
+        select(Project)
+        .where(Project.owner == owner)
+        .order_by(col(Project.updated_at).desc(), col(Project.id).desc())
+    )
     return list(session.exec(statement).all())
 
 

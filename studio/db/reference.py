@@ -35,7 +35,9 @@ class ReferenceFramePublic(ReferenceFrameBase):
 
 
 def list_reference_frames(*, session: Session, project_id: int) -> list[ReferenceFrame]:
-    statement = select(ReferenceFrame).where(ReferenceFrame.project_id == project_id).order_by(
-        col(ReferenceFrame.created_at), col(ReferenceFrame.id)
+    statement = (
+        select(ReferenceFrame)
+        .where(ReferenceFrame.project_id == project_id)
+        .order_by(col(ReferenceFrame.created_at), col(ReferenceFrame.id))
     )
     return list(session.exec(statement).all())

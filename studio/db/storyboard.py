@@ -56,7 +56,9 @@ class Shot(ShotBase, table=True):
     # current version); use_alter marks the cycle as intended so table sorting does not warn.
     current_keyframe_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("keyframeversion.id", ondelete="SET NULL", use_alter=True), nullable=True),
+        sa_column=Column(
+            Integer, ForeignKey("keyframeversion.id", ondelete="SET NULL", use_alter=True), nullable=True
+        ),
     )
 
 
@@ -76,7 +78,9 @@ class ShotPublic(ShotBase):
 
 
 def list_scenes(*, session: Session, project_id: int) -> list[Scene]:
-    statement = select(Scene).where(Scene.project_id == project_id).order_by(col(Scene.position), col(Scene.id))
+    statement = (
+        select(Scene).where(Scene.project_id == project_id).order_by(col(Scene.position), col(Scene.id))
+    )
     return list(session.exec(statement).all())
 
 
@@ -96,7 +100,9 @@ def list_project_shots(*, session: Session, project_id: int) -> list[tuple[Scene
     return [(scene, shot) for scene, shot in session.exec(statement).all()]
 
 
-def create_scene(*, session: Session, project_id: int, scene_in: SceneCreate, index: int | None = None) -> Scene:
+def create_scene(
+    *, session: Session, project_id: int, scene_in: SceneCreate, index: int | None = None
+) -> Scene:
     """Append the scene, or insert it at 0-based `index`."""
     siblings = list_scenes(session=session, project_id=project_id)
     scene = Scene(project_id=project_id, position=len(siblings), **scene_in.model_dump())

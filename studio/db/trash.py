@@ -26,9 +26,13 @@ class Deletion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-def list_deletions(*, session: Session, project_id: int, kinds: tuple[str, ...] | None = None) -> list[Deletion]:
+def list_deletions(
+    *, session: Session, project_id: int, kinds: tuple[str, ...] | None = None
+) -> list[Deletion]:
     """The project's deletions that can still be undone, newest first."""
     statement = select(Deletion).where(Deletion.project_id == project_id)
     if kinds is not None:
         statement = statement.where(col(Deletion.kind).in_(kinds))
-    return list(session.exec(statement.order_by(col(Deletion.created_at).desc(), col(Deletion.id).desc())).all())
+    return list(
+        session.exec(statement.order_by(col(Deletion.created_at).desc(), col(Deletion.id).desc())).all()
+    )

@@ -83,7 +83,9 @@ def _fsync_dir(directory: Path) -> None:
 class MediaStore:
     """The media files of one data dir, and the upload limits that apply to them."""
 
-    def __init__(self, root: str | Path, limits: UploadLimits | None = None, work_root: str | Path | None = None):
+    def __init__(
+        self, root: str | Path, limits: UploadLimits | None = None, work_root: str | Path | None = None
+    ):
         self.limits = limits or UploadLimits()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -111,13 +113,23 @@ class MediaStore:
         pure = PurePosixPath(relative)
         # Stored paths are always canonical ("a/b.png"); anything else ("a//b", "./a", "a/../b")
         # was not made by the store and is refused rather than interpreted.
-        if (pure.is_absolute() or "\\" in relative or "\x00" in relative or ".." in pure.parts
-                or str(pure) != relative or relative == "."):
-            raise MediaError(f"The media path {relative!r} points outside the studio's media folder; it was refused.")
+        if (
+            pure.is_absolute()
+            or "\\" in relative
+            or "\x00" in relative
+            or ".." in pure.parts
+            or str(pure) != relative
+            or relative == "."
+        ):
+            raise MediaError(
+                f"The media path {relative!r} points outside the studio's media folder; it was refused."
+            )
         path = (self.root / pure).resolve()
         if not path.is_relative_to(self.root):
             # A symlink inside the root pointing out of it.
-            raise MediaError(f"The media path {relative!r} points outside the studio's media folder; it was refused.")
+            raise MediaError(
+                f"The media path {relative!r} points outside the studio's media folder; it was refused."
+            )
         return path
 
     def exists(self, relative: str) -> bool:

@@ -61,13 +61,28 @@ _REFUSED_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"SIMPLE  =", 0, "a FITS file"),
     (b"PK\x03\x04", 0, "a ZIP archive"),
 )
-_HEIF_BRANDS = {b"heic": "a HEIC photo", b"heix": "a HEIC photo", b"mif1": "a HEIF image",
-                b"avif": "an AVIF image", b"msf1": "a HEIF image"}
+_HEIF_BRANDS = {
+    b"heic": "a HEIC photo",
+    b"heix": "a HEIC photo",
+    b"mif1": "a HEIF image",
+    b"avif": "an AVIF image",
+    b"msf1": "a HEIF image",
+}
 _REFUSED_EXTENSIONS = {
-    ".svg": "an SVG drawing", ".svgz": "an SVG drawing", ".gif": "a GIF image", ".tif": "a TIFF image",
-    ".tiff": "a TIFF image", ".psd": "a Photoshop (PSD) file", ".bmp": "a BMP image", ".heic": "a HEIC photo",
-    ".heif": "a HEIF image", ".avif": "an AVIF image", ".ico": "an icon (ICO) file", ".pdf": "a PDF document",
-    ".eps": "a PostScript (EPS) file", ".tga": "a TGA image",
+    ".svg": "an SVG drawing",
+    ".svgz": "an SVG drawing",
+    ".gif": "a GIF image",
+    ".tif": "a TIFF image",
+    ".tiff": "a TIFF image",
+    ".psd": "a Photoshop (PSD) file",
+    ".bmp": "a BMP image",
+    ".heic": "a HEIC photo",
+    ".heif": "a HEIF image",
+    ".avif": "an AVIF image",
+    ".ico": "an icon (ICO) file",
+    ".pdf": "a PDF document",
+    ".eps": "a PostScript (EPS) file",
+    ".tga": "a TGA image",
 }
 _WHAT_TO_DO = "Save it as PNG, JPEG or WEBP and upload it again."
 # Pillow modes we can turn into 8-bit RGB(A) without losing meaning; 16-bit and float modes
@@ -96,7 +111,9 @@ class UploadLimits:
         if self.max_pixels > Image.MAX_IMAGE_PIXELS:
             # Our own limit must fire before Pillow's warning, or big images would pass with a
             # warning nobody sees.
-            raise ValueError(f"max_pixels={self.max_pixels} exceeds Pillow's MAX_IMAGE_PIXELS={Image.MAX_IMAGE_PIXELS}")
+            raise ValueError(
+                f"max_pixels={self.max_pixels} exceeds Pillow's MAX_IMAGE_PIXELS={Image.MAX_IMAGE_PIXELS}"
+            )
 
 
 @dataclass(frozen=True)
@@ -132,7 +149,7 @@ def _subject(filename: str) -> str:
 def _describe_refused(data: bytes) -> str | None:
     """What a refused file is, from its first bytes, or None if we do not recognise it."""
     for signature, offset, what in _REFUSED_SIGNATURES:
-        if data[offset:offset + len(signature)] == signature:
+        if data[offset : offset + len(signature)] == signature:
             return what
     if data[4:8] == b"ftyp":
         return _HEIF_BRANDS.get(data[8:12], "a video or HEIF file")
@@ -145,7 +162,7 @@ def _describe_refused(data: bytes) -> str | None:
 
 
 def sniff_format(data: bytes) -> str | None:
-    """"PNG" | "JPEG" | "WEBP" from the magic bytes, or None."""
+    """ "PNG" | "JPEG" | "WEBP" from the magic bytes, or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
     if data.startswith(b"\xff\xd8\xff"):
@@ -165,7 +182,9 @@ def read_upload_bytes(source: bytes | str | Path, *, max_bytes: int) -> tuple[by
         try:
             size = path.stat().st_size
         except OSError as error:
-            raise MediaError(f"The uploaded file {path.name!r} could not be read; upload it again.") from error
+            raise MediaError(
+                f"The uploaded file {path.name!r} could not be read; upload it again."
+            ) from error
         if size > max_bytes:
             raise MediaError(_too_large(path.name, size, max_bytes))
         data = path.read_bytes()
@@ -249,8 +268,12 @@ def validate_image_upload(
     image.save(buffer, format="PNG", optimize=False, compress_level=6)
     png = buffer.getvalue()
     return ValidatedImage(
-        png=png, sha256=hashlib.sha256(png).hexdigest(), width=image.width, height=image.height,
-        source_format=detected, original_name=_display_name(filename),
+        png=png,
+        sha256=hashlib.sha256(png).hexdigest(),
+        width=image.width,
+        height=image.height,
+        source_format=detected,
+        original_name=_display_name(filename),
         notes=tuple(notes),
     )
 
@@ -277,7 +300,9 @@ def _open_checked(data: bytes, fmt: str, shown: str, max_pixels: int, notes: lis
             )
         frames = getattr(probe, "n_frames", 1)
         if multi_picture:
-            notes.append(f"{shown} holds {frames} pictures (e.g. a depth map); the first one, the photo, was used.")
+            notes.append(
+                f"{shown} holds {frames} pictures (e.g. a depth map); the first one, the photo, was used."
+            )
         elif frames > 1:
             raise MediaError(
                 f"{shown} is animated ({frames} frames); upload one still image (PNG, JPEG or WEBP)."
@@ -309,7 +334,9 @@ def _normalise(image: Image.Image, shown: str, notes: list[str]) -> Image.Image:
             source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             working = image if image.mode in ("RGB", "RGBA", "CMYK", "L") else image.convert(target)
             converted = ImageCms.profileToProfile(
-                working, source_profile, ImageCms.createProfile("sRGB"),
+                working,
+                source_profile,
+                ImageCms.createProfile("sRGB"),
                 outputMode="RGBA" if working.mode == "RGBA" else "RGB",
             )
             if converted is not None:

@@ -69,7 +69,9 @@ class AnimaticView:
         return self.video.params.get("duration")
 
 
-def _fresh_clips(session: Session, media: MediaStore, project_id: int, current: dict[int, int]) -> dict[int, Path]:
+def _fresh_clips(
+    session: Session, media: MediaStore, project_id: int, current: dict[int, int]
+) -> dict[int, Path]:
     """Per shot id, the newest clip made from the shot's current keyframe."""
     clips: dict[int, Path] = {}
     for render in render_db.list_renders(session=session, project_id=project_id, kind=RenderKind.CLIP):
@@ -80,14 +82,23 @@ def _fresh_clips(session: Session, media: MediaStore, project_id: int, current: 
 
 
 def plan_animatic(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, use_clips: bool = True,
-    transition: Literal["cut", "crossfade"] = "crossfade", captions: bool = True, title_card: bool = True,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    use_clips: bool = True,
+    transition: Literal["cut", "crossfade"] = "crossfade",
+    captions: bool = True,
+    title_card: bool = True,
 ) -> AnimaticPlan:
     """What an animatic job needs, read now; StudioError sentences for what the user must fix first."""
     project = require_project(session, project_id, owner)
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
     if not rows:
-        raise StudioError("The project has no shots yet; add shots in the Script tab and generate their keyframes.")
+        raise StudioError(
+            "The project has no shots yet; add shots in the Script tab and generate their keyframes."
+        )
     script = project_to_script(session=session, owner=owner, project_id=project.id)
     keyframes: dict[int, Path] = {}
     current: dict[int, int] = {}
@@ -100,7 +111,9 @@ def plan_animatic(
         keyframes[i] = media.resolve(version.media_path)
         current[shot.id] = version.id
     if not keyframes:
-        raise StudioError("No shot has a keyframe yet; generate the storyboard first, then build the animatic.")
+        raise StudioError(
+            "No shot has a keyframe yet; generate the storyboard first, then build the animatic."
+        )
     clips: dict[int, Path] = {}
     if use_clips:
         by_shot = _fresh_clips(session, media, project.id, current)
@@ -112,7 +125,9 @@ def plan_animatic(
             f"Shot{'s' if len(missing) > 1 else ''} {listed} {'have' if len(missing) > 1 else 'has'} no keyframe yet, "
             "so the animatic shows a card with the plot there; generate them and build the animatic again."
         )
-    settings = AnimaticSettings(transition=transition, captions=captions, title_card=title_card, missing="placeholder")
+    settings = AnimaticSettings(
+        transition=transition, captions=captions, title_card=title_card, missing="placeholder"
+    )
     voices = music = None
     if project.project_settings().scratch_voice:
         from studio.services.voices import project_music, project_voices
@@ -120,13 +135,25 @@ def plan_animatic(
         voices = project_voices(session=session, project=project)
         music = project_music(session=session, media=media, project=project)
     return AnimaticPlan(
-        project_id=project.id, owner=owner, script=script, keyframes=keyframes, clips=clips, settings=settings,
-        warnings=tuple(warnings), voices=voices, music=music,
+        project_id=project.id,
+        owner=owner,
+        script=script,
+        keyframes=keyframes,
+        clips=clips,
+        settings=settings,
+        warnings=tuple(warnings),
+        voices=voices,
+        music=music,
     )
 
 
 def _store_animatic(
-    session: Session, media: MediaStore, owner: str, project_id: int, video: Path, gif: Path | None,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    video: Path,
+    gif: Path | None,
     params: dict[str, Any],
 ) -> tuple[RenderPublic, RenderPublic | None]:
     """Both files, then both rows, in one transaction: an animatic never lacks its preview."""
@@ -135,17 +162,28 @@ def _store_animatic(
         directory = media.kind_dir(project.id, "renders")
         stored = media.write_file(directory, video, ".mp4")
         written.append(stored.path)
-        video_row = Render(project_id=project.id, kind=RenderKind.ANIMATIC, media_path=stored.path,
-                           content_hash=stored.sha256, size_bytes=stored.size, params={**params, "format": "mp4"})
+        video_row = Render(
+            project_id=project.id,
+            kind=RenderKind.ANIMATIC,
+            media_path=stored.path,
+            content_hash=stored.sha256,
+            size_bytes=stored.size,
+            params={**params, "format": "mp4"},
+        )
         session.add(video_row)
         session.flush()
         gif_row = None
         if gif is not None:
             stored_gif = media.write_file(directory, gif, ".gif")
             written.append(stored_gif.path)
-            gif_row = Render(project_id=project.id, kind=RenderKind.ANIMATIC, media_path=stored_gif.path,
-                             content_hash=stored_gif.sha256, size_bytes=stored_gif.size,
-                             params={"format": "gif", "video_render_id": video_row.id})
+            gif_row = Render(
+                project_id=project.id,
+                kind=RenderKind.ANIMATIC,
+                media_path=stored_gif.path,
+                content_hash=stored_gif.sha256,
+                size_bytes=stored_gif.size,
+                params={"format": "gif", "video_render_id": video_row.id},
+            )
             session.add(gif_row)
             session.flush()
         project_db.touch_project(session=session, project=project)
@@ -168,17 +206,32 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
                     from core.interchange.voiced_animatic import render_voiced_animatic
 
                     return render_voiced_animatic(
-                        plan.script, plan.keyframes, video_path, voices=plan.voices, music_path=plan.music,
-                        clips=plan.clips, gif_path=gif_path, settings=plan.settings, progress=progress,
+                        plan.script,
+                        plan.keyframes,
+                        video_path,
+                        voices=plan.voices,
+                        music_path=plan.music,
+                        clips=plan.clips,
+                        gif_path=gif_path,
+                        settings=plan.settings,
+                        progress=progress,
                         cancel_check=lambda: stopped() or ctx.cancelled(),
                     ).result
                 return render_animatic(
-                    plan.script, plan.keyframes, video_path, clips=plan.clips, gif_path=gif_path,
-                    settings=plan.settings, progress=progress, cancel_check=lambda: stopped() or ctx.cancelled(),
+                    plan.script,
+                    plan.keyframes,
+                    video_path,
+                    clips=plan.clips,
+                    gif_path=gif_path,
+                    settings=plan.settings,
+                    progress=progress,
+                    cancel_check=lambda: stopped() or ctx.cancelled(),
                 )
 
             def describe(done: int, total: int) -> JobUpdate:
-                return JobUpdate(progress=0.98 * done / max(total, 1), message=f"Encoding frame {done} of {total}.")
+                return JobUpdate(
+                    progress=0.98 * done / max(total, 1), message=f"Encoding frame {done} of {total}."
+                )
 
             try:
                 result = yield from as_updates(render, describe)
@@ -188,24 +241,39 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
                 # core.video words its refusals (missing files, sizes) for users.
                 raise StudioError(str(error)) from error
             params = {
-                "duration": round(result.duration, 3), "fps": result.fps, "width": result.size[0],
-                "height": result.size[1], "num_frames": result.num_frames, "shot_starts": result.shot_starts,
-                "clips_used": len(plan.clips), "transition": plan.settings.transition,
+                "duration": round(result.duration, 3),
+                "fps": result.fps,
+                "width": result.size[0],
+                "height": result.size[1],
+                "num_frames": result.num_frames,
+                "shot_starts": result.shot_starts,
+                "clips_used": len(plan.clips),
+                "transition": plan.settings.transition,
                 "scratch_voice": plan.voices is not None,
             }
             with ctx.session() as session:
-                video, gif = _store_animatic(session, media, plan.owner, plan.project_id, result.video_path,
-                                             result.gif_path, params)
-        view = AnimaticView(video=video, video_path=media.resolve(video.media_path), gif=gif,
-                            gif_path=media.resolve(gif.media_path) if gif else None)
+                video, gif = _store_animatic(
+                    session, media, plan.owner, plan.project_id, result.video_path, result.gif_path, params
+                )
+        view = AnimaticView(
+            video=video,
+            video_path=media.resolve(video.media_path),
+            gif=gif,
+            gif_path=media.resolve(gif.media_path) if gif else None,
+        )
         yield JobUpdate(progress=1.0, message=f"Animatic ready ({result.duration:.1f} s).", preview=view)
-        return {"video_render_id": video.id, "gif_render_id": gif.id if gif else None,
-                "warnings": list(plan.warnings)}
+        return {
+            "video_render_id": video.id,
+            "gif_render_id": gif.id if gif else None,
+            "warnings": list(plan.warnings),
+        }
 
     return work
 
 
-def latest_animatic(*, session: Session, media: MediaStore, owner: str, project_id: int) -> AnimaticView | None:
+def latest_animatic(
+    *, session: Session, media: MediaStore, owner: str, project_id: int
+) -> AnimaticView | None:
     """The newest animatic of the project with its GIF preview, or None."""
     require_project(session, project_id, owner)
     rows = render_db.list_renders(session=session, project_id=project_id, kind=RenderKind.ANIMATIC)
@@ -214,6 +282,8 @@ def latest_animatic(*, session: Session, media: MediaStore, owner: str, project_
         return None
     gif = next((row for row in rows if row.params.get("video_render_id") == video.id), None)
     return AnimaticView(
-        video=RenderPublic.model_validate(video), video_path=media.resolve(video.media_path),
-        gif=RenderPublic.model_validate(gif) if gif else None, gif_path=media.resolve(gif.media_path) if gif else None,
+        video=RenderPublic.model_validate(video),
+        video_path=media.resolve(video.media_path),
+        gif=RenderPublic.model_validate(gif) if gif else None,
+        gif_path=media.resolve(gif.media_path) if gif else None,
     )

@@ -65,7 +65,9 @@ _MEMBER = re.compile(
 # -- writing ---------------------------------------------------------------------------------
 
 
-def _add(archive: zipfile.ZipFile, written: set[str], name: str, data: bytes, *, compress: bool = False) -> None:
+def _add(
+    archive: zipfile.ZipFile, written: set[str], name: str, data: bytes, *, compress: bool = False
+) -> None:
     if name not in written:
         archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
         written.add(name)
@@ -83,19 +85,26 @@ def write_backup(archive: zipfile.ZipFile, *, session: Session, media: MediaStor
                 data = media.read_bytes(photo.crop_path)
                 crop = f"backup/crops/{_sha(photo.crop_path)}.png"
                 _add(archive, written, crop, data)
-            embedding = (np.frombuffer(photo.embedding, dtype="<f4").tolist()
-                         if photo.embedding is not None else None)
-            photos.append({
-                "file": photo_export_name(character.position, character.name, photo.position),
-                "original_name": photo.original_name, "crop": crop, "embedding": embedding,
-                "detector": photo.detector,
-            })
+            embedding = (
+                np.frombuffer(photo.embedding, dtype="<f4").tolist() if photo.embedding is not None else None
+            )
+            photos.append(
+                {
+                    "file": photo_export_name(character.position, character.name, photo.position),
+                    "original_name": photo.original_name,
+                    "crop": crop,
+                    "embedding": embedding,
+                    "detector": photo.detector,
+                }
+            )
         cast.append({"name": character.name, "photos": photos})
     references = []
     for reference in reference_db.list_reference_frames(session=session, project_id=project.id):
         name = f"backup/references/{_sha(reference.media_path)}.png"
         _add(archive, written, name, media.read_bytes(reference.media_path))
-        references.append({"file": name, "caption": reference.caption, "original_name": reference.original_name})
+        references.append(
+            {"file": name, "caption": reference.caption, "original_name": reference.original_name}
+        )
     shots = []
     for _, shot in storyboard_db.list_project_shots(session=session, project_id=project.id):
         versions = []
@@ -106,19 +115,37 @@ def write_backup(archive: zipfile.ZipFile, *, session: Session, media: MediaStor
             if version.tokens_path:
                 tokens = f"backup/keyframes/{_sha(version.tokens_path)}.npy"
                 _add(archive, written, tokens, media.read_bytes(version.tokens_path), compress=True)
-            versions.append({
-                "file": image, "tokens": tokens, "seed": version.seed, "params": version.params,
-                "bundle_id": version.bundle_id, "current": version.id == shot.current_keyframe_id,
-            })
+            versions.append(
+                {
+                    "file": image,
+                    "tokens": tokens,
+                    "seed": version.seed,
+                    "params": version.params,
+                    "bundle_id": version.bundle_id,
+                    "current": version.id == shot.current_keyframe_id,
+                }
+            )
         shots.append({"locked": shot.locked, "versions": versions})
     manifest = {
-        "format": BACKUP_FORMAT, "version": BACKUP_VERSION,
-        "project": {"name": project.name, "logline": project.logline, "style": project.style,
-                    "settings": project.project_settings().model_dump(mode="json")},
-        "cast": cast, "references": references, "shots": shots,
+        "format": BACKUP_FORMAT,
+        "version": BACKUP_VERSION,
+        "project": {
+            "name": project.name,
+            "logline": project.logline,
+            "style": project.style,
+            "settings": project.project_settings().model_dump(mode="json"),
+        },
+        "cast": cast,
+        "references": references,
+        "shots": shots,
     }
-    _add(archive, written, MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"),
-         compress=True)
+    _add(
+        archive,
+        written,
+        MANIFEST,
+        json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"),
+        compress=True,
+    )
 
 
 def _sha(relative: str) -> str:
@@ -145,7 +172,9 @@ class _Archive:
             ) from None
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > MAX_BACKUP_BYTES:
-            raise StudioError("The ZIP is far bigger than any studio project; choose the backup ZIP of one project.")
+            raise StudioError(
+                "The ZIP is far bigger than any studio project; choose the backup ZIP of one project."
+            )
         self.members = {info.filename: info for info in infos if _MEMBER.fullmatch(info.filename)}
         self.limit = max(media.limits.max_bytes, 64 * 1024 * 1024)
 
@@ -170,9 +199,13 @@ def _tokens(data: bytes, name: str) -> bytes:
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError) as error:
-        raise MediaError(f"The token file {name!r} cannot be read ({error}); that version keeps no tokens.") from None
+        raise MediaError(
+            f"The token file {name!r} cannot be read ({error}); that version keeps no tokens."
+        ) from None
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating) or not np.all(np.isfinite(array)):
-        raise MediaError(f"The token file {name!r} is not an (L, d) array of numbers; that version keeps no tokens.")
+        raise MediaError(
+            f"The token file {name!r} is not an (L, d) array of numbers; that version keeps no tokens."
+        )
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
     return buffer.getvalue()
@@ -211,9 +244,11 @@ def restore_backup(*, session: Session, media: MediaStore, owner: str, path: str
                 settings, setting_notes = _settings(manifest)
                 notes += setting_notes
                 project = project_db.create_project(
-                    session=session, owner=owner,
-                    project_in=ProjectCreate(name=script.title.strip()[:MAX_PROJECT_NAME] or "Restored project",
-                                             settings=settings),
+                    session=session,
+                    owner=owner,
+                    project_in=ProjectCreate(
+                        name=script.title.strip()[:MAX_PROJECT_NAME] or "Restored project", settings=settings
+                    ),
                 )
                 photos, fill_notes, shots = fill_project(session, media, project, script, root, written)
                 notes += fill_notes
@@ -242,7 +277,9 @@ def _manifest(archive: _Archive) -> dict[str, Any] | None:
     except ValueError:
         raise StudioError("The backup's backup.json is damaged; export the project again.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
-        raise StudioError("The backup's backup.json is not a studio backup manifest; export the project again.")
+        raise StudioError(
+            "The backup's backup.json is not a studio backup manifest; export the project again."
+        )
     if int(manifest.get("version", 0)) > BACKUP_VERSION:
         raise StudioError(
             f"This backup was made by a newer studio (backup version {manifest.get('version')}); update MovieDreamer "
@@ -250,7 +287,9 @@ def _manifest(archive: _Archive) -> dict[str, Any] | None:
         )
     for key, kind in (("project", dict), ("cast", list), ("references", list), ("shots", list)):
         if not isinstance(manifest.get(key), kind):
-            raise StudioError(f"The backup's backup.json has no valid {key!r} entry; export the project again.")
+            raise StudioError(
+                f"The backup's backup.json has no valid {key!r} entry; export the project again."
+            )
     return manifest
 
 
@@ -260,7 +299,9 @@ def _settings(manifest: dict[str, Any] | None) -> tuple[ProjectSettings, list[st
     try:
         settings = ProjectSettings.model_validate(manifest["project"].get("settings") or {})
     except ValueError:
-        return ProjectSettings(), ["The backup's generation settings could not be read; the project uses the defaults."]
+        return ProjectSettings(), [
+            "The backup's generation settings could not be read; the project uses the defaults."
+        ]
     if settings.bundle_path and not Path(settings.bundle_path).is_dir():
         return settings.model_copy(update={"bundle_path": None}), [
             f"The backup used the model bundle {settings.bundle_path!r}, which this studio does not have; the "
@@ -270,16 +311,22 @@ def _settings(manifest: dict[str, Any] | None) -> tuple[ProjectSettings, list[st
 
 
 def _image(media: MediaStore, archive: _Archive, name: str) -> Any:
-    return validate_image_upload(archive.read(name), Path(name).name, max_bytes=media.limits.max_bytes,
-                                 max_pixels=media.limits.max_pixels)
+    return validate_image_upload(
+        archive.read(name),
+        Path(name).name,
+        max_bytes=media.limits.max_bytes,
+        max_pixels=media.limits.max_pixels,
+    )
 
 
 def _restore_faces(session, media, archive, project, manifest, written) -> list[str]:
     notes: list[str] = []
     characters = cast_db.list_characters(session=session, project_id=project.id)
     for character, entry in zip(characters, manifest["cast"], strict=False):
-        photos = {Path(p.original_name).name: p for p in cast_db.list_face_photos(session=session,
-                                                                                   character_id=character.id)}
+        photos = {
+            Path(p.original_name).name: p
+            for p in cast_db.list_face_photos(session=session, character_id=character.id)
+        }
         for saved in entry.get("photos", []) if isinstance(entry, dict) else []:
             photo = photos.get(Path(str(saved.get("file", ""))).name)
             if photo is None:
@@ -290,8 +337,10 @@ def _restore_faces(session, media, archive, project, manifest, written) -> list[
                     crop = _image(media, archive, saved["crop"])
                     vector = np.asarray(saved["embedding"], dtype="<f4").reshape(-1)
                 except (MediaError, ValueError, TypeError) as error:
-                    notes.append(f"{character.name}'s face crop was not restored ({error}); upload the photo again "
-                                 "to analyse it.")
+                    notes.append(
+                        f"{character.name}'s face crop was not restored ({error}); upload the photo again "
+                        "to analyse it."
+                    )
                 else:
                     stored = media.write_bytes(media.kind_dir(project.id, "crops"), crop.png, ".png")
                     written.append(stored.path)
@@ -313,10 +362,17 @@ def _restore_references(session, media, archive, project, manifest, written) -> 
             continue
         stored = media.write_bytes(media.kind_dir(project.id, "references"), image.png, ".png")
         written.append(stored.path)
-        session.add(ReferenceFrame(
-            project_id=project.id, media_path=stored.path, content_hash=image.sha256, width=image.width,
-            height=image.height, caption=str(entry.get("caption", "")), original_name=str(entry.get("original_name", "")),
-        ))
+        session.add(
+            ReferenceFrame(
+                project_id=project.id,
+                media_path=stored.path,
+                content_hash=image.sha256,
+                width=image.width,
+                height=image.height,
+                caption=str(entry.get("caption", "")),
+                original_name=str(entry.get("original_name", "")),
+            )
+        )
     return notes
 
 
@@ -348,8 +404,12 @@ def _restore_versions(session, media, archive, project, shots, manifest, written
                     tokens_path = stored_tokens.path
             seed = saved.get("seed")
             version = KeyframeVersion(
-                shot_id=shot.id, media_path=stored.path, content_hash=image.sha256, width=image.width,
-                height=image.height, seed=int(seed) if isinstance(seed, int) else None,
+                shot_id=shot.id,
+                media_path=stored.path,
+                content_hash=image.sha256,
+                width=image.width,
+                height=image.height,
+                seed=int(seed) if isinstance(seed, int) else None,
                 params=saved.get("params") if isinstance(saved.get("params"), dict) else {},
                 bundle_id=saved.get("bundle_id") if isinstance(saved.get("bundle_id"), str) else None,
                 tokens_path=tokens_path,
@@ -380,8 +440,13 @@ def _sample_frames(session, media, archive, project, shots, written) -> list[str
         stored = media.write_bytes(media.kind_dir(project.id, "keyframes"), image.png, ".png")
         written.append(stored.path)
         version = KeyframeVersion(
-            shot_id=shot.id, media_path=stored.path, content_hash=image.sha256, width=image.width,
-            height=image.height, seed=None, params={"source": "imported", "file": Path(name).name},
+            shot_id=shot.id,
+            media_path=stored.path,
+            content_hash=image.sha256,
+            width=image.width,
+            height=image.height,
+            seed=None,
+            params={"source": "imported", "file": Path(name).name},
         )
         session.add(version)
         session.flush()

@@ -18,8 +18,20 @@ logger = logging.getLogger(__name__)
 
 TOY_BUNDLE_NAMES = frozenset({"moviedreamer-toy-default"})
 # The toy-cinema world (train.data.world): what the default bundle saw in training.
-TOY_PLACES = ("beach", "forest", "street", "office", "kitchen", "harbour", "lighthouse", "snow mountain", "ship deck",
-              "desert", "park", "living room")
+TOY_PLACES = (
+    "beach",
+    "forest",
+    "street",
+    "office",
+    "kitchen",
+    "harbour",
+    "lighthouse",
+    "snow mountain",
+    "ship deck",
+    "desert",
+    "park",
+    "living room",
+)
 TOY_TIMES = ("dawn", "day", "sunset", "night")
 TOY_WEATHER = ("clear", "rain", "fog", "snow")
 TOY_ACTIONS = ("stand", "walk", "sit", "raise their arms", "talk", "point")

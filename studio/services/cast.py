@@ -34,6 +34,7 @@ from studio.services.validation import field_problems
 
 logger = logging.getLogger(__name__)
 
+
 def sentences_from_input(description: str | Sequence[str] | None) -> list[str] | None:
     """A description as a list of sentences: a text gives one sentence per non-empty line."""
     if description is None:
@@ -44,7 +45,10 @@ def sentences_from_input(description: str | Sequence[str] | None) -> list[str] |
 
 def list_cast(*, session: Session, media: MediaStore, owner: str, project_id: int) -> list[CharacterView]:
     require_project(session, project_id, owner)
-    return [character_view(session, media, c) for c in cast_db.list_characters(session=session, project_id=project_id)]
+    return [
+        character_view(session, media, c)
+        for c in cast_db.list_characters(session=session, project_id=project_id)
+    ]
 
 
 def add_character(
@@ -58,7 +62,8 @@ def add_character(
     if problems:
         return EditResult(problems=problems)
     character = cast_db.create_character(
-        session=session, project_id=project.id,
+        session=session,
+        project_id=project.id,
         character_in=cast_db.CharacterCreate(name=candidate["name"], description=candidate["description"]),
     )
     project_db.touch_project(session=session, project=project)
@@ -67,8 +72,13 @@ def add_character(
 
 
 def edit_character(
-    *, session: Session, owner: str, character_id: int, name: str | None = None,
-    description: str | Sequence[str] | None = None, expected: str | None = None,
+    *,
+    session: Session,
+    owner: str,
+    character_id: int,
+    name: str | None = None,
+    description: str | Sequence[str] | None = None,
+    expected: str | None = None,
 ) -> EditResult[CharacterPublic]:
     """Change the name and/or description; a new name is carried into every shot and line.
     `expected`: the character's fingerprint when the form was loaded (stale_forms)."""
@@ -119,12 +129,16 @@ def _rename_in_shots(session: Session, project_id: int, old_key: str, new_name: 
             session.add(shot)
 
 
-def move_character(*, session: Session, owner: str, character_id: int, new_index: int) -> list[CharacterPublic]:
+def move_character(
+    *, session: Session, owner: str, character_id: int, new_index: int
+) -> list[CharacterPublic]:
     """Put the character at 0-based `new_index` in the cast list."""
     character, project = require_character(session, character_id, owner)
     siblings = cast_db.list_characters(session=session, project_id=project.id)
     if not 0 <= new_index < len(siblings):
-        raise StudioError(f"The cast has {len(siblings)} members; choose a position from 1 to {len(siblings)}.")
+        raise StudioError(
+            f"The cast has {len(siblings)} members; choose a position from 1 to {len(siblings)}."
+        )
     ordered = move(session, siblings, character.id, new_index)
     project_db.touch_project(session=session, project=project)
     session.commit()
@@ -158,8 +172,13 @@ def remove_character(*, session: Session, media: MediaStore, owner: str, charact
 
 
 def add_face_photo(
-    *, session: Session, media: MediaStore, owner: str, character_id: int,
-    upload: bytes | str | Path, filename: str | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    character_id: int,
+    upload: bytes | str | Path,
+    filename: str | None = None,
 ) -> UploadResult[FacePhotoPublic]:
     """Validate an uploaded photo (see studio.media.upload), store it, attach it to the character."""
     character, project = require_character(session, character_id, owner)
@@ -173,16 +192,27 @@ def add_face_photo(
         stored = media.write_bytes(media.kind_dir(project.id, "faces"), image.png, ".png")
         written.append(stored.path)
         photo = cast_db.create_face_photo(
-            session=session, character_id=character.id, media_path=stored.path, content_hash=image.sha256,
-            original_name=image.original_name, width=image.width, height=image.height,
+            session=session,
+            character_id=character.id,
+            media_path=stored.path,
+            content_hash=image.sha256,
+            original_name=image.original_name,
+            width=image.width,
+            height=image.height,
         )
         project_db.touch_project(session=session, project=project)
     return UploadResult(value=FacePhotoPublic.model_validate(photo), notes=image.notes)
 
 
 def set_face_analysis(
-    *, session: Session, media: MediaStore, owner: str, photo_id: int, crop: Image.Image,
-    embedding: Sequence[float] | np.ndarray, detector: str,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    photo_id: int,
+    crop: Image.Image,
+    embedding: Sequence[float] | np.ndarray,
+    detector: str,
 ) -> FacePhotoPublic:
     """Keep what the face step found in a photo: the face crop, its embedding and the detector."""
     photo, _, project = require_face_photo(session, photo_id, owner)
@@ -221,4 +251,3 @@ def remove_face_photo(*, session: Session, media: MediaStore, owner: str, photo_
     session.commit()
     forget_old_deletions(session, media, project.id)
     return DeletionView(id=deletion.id, kind=deletion.kind, label=deletion.label)
-

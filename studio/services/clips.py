@@ -88,9 +88,19 @@ class ClipMade:
 
 
 def plan_clips(
-    *, session: Session, media: MediaStore, models: ModelCache, owner: str, project_id: int, shot_ids: list[int],
-    num_inference_steps: int = DEFAULT_CLIP_STEPS, connect_next: bool = True, max_segments: int = DEFAULT_MAX_SEGMENTS,
-    seed_mode: SeedMode = "policy", seed: int | None = None, rng: random.Random | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    models: ModelCache,
+    owner: str,
+    project_id: int,
+    shot_ids: list[int],
+    num_inference_steps: int = DEFAULT_CLIP_STEPS,
+    connect_next: bool = True,
+    max_segments: int = DEFAULT_MAX_SEGMENTS,
+    seed_mode: SeedMode = "policy",
+    seed: int | None = None,
+    rng: random.Random | None = None,
 ) -> ClipPlan:
     """What a clip job needs, read now; StudioError sentences for what the user must fix first."""
     project = require_project(session, project_id, owner)
@@ -98,14 +108,18 @@ def plan_clips(
     if not shot_ids:
         raise StudioError("Select the shots to render first (tick them in the shot list).")
     if not 1 <= int(num_inference_steps) <= 200:
-        raise StudioError(f"{num_inference_steps} steps is not possible; choose from 1 to 200 steps per clip.")
+        raise StudioError(
+            f"{num_inference_steps} steps is not possible; choose from 1 to 200 steps per clip."
+        )
     if not 1 <= int(max_segments) <= 32:
         raise StudioError(f"{max_segments} segments is not possible; choose from 1 to 32 segments per clip.")
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
     index_of = {shot.id: i for i, (_, shot) in enumerate(rows)}
     unknown = [shot_id for shot_id in shot_ids if shot_id not in index_of]
     if unknown:
-        raise StudioError("Some selected shots are not in this project any more; reload the project and select again.")
+        raise StudioError(
+            "Some selected shots are not in this project any more; reload the project and select again."
+        )
     settings = project.project_settings()
     bundle_path = models.bundle_path(settings.bundle_path)
     video_folder = models.video_folder(bundle_path)
@@ -123,11 +137,17 @@ def plan_clips(
             missing.append(i + 1)
             continue
         following = keyframe(i + 1) if connect_next and i + 1 < len(rows) else None
-        targets.append(ClipTarget(
-            shot_id=shot_id, number=i + 1, keyframe_id=version.id, keyframe_path=media.resolve(version.media_path),
-            next_keyframe_path=media.resolve(following.media_path) if following is not None else None,
-            duration=float(rows[i][1].duration), seed=seed_for(seed_mode, settings, i + 1, fixed_seed, rng),
-        ))
+        targets.append(
+            ClipTarget(
+                shot_id=shot_id,
+                number=i + 1,
+                keyframe_id=version.id,
+                keyframe_path=media.resolve(version.media_path),
+                next_keyframe_path=media.resolve(following.media_path) if following is not None else None,
+                duration=float(rows[i][1].duration),
+                seed=seed_for(seed_mode, settings, i + 1, fixed_seed, rng),
+            )
+        )
     if missing:
         listed = ", ".join(map(str, missing))
         raise StudioError(
@@ -135,9 +155,15 @@ def plan_clips(
             "generate the keyframes in the Storyboard tab before rendering clips."
         )
     return ClipPlan(
-        project_id=project.id, owner=owner, bundle_path=bundle_path, video_folder=video_folder,
-        targets=tuple(targets), num_inference_steps=int(num_inference_steps), connect_next=connect_next,
-        max_segments=int(max_segments), seed_mode=seed_mode,
+        project_id=project.id,
+        owner=owner,
+        bundle_path=bundle_path,
+        video_folder=video_folder,
+        targets=tuple(targets),
+        num_inference_steps=int(num_inference_steps),
+        connect_next=connect_next,
+        max_segments=int(max_segments),
+        seed_mode=seed_mode,
     )
 
 
@@ -159,8 +185,10 @@ def clip_geometry(pipeline: Any, video_folder: Path, keyframe_size: tuple[int, i
     if config_file.is_file():
         config = json.loads(config_file.read_text(encoding="utf-8"))
         return ClipGeometry(
-            width=int(config["width"]), height=int(config["height"]),
-            num_frames=int(config.get("num_frames", num_frames)), fps=int(config.get("fps", DEFAULT_CLIP_FPS)),
+            width=int(config["width"]),
+            height=int(config["height"]),
+            num_frames=int(config.get("num_frames", num_frames)),
+            fps=int(config.get("fps", DEFAULT_CLIP_FPS)),
         )
     multiple = pipeline.vae_scale_factor * 2 ** (len(pipeline.unet.config.block_out_channels) - 1)
     width, height = (max(multiple, size - size % multiple) for size in keyframe_size)
@@ -205,28 +233,51 @@ def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFun
             geometry = clip_geometry(pipeline, plan.video_folder, (image.shape[1], image.shape[0]))
             segments = segments_for(target.duration, geometry.fps, geometry.num_frames, plan.max_segments)
 
-            def render(progress, stopped, image=image, last=last, geometry=geometry, segments=segments,
-                       seed=target.seed):
+            def render(
+                progress,
+                stopped,
+                image=image,
+                last=last,
+                geometry=geometry,
+                segments=segments,
+                seed=target.seed,
+            ):
                 return pipeline(
-                    image, last, height=geometry.height, width=geometry.width, num_frames=geometry.num_frames,
-                    num_segments=segments, num_inference_steps=plan.num_inference_steps, fps=geometry.fps,
-                    generator=torch.Generator().manual_seed(seed), output_type="np", progress=progress,
+                    image,
+                    last,
+                    height=geometry.height,
+                    width=geometry.width,
+                    num_frames=geometry.num_frames,
+                    num_segments=segments,
+                    num_inference_steps=plan.num_inference_steps,
+                    fps=geometry.fps,
+                    generator=torch.Generator().manual_seed(seed),
+                    output_type="np",
+                    progress=progress,
                     cancel_check=lambda: stopped() or ctx.cancelled(),
                 ).frames[0]  # (N, H, W, 3) in [0, 1]
 
             def describe(done: int, steps: int, n=n, number=target.number) -> JobUpdate:
-                return JobUpdate(progress=(n + done / max(steps, 1)) / total,
-                                 message=f"Rendering the clip of shot {number} ({n + 1} of {total}).")
+                return JobUpdate(
+                    progress=(n + done / max(steps, 1)) / total,
+                    message=f"Rendering the clip of shot {number} ({n + 1} of {total}).",
+                )
 
             try:
                 frames = yield from as_updates(render, describe)
             except Cancelled as cancelled:
                 raise JobCancelledError(_kept_clips(len(made))) from cancelled
             params = {
-                "keyframe_id": target.keyframe_id, "seed": target.seed, "seed_mode": plan.seed_mode,
-                "num_inference_steps": plan.num_inference_steps, "num_segments": segments,
-                "num_frames": int(frames.shape[0]), "fps": geometry.fps, "width": geometry.width,
-                "height": geometry.height, "connected_to_next": last is not None,
+                "keyframe_id": target.keyframe_id,
+                "seed": target.seed,
+                "seed_mode": plan.seed_mode,
+                "num_inference_steps": plan.num_inference_steps,
+                "num_segments": segments,
+                "num_frames": int(frames.shape[0]),
+                "fps": geometry.fps,
+                "width": geometry.width,
+                "height": geometry.height,
+                "connected_to_next": last is not None,
                 "cut_short": segments == plan.max_segments
                 and segments * (geometry.num_frames - 1) + 1 < math.ceil(target.duration * geometry.fps),
             }
@@ -234,15 +285,26 @@ def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFun
                 path = write_frames_mp4(uint8_frames(frames), geometry.fps, folder / "clip.mp4")
                 with ctx.session() as session:
                     render_row = add_render(
-                        session=session, media=media, owner=plan.owner, project_id=plan.project_id,
-                        kind=RenderKind.CLIP, source=path, params=params, shot_id=target.shot_id,
+                        session=session,
+                        media=media,
+                        owner=plan.owner,
+                        project_id=plan.project_id,
+                        kind=RenderKind.CLIP,
+                        source=path,
+                        params=params,
+                        shot_id=target.shot_id,
                     )
             made.append(render_row.id)
             ctx.cancel_message = _kept_clips(len(made))
             yield JobUpdate(
-                progress=(n + 1) / total, message=f"Clip {n + 1} of {total} done (shot {target.number}).",
-                preview=ClipMade(shot_id=target.shot_id, number=target.number, render_id=render_row.id,
-                                 path=media.resolve(render_row.media_path)),
+                progress=(n + 1) / total,
+                message=f"Clip {n + 1} of {total} done (shot {target.number}).",
+                preview=ClipMade(
+                    shot_id=target.shot_id,
+                    number=target.number,
+                    render_id=render_row.id,
+                    path=media.resolve(render_row.media_path),
+                ),
             )
         return {"clips": made}
 
@@ -268,8 +330,13 @@ def list_clips(*, session: Session, media: MediaStore, owner: str, project_id: i
         if render.shot_id not in order:
             continue
         number, current = order[render.shot_id]
-        clips.append(ClipView(
-            render=RenderPublic.model_validate(render), shot_id=render.shot_id, number=number,
-            path=media.resolve(render.media_path), current=render.params.get("keyframe_id") == current,
-        ))
+        clips.append(
+            ClipView(
+                render=RenderPublic.model_validate(render),
+                shot_id=render.shot_id,
+                number=number,
+                path=media.resolve(render.media_path),
+                current=render.params.get("keyframe_id") == current,
+            )
+        )
     return sorted(clips, key=lambda clip: clip.number)

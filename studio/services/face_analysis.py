@@ -63,7 +63,12 @@ def _crop_and_embed(encoder, image: Image.Image) -> tuple[Image.Image, list[floa
 
 
 def analyse_face_photo(
-    *, session_factory: Callable[[], Session], media: MediaStore, models: ModelCache, owner: str, photo_id: int,
+    *,
+    session_factory: Callable[[], Session],
+    media: MediaStore,
+    models: ModelCache,
+    owner: str,
+    photo_id: int,
 ) -> FaceAnalysis:
     """Detect, crop and embed one face photo with the project's bundle (see the module docstring)."""
     with session_factory() as session:
@@ -75,10 +80,13 @@ def analyse_face_photo(
         pipeline = models.storyboard(bundle)
     except StudioError as error:
         logger.info("face photo %s kept without analysis: %s", photo_id, error)
-        return FaceAnalysis(photo=None, notes=(
-            "The face was not analysed because no model bundle could be loaded; the photo is kept and used "
-            "as it is.",
-        ))
+        return FaceAnalysis(
+            photo=None,
+            notes=(
+                "The face was not analysed because no model bundle could be loaded; the photo is kept and used "
+                "as it is.",
+            ),
+        )
     encoder = pipeline.face_encoder
     if encoder is None:
         return FaceAnalysis(photo=None, notes=())
@@ -87,7 +95,12 @@ def analyse_face_photo(
     crop, embedding, detector, notes = _crop_and_embed(encoder, image)
     with session_factory() as session:
         updated = set_face_analysis(
-            session=session, media=media, owner=owner, photo_id=photo_id, crop=crop, embedding=embedding,
+            session=session,
+            media=media,
+            owner=owner,
+            photo_id=photo_id,
+            crop=crop,
+            embedding=embedding,
             detector=detector,
         )
     return FaceAnalysis(photo=updated, notes=tuple(notes))

@@ -59,7 +59,11 @@ logger = logging.getLogger(__name__)
 Scope = Literal["storyboard", "scene", "shot"]
 SeedMode = Literal["policy", "new", "fixed"]
 SEED_MODES: tuple[SeedMode, ...] = ("policy", "new", "fixed")
-JOB_KINDS: dict[Scope, str] = {"storyboard": "generate-storyboard", "scene": "generate-scene", "shot": "generate-shot"}
+JOB_KINDS: dict[Scope, str] = {
+    "storyboard": "generate-storyboard",
+    "scene": "generate-scene",
+    "shot": "generate-shot",
+}
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,9 @@ def check_seed(mode: SeedMode, seed: int | float | None) -> int | None:
     if mode != "fixed":
         return None
     if seed is None or isinstance(seed, bool) or float(seed) != int(seed) or not 0 <= int(seed) <= MAX_SEED:
-        raise StudioError("Type the seed to use as a whole number of 0 or more (below 2^63), or choose new seeds.")
+        raise StudioError(
+            "Type the seed to use as a whole number of 0 or more (below 2^63), or choose new seeds."
+        )
     return int(seed)
 
 
@@ -164,21 +170,34 @@ def _name_list(numbers: Sequence[int]) -> str:
 
 
 def plan_generation(
-    *, session: Session, media: MediaStore, models: ModelCache, owner: str, project_id: int,
-    scope: Scope = "storyboard", scene_id: int | None = None, shot_id: int | None = None,
-    seed_mode: SeedMode = "policy", seed: int | None = None, rng: random.Random | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    models: ModelCache,
+    owner: str,
+    project_id: int,
+    scope: Scope = "storyboard",
+    scene_id: int | None = None,
+    shot_id: int | None = None,
+    seed_mode: SeedMode = "policy",
+    seed: int | None = None,
+    rng: random.Random | None = None,
 ) -> GenerationPlan:
     """Everything a generation job needs, read now (see the module docstring)."""
     project = require_project(session, project_id, owner)
     fixed_seed = check_seed(seed_mode, seed)
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
     if not rows:
-        raise StudioError("The project has no shots yet; add a scene and its shots in the Script tab, then generate.")
+        raise StudioError(
+            "The project has no shots yet; add a scene and its shots in the Script tab, then generate."
+        )
 
     if scope == "storyboard":
         wanted = [i for i, (_, shot) in enumerate(rows) if not shot.locked]
         if not wanted:
-            raise StudioError("Every shot is locked, so there is nothing to generate; unlock the shots to regenerate.")
+            raise StudioError(
+                "Every shot is locked, so there is nothing to generate; unlock the shots to regenerate."
+            )
     elif scope == "scene":
         if scene_id is None:
             raise StudioError("Choose the scene to regenerate.")
@@ -187,7 +206,9 @@ def plan_generation(
             raise StudioError("That scene belongs to another project; open its project to regenerate it.")
         in_scene = [i for i, (s, _) in enumerate(rows) if s.id == scene.id]
         if not in_scene:
-            raise StudioError(f"Scene {scene.position + 1} has no shots; add shots to it in the Script tab first.")
+            raise StudioError(
+                f"Scene {scene.position + 1} has no shots; add shots to it in the Script tab first."
+            )
         wanted = [i for i in in_scene if not rows[i][1].locked]
         if not wanted:
             raise StudioError(
@@ -201,7 +222,9 @@ def plan_generation(
             raise StudioError("That shot belongs to another project; open its project to regenerate it.")
         index = next(i for i, (_, s) in enumerate(rows) if s.id == shot.id)
         if shot.locked:
-            raise StudioError(f"Shot {index + 1} is locked, so its keyframe stays; unlock it to regenerate it.")
+            raise StudioError(
+                f"Shot {index + 1} is locked, so its keyframe stays; unlock it to regenerate it."
+            )
         wanted = [index]
     else:
         raise StudioError(f"The generation scope {scope!r} is unknown; choose storyboard, scene or shot.")
@@ -211,7 +234,9 @@ def plan_generation(
     script = project_to_script(session=session, owner=owner, project_id=project.id)
     targets = tuple(
         GenerationTarget(
-            frame_index=i, shot_id=rows[i][1].id, number=i + 1,
+            frame_index=i,
+            shot_id=rows[i][1].id,
+            number=i + 1,
             seed=seed_for(seed_mode, settings, i + 1, fixed_seed, rng),
         )
         for i in wanted
@@ -253,8 +278,10 @@ def plan_generation(
     # at upload time) goes in whole.
     cast_photos: dict[str, list[Path]] = {}
     for character in cast_db.list_characters(session=session, project_id=project.id):
-        photos = [media.resolve(p.crop_path or p.media_path)
-                  for p in cast_db.list_face_photos(session=session, character_id=character.id)]
+        photos = [
+            media.resolve(p.crop_path or p.media_path)
+            for p in cast_db.list_face_photos(session=session, character_id=character.id)
+        ]
         if photos:
             cast_photos[character.name] = photos
     known = {name.casefold() for name in cast_photos}
@@ -270,18 +297,30 @@ def plan_generation(
         )
 
     references = tuple(
-        media.resolve(row.media_path) for row in reference_db.list_reference_frames(session=session, project_id=project.id)
+        media.resolve(row.media_path)
+        for row in reference_db.list_reference_frames(session=session, project_id=project.id)
     )
     return GenerationPlan(
-        project_id=project.id, owner=owner, scope=scope, seed_mode=seed_mode, bundle_path=bundle_path, script=script,
-        targets=targets, context=tuple(context), cast_photos=cast_photos, references=references,
-        setting_overrides=setting_overrides(settings), warnings=tuple(warnings),
+        project_id=project.id,
+        owner=owner,
+        scope=scope,
+        seed_mode=seed_mode,
+        bundle_path=bundle_path,
+        script=script,
+        targets=targets,
+        context=tuple(context),
+        cast_photos=cast_photos,
+        references=references,
+        setting_overrides=setting_overrides(settings),
+        warnings=tuple(warnings),
     )
 
 
 def _json_safe(params: dict[str, Any]) -> dict[str, Any]:
     """Pipeline parameters as JSON (the params column); odd values become their text."""
-    return json.loads(json.dumps(params, default=lambda value: value.tolist() if hasattr(value, "tolist") else str(value)))
+    return json.loads(
+        json.dumps(params, default=lambda value: value.tolist() if hasattr(value, "tolist") else str(value))
+    )
 
 
 def _kept_message(count: int) -> str:
@@ -321,29 +360,50 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
         by_frame = {target.frame_index: target for target in plan.targets}
         yield JobUpdate(progress=0.0, message=f"Generating {total} keyframe{'s' if total != 1 else ''}.")
         stream = pipeline.generate(
-            plan.script, cast_photos=plan.cast_photos, references=list(plan.references),
-            targets=[t.frame_index for t in plan.targets], context=context,
-            seeds={t.frame_index: t.seed for t in plan.targets}, settings=settings,
-            should_cancel=ctx.cancelled, on_progress=None,
+            plan.script,
+            cast_photos=plan.cast_photos,
+            references=list(plan.references),
+            targets=[t.frame_index for t in plan.targets],
+            context=context,
+            seeds={t.frame_index: t.seed for t in plan.targets},
+            settings=settings,
+            should_cancel=ctx.cancelled,
+            on_progress=None,
         )
         try:
             for result in stream:
                 target = by_frame.get(result.frame_index)
                 if target is None:
-                    logger.warning("the pipeline returned frame %d, which was not asked for", result.frame_index)
+                    logger.warning(
+                        "the pipeline returned frame %d, which was not asked for", result.frame_index
+                    )
                     continue
-                params = _json_safe({
-                    **settings.to_dict(), **dict(result.params or {}),
-                    "frame_index": target.frame_index, "scope": plan.scope, "seed_mode": plan.seed_mode,
-                    "context_frames": sorted(context), "num_references": len(plan.references),
-                })
+                params = _json_safe(
+                    {
+                        **settings.to_dict(),
+                        **dict(result.params or {}),
+                        "frame_index": target.frame_index,
+                        "scope": plan.scope,
+                        "seed_mode": plan.seed_mode,
+                        "context_frames": sorted(context),
+                        "num_references": len(plan.references),
+                    }
+                )
                 with ctx.session() as session:
-                    earlier = {v.id for v in keyframe_db.list_keyframe_versions(session=session,
-                                                                               shot_id=target.shot_id)}
+                    earlier = {
+                        v.id
+                        for v in keyframe_db.list_keyframe_versions(session=session, shot_id=target.shot_id)
+                    }
                     try:
                         version = add_keyframe_version(
-                            session=session, media=media, owner=plan.owner, shot_id=target.shot_id,
-                            image=result.image, tokens=result.tokens, seed=int(result.seed), params=params,
+                            session=session,
+                            media=media,
+                            owner=plan.owner,
+                            shot_id=target.shot_id,
+                            image=result.image,
+                            tokens=result.tokens,
+                            seed=int(result.seed),
+                            params=params,
                             bundle_id=bundle_id,
                         )
                     except StudioError as error:
@@ -361,8 +421,12 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                     progress=len(made) / total,
                     message=f"Keyframe {len(made)} of {total} done (shot {target.number}, seed {int(result.seed)}).",
                     preview=KeyframeMade(
-                        shot_id=target.shot_id, frame_index=target.frame_index, number=target.number,
-                        version_id=version.id, path=media.resolve(version.media_path), seed=int(result.seed),
+                        shot_id=target.shot_id,
+                        frame_index=target.frame_index,
+                        number=target.number,
+                        version_id=version.id,
+                        path=media.resolve(version.media_path),
+                        seed=int(result.seed),
                     ),
                 )
         except GenerationCancelled as cancelled:

@@ -39,8 +39,14 @@ logger = logging.getLogger(__name__)
 
 # What a download is called after the project's name ("The Lighthouse - timeline.edl").
 EXPORT_NAMES = {
-    "fdx": "screenplay", "fountain": "screenplay", "otio": "timeline", "edl": "timeline", "fcpxml": "timeline",
-    "csv": "shot list", "srt": "subtitles", "vtt": "subtitles",
+    "fdx": "screenplay",
+    "fountain": "screenplay",
+    "otio": "timeline",
+    "edl": "timeline",
+    "fcpxml": "timeline",
+    "csv": "shot list",
+    "srt": "subtitles",
+    "vtt": "subtitles",
 }
 
 
@@ -49,8 +55,10 @@ def parse_screenplay_upload(path: str | Path, *, title: str | None = None) -> Sc
     try:
         return load_screenplay(path, title=title)
     except ScriptError as error:
-        raise StudioError("The screenplay could not be imported; fix it and upload it again.",
-                          [str(problem) for problem in error.problems]) from None
+        raise StudioError(
+            "The screenplay could not be imported; fix it and upload it again.",
+            [str(problem) for problem in error.problems],
+        ) from None
 
 
 # -- re-sync --------------------------------------------------------------------------------------
@@ -88,7 +96,13 @@ def preview_resync(*, session: Session, owner: str, project_id: int, script: Scr
 
 
 def resync_project(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, script: Script, confirm_removal: bool = False
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    script: Script,
+    confirm_removal: bool = False,
 ) -> ResyncPreview:
     """Bring the project's scenes and shots in line with the new draft `script`.
 
@@ -123,8 +137,14 @@ def resync_project(
     known = {c.name.casefold() for c in characters}
     for member in script.cast:
         if member.name.casefold() not in known:
-            session.add(Character(project_id=project.id, position=len(characters), name=member.name,
-                                  description=list(member.description)))
+            session.add(
+                Character(
+                    project_id=project.id,
+                    position=len(characters),
+                    name=member.name,
+                    description=list(member.description),
+                )
+            )
             characters.append(member)
             known.add(member.name.casefold())
     old_scenes = storyboard_db.list_scenes(session=session, project_id=project.id)
@@ -134,8 +154,11 @@ def resync_project(
     for scene_in in script.scenes:
         # the scene row of the first kept shot of this scene carries on, if no earlier scene took it
         carried = next(
-            (rows[old_of_new[j]][0] for j in range(index, index + len(scene_in.shots))
-             if j in old_of_new and rows[old_of_new[j]][0].id not in used),
+            (
+                rows[old_of_new[j]][0]
+                for j in range(index, index + len(scene_in.shots))
+                if j in old_of_new and rows[old_of_new[j]][0].id not in used
+            ),
             None,
         )
         scene = carried or Scene(project_id=project.id, heading=scene_in.heading)
@@ -160,7 +183,10 @@ def resync_project(
                 row.plot, row.dialogue = fields["plot"], fields["dialogue"]
                 row.characters = kept_characters(old_shot, shot_in)
                 for key in ("size", "angle", "motion"):
-                    if key in shot_in.model_fields_set and fields[key] != ScriptShot.model_fields[key].default:
+                    if (
+                        key in shot_in.model_fields_set
+                        and fields[key] != ScriptShot.model_fields[key].default
+                    ):
                         setattr(row, key, fields[key])
             else:
                 row = Shot(scene_id=scene.id, **fields)
@@ -192,8 +218,13 @@ def resync_project(
     session.commit()
     session.expire_all()
     forget_old_deletions(session, media, project.id)
-    logger.info("project %s re-synced: %d kept, %d added, %d removed", project.id, preview.kept,
-                len(preview.added), len(preview.removed))
+    logger.info(
+        "project %s re-synced: %d kept, %d added, %d removed",
+        project.id,
+        preview.kept,
+        len(preview.added),
+        len(preview.removed),
+    )
     return preview
 
 
@@ -201,7 +232,12 @@ def resync_project(
 
 
 def export_interchange(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, kind: str,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    kind: str,
 ) -> Path:
     """The project written as `kind` (see `core.interchange.formats.EXPORT_FORMATS`), as a
     download named after the project ("The Lighthouse - timeline.edl").
@@ -217,7 +253,9 @@ def export_interchange(
     project = require_project(session, project_id, owner)
     script = project_to_script(session=session, owner=owner, project_id=project.id)
     if not script.num_shots and kind not in ("fdx", "fountain"):
-        raise StudioError("The project has no shots yet, so there is nothing to put on a timeline; add shots first.")
+        raise StudioError(
+            "The project has no shots yet, so there is nothing to put on a timeline; add shots first."
+        )
     rows = storyboard_db.list_project_shots(session=session, project_id=project.id)
     keyframes: dict[int, Path] = {}
     for i, (_, shot) in enumerate(rows):
@@ -236,4 +274,3 @@ def export_interchange(
     stored = media.write_bytes(media.kind_dir(project.id, "renders"), data, suffix)
     what = EXPORT_NAMES.get(kind, kind)
     return media.named_copy(stored.path, f"{safe_file_stem(project.name)} - {what}{suffix}")
-

@@ -38,8 +38,14 @@ def _locked_sentence(number_hint: str) -> str:
 
 
 def upload_keyframe(
-    *, session_factory: Callable[[], Session], media: MediaStore, models: ModelCache, owner: str, shot_id: int,
-    upload: bytes | str | Path, filename: str | None = None,
+    *,
+    session_factory: Callable[[], Session],
+    media: MediaStore,
+    models: ModelCache,
+    owner: str,
+    shot_id: int,
+    upload: bytes | str | Path,
+    filename: str | None = None,
 ) -> UploadResult[KeyframeVersionPublic]:
     """Make an uploaded image the shot's keyframe (see the module docstring)."""
     with session_factory() as session:
@@ -64,12 +70,21 @@ def upload_keyframe(
         if shot.locked:  # locked in another tab meanwhile
             raise StudioError(_locked_sentence(where))
         version = add_keyframe_version(
-            session=session, media=media, owner=owner, shot_id=shot_id, image=image.open(), seed=None,
-            tokens=tokens, bundle_id=getattr(pipeline, "bundle_id", None),
+            session=session,
+            media=media,
+            owner=owner,
+            shot_id=shot_id,
+            image=image.open(),
+            seed=None,
+            tokens=tokens,
+            bundle_id=getattr(pipeline, "bundle_id", None),
             params={"source": "upload", "original_name": image.original_name},
         )
         set_shot_locked(session=session, owner=owner, shot_id=shot_id, locked=True)
-    notes = (*image.notes, f"{where} now shows your panel and is locked, so generation keeps it and the shots "
-             "after it follow it; unlock the shot to generate it again.")
+    notes = (
+        *image.notes,
+        f"{where} now shows your panel and is locked, so generation keeps it and the shots "
+        "after it follow it; unlock the shot to generate it again.",
+    )
     logger.info("shot %s: uploaded panel stored as keyframe version %s", shot_id, version.id)
     return UploadResult(value=version, notes=notes)

@@ -36,7 +36,9 @@ def frame_name(story_index: int) -> str:
     return f"frames/{story_index:06d}.png"
 
 
-def build_keyframe_zip(*, session: Session, media: MediaStore, owner: str, project_id: int) -> tuple[bytes, int]:
+def build_keyframe_zip(
+    *, session: Session, media: MediaStore, owner: str, project_id: int
+) -> tuple[bytes, int]:
     """The ZIP bytes and how many keyframes they hold."""
     project = require_project(session, project_id, owner)
     script = project_to_script(session=session, owner=owner, project_id=project_id)
@@ -49,11 +51,15 @@ def build_keyframe_zip(*, session: Session, media: MediaStore, owner: str, proje
                 name = photo_export_name(character.position, character.name, photo.position)
                 # PNGs are compressed already; storing them avoids a second, useless pass.
                 archive.writestr(name, media.read_bytes(photo.media_path), compress_type=zipfile.ZIP_STORED)
-        for index, (_, shot) in enumerate(storyboard_db.list_project_shots(session=session, project_id=project.id)):
+        for index, (_, shot) in enumerate(
+            storyboard_db.list_project_shots(session=session, project_id=project.id)
+        ):
             if shot.current_keyframe_id is None:
                 continue
             version = session.get(KeyframeVersion, shot.current_keyframe_id)
-            archive.writestr(frame_name(index), media.read_bytes(version.media_path), compress_type=zipfile.ZIP_STORED)
+            archive.writestr(
+                frame_name(index), media.read_bytes(version.media_path), compress_type=zipfile.ZIP_STORED
+            )
             frames += 1
         write_backup(archive, session=session, media=media, project=project)
     return buffer.getvalue(), frames
@@ -63,6 +69,11 @@ def export_keyframe_zip(*, session: Session, media: MediaStore, owner: str, proj
     """Build the ZIP and keep it as a render of the project (a backup: also without keyframes)."""
     data, frames = build_keyframe_zip(session=session, media=media, owner=owner, project_id=project_id)
     return store_render(
-        session=session, media=media, project_id=project_id, kind=RenderKind.ZIP, data=data, suffix=".zip",
+        session=session,
+        media=media,
+        project_id=project_id,
+        kind=RenderKind.ZIP,
+        data=data,
+        suffix=".zip",
         params={"frames": frames},
     )

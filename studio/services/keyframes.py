@@ -68,13 +68,17 @@ def _png_bytes(image: Image.Image | np.ndarray) -> tuple[bytes, int, int]:
 
 def _refuse_if_locked(shot: Shot) -> None:
     if shot.locked:
-        raise StudioError("This shot is locked, so its keyframe stays as it is; unlock the shot to change it.")
+        raise StudioError(
+            "This shot is locked, so its keyframe stays as it is; unlock the shot to change it."
+        )
 
 
 def _npy_bytes(tokens: np.ndarray) -> bytes:
     tokens = np.asarray(tokens)
     if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.floating) or not np.all(np.isfinite(tokens)):
-        raise ValueError(f"keyframe tokens must be a finite float (L, d) array, got {tokens.dtype} {tokens.shape}")
+        raise ValueError(
+            f"keyframe tokens must be a finite float (L, d) array, got {tokens.dtype} {tokens.shape}"
+        )
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(tokens, dtype="<f4"), allow_pickle=False)
     return buffer.getvalue()
@@ -89,8 +93,16 @@ def load_keyframe_tokens(media: MediaStore, tokens_path: str | None) -> np.ndarr
 
 
 def add_keyframe_version(
-    *, session: Session, media: MediaStore, owner: str, shot_id: int, image: Image.Image | np.ndarray,
-    seed: int | None, params: dict[str, Any] | None = None, bundle_id: str | None = None, make_current: bool = True,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    shot_id: int,
+    image: Image.Image | np.ndarray,
+    seed: int | None,
+    params: dict[str, Any] | None = None,
+    bundle_id: str | None = None,
+    make_current: bool = True,
     tokens: np.ndarray | None = None,
 ) -> KeyframeVersionPublic:
     """Store a generated keyframe (and its (L, d) visual tokens) as a new version of the shot,
@@ -103,8 +115,14 @@ def add_keyframe_version(
     _refuse_if_locked(shot)
     png, width, height = _png_bytes(image)
     digest = hashlib.sha256(png).hexdigest()
-    same = next((v for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id)
-                 if v.content_hash == digest), None)
+    same = next(
+        (
+            v
+            for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id)
+            if v.content_hash == digest
+        ),
+        None,
+    )
     if same is not None:
         if make_current and shot.current_keyframe_id != same.id:
             shot.current_keyframe_id = same.id
@@ -122,8 +140,15 @@ def add_keyframe_version(
             written.append(stored_tokens.path)
             tokens_path = stored_tokens.path
         version = KeyframeVersion(
-            shot_id=shot.id, media_path=stored.path, content_hash=stored.sha256, width=width, height=height,
-            seed=seed, params=dict(params or {}), bundle_id=bundle_id, tokens_path=tokens_path,
+            shot_id=shot.id,
+            media_path=stored.path,
+            content_hash=stored.sha256,
+            width=width,
+            height=height,
+            seed=seed,
+            params=dict(params or {}),
+            bundle_id=bundle_id,
+            tokens_path=tokens_path,
         )
         session.add(version)
         session.flush()
@@ -141,10 +166,14 @@ def list_keyframe_versions(
     shot, _, _ = require_shot(session, shot_id, owner)
     return [
         KeyframeVersionView(
-            version=KeyframeVersionPublic.model_validate(version), number=number,
-            path=media.resolve(version.media_path), is_current=version.id == shot.current_keyframe_id,
+            version=KeyframeVersionPublic.model_validate(version),
+            number=number,
+            path=media.resolve(version.media_path),
+            is_current=version.id == shot.current_keyframe_id,
         )
-        for number, version in enumerate(keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id), start=1)
+        for number, version in enumerate(
+            keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id), start=1
+        )
     ]
 
 

@@ -37,7 +37,9 @@ def referenced_media(session: Session) -> set[str]:
     """Every media path some row points at (deletions that can be undone included)."""
     paths: set[str] = set()
     for column in _MEDIA_COLUMNS:
-        paths.update(value for value in session.exec(select(column).where(col(column).is_not(None))).all() if value)
+        paths.update(
+            value for value in session.exec(select(column).where(col(column).is_not(None))).all() if value
+        )
     for kept in session.exec(select(Deletion.media_paths)).all():
         paths.update(kept or ())
     paths.update(_project_settings_paths(session))
@@ -47,7 +49,7 @@ def referenced_media(session: Session) -> set[str]:
 def music_path_is_own(path: str, project_id: int) -> bool:
     """Whether a media path names a file in the project's own renders folder."""
     folder = f"{MediaStore.kind_dir(project_id, 'renders')}/"
-    return path.startswith(folder) and "/" not in path[len(folder):] and ".." not in path
+    return path.startswith(folder) and "/" not in path[len(folder) :] and ".." not in path
 
 
 def _project_settings_paths(session: Session) -> set[str]:
@@ -65,7 +67,9 @@ def is_referenced(session: Session, path: str) -> bool:
         return True
     # Paths are content hashes, so a substring match on the JSON list is exact enough to
     # narrow down; the list itself decides.
-    candidates = session.exec(select(Deletion.media_paths).where(col(Deletion.media_paths).contains(path))).all()
+    candidates = session.exec(
+        select(Deletion.media_paths).where(col(Deletion.media_paths).contains(path))
+    ).all()
     return any(path in (kept or ()) for kept in candidates) or path in _project_settings_paths(session)
 
 

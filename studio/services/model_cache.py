@@ -72,8 +72,12 @@ class ModelCache:
     """Loaded pipelines of one studio process, keyed by their resolved folder."""
 
     def __init__(
-        self, *, default_bundle: Path | None = None, bundle_roots: tuple[Path, ...] | list[Path] = (),
-        device: str = "cpu", keep: int = 2,
+        self,
+        *,
+        default_bundle: Path | None = None,
+        bundle_roots: tuple[Path, ...] | list[Path] = (),
+        device: str = "cpu",
+        keep: int = 2,
         storyboard_loader: StoryboardLoader = _load_storyboard_pipeline,
         video_loader: VideoLoader = _load_video_pipeline,
     ):
@@ -89,14 +93,21 @@ class ModelCache:
 
     def offered_bundles(self) -> list[OfferedBundle]:
         """The bundles projects may choose: the default first, then each root's bundle folders."""
-        offered = [OfferedBundle(name="default", path=self.default_bundle.expanduser().resolve(), default=True)]
+        offered = [
+            OfferedBundle(name="default", path=self.default_bundle.expanduser().resolve(), default=True)
+        ]
         for root in self.bundle_roots:
             # Only a studio with --bundles roots pays for core.pipeline's imports here.
             from core.pipeline.bundle import is_bundle_folder
 
             root = root.expanduser().resolve()
-            candidates = [root] if is_bundle_folder(root) else sorted(
-                child for child in (root.iterdir() if root.is_dir() else ()) if is_bundle_folder(child))
+            candidates = (
+                [root]
+                if is_bundle_folder(root)
+                else sorted(
+                    child for child in (root.iterdir() if root.is_dir() else ()) if is_bundle_folder(child)
+                )
+            )
             for folder in candidates:
                 if all(folder != bundle.path for bundle in offered):
                     offered.append(OfferedBundle(name=folder.name, path=folder, default=False))

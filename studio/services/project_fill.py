@@ -46,7 +46,11 @@ def _photo_file(photo_root: Path, relative: str) -> Path:
 
 
 def fill_project(
-    session: Session, media: MediaStore, project: Project, script: Script, photo_root: Path | None,
+    session: Session,
+    media: MediaStore,
+    project: Project,
+    script: Script,
+    photo_root: Path | None,
     written: list[str],
 ) -> tuple[int, list[str], list[Shot]]:
     """Insert the script's cast (with photos), scenes and shots; (photos stored, notes, shots)."""
@@ -57,8 +61,9 @@ def fill_project(
     project.logline = script.logline
     project.style = script.style
     for position, member in enumerate(script.cast):
-        character = Character(project_id=project.id, position=position, name=member.name,
-                              description=list(member.description))
+        character = Character(
+            project_id=project.id, position=position, name=member.name, description=list(member.description)
+        )
         session.add(character)
         session.flush()
         seen: set[str] = set()
@@ -71,29 +76,42 @@ def fill_project(
                 continue
             try:
                 image = validate_image_upload(
-                    _photo_file(photo_root, relative), relative,
-                    max_bytes=media.limits.max_bytes, max_pixels=media.limits.max_pixels,
+                    _photo_file(photo_root, relative),
+                    relative,
+                    max_bytes=media.limits.max_bytes,
+                    max_pixels=media.limits.max_pixels,
                 )
             except MediaError as error:
                 notes.append(f"{member.name}: {error}")
                 continue
             if image.sha256 in seen:
-                notes.append(f"{member.name}'s photo {relative!r} is the same image as an earlier one; it was kept once.")
+                notes.append(
+                    f"{member.name}'s photo {relative!r} is the same image as an earlier one; it was kept once."
+                )
                 continue
             seen.add(image.sha256)
             stored = media.write_bytes(media.kind_dir(project.id, "faces"), image.png, ".png")
             written.append(stored.path)
             cast_db.create_face_photo(
-                session=session, character_id=character.id, media_path=stored.path, content_hash=image.sha256,
-                original_name=image.original_name, width=image.width, height=image.height,
+                session=session,
+                character_id=character.id,
+                media_path=stored.path,
+                content_hash=image.sha256,
+                original_name=image.original_name,
+                width=image.width,
+                height=image.height,
             )
             notes.extend(image.notes)
             photos += 1
     shots: list[Shot] = []
     for position, scene_in in enumerate(script.scenes):
         scene = Scene(
-            project_id=project.id, position=position, heading=scene_in.heading,
-            time_of_day=scene_in.time_of_day.value, elements=list(scene_in.elements), style=scene_in.style,
+            project_id=project.id,
+            position=position,
+            heading=scene_in.heading,
+            time_of_day=scene_in.time_of_day.value,
+            elements=list(scene_in.elements),
+            style=scene_in.style,
         )
         session.add(scene)
         session.flush()
@@ -109,6 +127,10 @@ def fill_project(
 
 def import_report(project: Project, script: Script, photos: int, notes: list[str]) -> ImportReport:
     return ImportReport(
-        project=ProjectPublic.of(project), num_characters=len(script.cast), num_scenes=len(script.scenes),
-        num_shots=script.num_shots, num_photos=photos, notes=tuple(notes),
+        project=ProjectPublic.of(project),
+        num_characters=len(script.cast),
+        num_scenes=len(script.scenes),
+        num_shots=script.num_shots,
+        num_photos=photos,
+        notes=tuple(notes),
     )

@@ -99,16 +99,22 @@ def open_project(*, session: Session, media: MediaStore, owner: str, project_id:
         shots = []
         for shot in storyboard_db.list_shots(session=session, scene_id=scene.id):
             number += 1
-            version = session.get(KeyframeVersion, shot.current_keyframe_id) if shot.current_keyframe_id else None
-            shots.append(ShotView(
-                shot=ShotPublic.model_validate(shot),
-                number=number,
-                keyframe=KeyframeVersionPublic.model_validate(version) if version else None,
-                keyframe_path=media.resolve(version.media_path) if version else None,
-            ))
+            version = (
+                session.get(KeyframeVersion, shot.current_keyframe_id) if shot.current_keyframe_id else None
+            )
+            shots.append(
+                ShotView(
+                    shot=ShotPublic.model_validate(shot),
+                    number=number,
+                    keyframe=KeyframeVersionPublic.model_validate(version) if version else None,
+                    keyframe_path=media.resolve(version.media_path) if version else None,
+                )
+            )
         scenes.append(SceneView(scene=ScenePublic.model_validate(scene), shots=tuple(shots)))
     references = tuple(
         ReferenceView(reference=ReferenceFramePublic.model_validate(row), path=media.resolve(row.media_path))
         for row in reference_db.list_reference_frames(session=session, project_id=project.id)
     )
-    return ProjectView(project=ProjectPublic.of(project), cast=cast, scenes=tuple(scenes), references=references)
+    return ProjectView(
+        project=ProjectPublic.of(project), cast=cast, scenes=tuple(scenes), references=references
+    )

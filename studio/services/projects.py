@@ -63,21 +63,27 @@ def clean_project_name(name: str) -> str:
     if not name:
         raise StudioError("A project needs a name; type one and try again.")
     if len(name) > MAX_PROJECT_NAME:
-        raise StudioError(
-            f"The project name has {len(name)} characters; use at most {MAX_PROJECT_NAME}."
-        )
+        raise StudioError(f"The project name has {len(name)} characters; use at most {MAX_PROJECT_NAME}.")
     return name
 
 
 def create_project(
-    *, session: Session, owner: str, name: str, logline: str = "", style: str = "",
+    *,
+    session: Session,
+    owner: str,
+    name: str,
+    logline: str = "",
+    style: str = "",
     settings: ProjectSettings | None = None,
 ) -> ProjectPublic:
     """A new, empty project of `owner`."""
     project = project_db.create_project(
-        session=session, owner=owner,
+        session=session,
+        owner=owner,
         project_in=ProjectCreate(
-            name=clean_project_name(name), logline=logline.strip(), style=style.strip(),
+            name=clean_project_name(name),
+            logline=logline.strip(),
+            style=style.strip(),
             settings=settings or ProjectSettings(),
         ),
     )
@@ -116,30 +122,52 @@ def _summaries(session: Session, media: MediaStore, projects: list[Project]) -> 
     def counts(statement) -> dict[int, int]:
         return dict(session.exec(statement).all())
 
-    scenes = counts(select(Scene.project_id, func.count()).where(col(Scene.project_id).in_(ids))
-                    .group_by(Scene.project_id))
-    shots = counts(select(Scene.project_id, func.count()).select_from(Shot)
-                   .join(Scene, col(Shot.scene_id) == col(Scene.id)).where(col(Scene.project_id).in_(ids))
-                   .group_by(Scene.project_id))
-    characters = counts(select(Character.project_id, func.count()).where(col(Character.project_id).in_(ids))
-                        .group_by(Character.project_id))
+    scenes = counts(
+        select(Scene.project_id, func.count())
+        .where(col(Scene.project_id).in_(ids))
+        .group_by(Scene.project_id)
+    )
+    shots = counts(
+        select(Scene.project_id, func.count())
+        .select_from(Shot)
+        .join(Scene, col(Shot.scene_id) == col(Scene.id))
+        .where(col(Scene.project_id).in_(ids))
+        .group_by(Scene.project_id)
+    )
+    characters = counts(
+        select(Character.project_id, func.count())
+        .where(col(Character.project_id).in_(ids))
+        .group_by(Character.project_id)
+    )
     # The first shot (story order) with a current keyframe, per project: a window function.
     ranked = (
-        select(Scene.project_id.label("project_id"), KeyframeVersion.media_path.label("media_path"),
-               func.row_number().over(partition_by=Scene.project_id,
-                                      order_by=(col(Scene.position), col(Scene.id), col(Shot.position),
-                                                col(Shot.id))).label("rank"))
+        select(
+            Scene.project_id.label("project_id"),
+            KeyframeVersion.media_path.label("media_path"),
+            func.row_number()
+            .over(
+                partition_by=Scene.project_id,
+                order_by=(col(Scene.position), col(Scene.id), col(Shot.position), col(Shot.id)),
+            )
+            .label("rank"),
+        )
         .select_from(Shot)
         .join(Scene, col(Shot.scene_id) == col(Scene.id))
         .join(KeyframeVersion, col(Shot.current_keyframe_id) == col(KeyframeVersion.id))
         .where(col(Scene.project_id).in_(ids))
         .subquery()
     )
-    thumbnails = dict(session.exec(select(ranked.c.project_id, ranked.c.media_path).where(ranked.c.rank == 1)).all())
+    thumbnails = dict(
+        session.exec(select(ranked.c.project_id, ranked.c.media_path).where(ranked.c.rank == 1)).all()
+    )
     return [
         ProjectSummary(
-            id=project.id, name=project.name, logline=project.logline, updated_at=project.updated_at,
-            num_scenes=scenes.get(project.id, 0), num_shots=shots.get(project.id, 0),
+            id=project.id,
+            name=project.name,
+            logline=project.logline,
+            updated_at=project.updated_at,
+            num_scenes=scenes.get(project.id, 0),
+            num_shots=shots.get(project.id, 0),
             num_characters=characters.get(project.id, 0),
             thumbnail=media.resolve(thumbnails[project.id]) if project.id in thumbnails else None,
         )
@@ -160,22 +188,35 @@ def list_project_page(
     total = session.exec(select(func.count()).select_from(Project).where(Project.owner == owner)).one()
     pages = max(1, -(-total // per_page))
     page = min(max(0, int(page)), pages - 1)
-    statement = (select(Project).where(Project.owner == owner)
-                 .order_by(col(Project.updated_at).desc(), col(Project.id).desc())
-                 .offset(page * per_page).limit(per_page))
+    statement = (
+        select(Project)
+        .where(Project.owner == owner)
+        .order_by(col(Project.updated_at).desc(), col(Project.id).desc())
+        .offset(page * per_page)
+        .limit(per_page)
+    )
     projects = list(session.exec(statement).all())
-    return ProjectPage(summaries=_summaries(session, media, projects), total=total, page=page, per_page=per_page)
+    return ProjectPage(
+        summaries=_summaries(session, media, projects), total=total, page=page, per_page=per_page
+    )
 
 
 def rename_project(*, session: Session, owner: str, project_id: int, name: str) -> ProjectPublic:
     project = require_project(session, project_id, owner)
-    project_db.update_project(session=session, project=project, project_in=ProjectUpdate(name=clean_project_name(name)))
+    project_db.update_project(
+        session=session, project=project, project_in=ProjectUpdate(name=clean_project_name(name))
+    )
     session.commit()
     return ProjectPublic.of(project)
 
 
 def update_project_details(
-    *, session: Session, owner: str, project_id: int, logline: str | None = None, style: str | None = None,
+    *,
+    session: Session,
+    owner: str,
+    project_id: int,
+    logline: str | None = None,
+    style: str | None = None,
     expected: str | None = None,
 ) -> EditResult[ProjectPublic]:
     """Change the logline and/or the script-wide style (checked like a script's style).
@@ -250,7 +291,8 @@ def duplicate_project(
     copy_name = clean_project_name(name if name is not None else f"Copy of {source.name}"[:MAX_PROJECT_NAME])
     with media_transaction(session, media) as written:
         target = project_db.create_project(
-            session=session, owner=owner,
+            session=session,
+            owner=owner,
             project_in=ProjectCreate(
                 name=copy_name, logline=source.logline, style=source.style, settings=source.project_settings()
             ),
@@ -265,41 +307,68 @@ def duplicate_project(
 
         for character in cast_db.list_characters(session=session, project_id=source.id):
             new_character = Character(
-                project_id=target.id, position=character.position, name=character.name,
+                project_id=target.id,
+                position=character.position,
+                name=character.name,
                 description=list(character.description),
             )
             session.add(new_character)
             session.flush()
             for photo in cast_db.list_face_photos(session=session, character_id=character.id):
-                session.add(FacePhoto(
-                    character_id=new_character.id, position=photo.position,
-                    media_path=copy_file(photo.media_path, "faces"), crop_path=copy_file(photo.crop_path, "crops"),
-                    content_hash=photo.content_hash, embedding=photo.embedding, embedding_dim=photo.embedding_dim,
-                    detector=photo.detector, original_name=photo.original_name, width=photo.width,
-                    height=photo.height, created_at=photo.created_at,
-                ))
+                session.add(
+                    FacePhoto(
+                        character_id=new_character.id,
+                        position=photo.position,
+                        media_path=copy_file(photo.media_path, "faces"),
+                        crop_path=copy_file(photo.crop_path, "crops"),
+                        content_hash=photo.content_hash,
+                        embedding=photo.embedding,
+                        embedding_dim=photo.embedding_dim,
+                        detector=photo.detector,
+                        original_name=photo.original_name,
+                        width=photo.width,
+                        height=photo.height,
+                        created_at=photo.created_at,
+                    )
+                )
         for scene in storyboard_db.list_scenes(session=session, project_id=source.id):
             new_scene = Scene(
-                project_id=target.id, position=scene.position, heading=scene.heading,
-                time_of_day=scene.time_of_day, elements=list(scene.elements), style=scene.style,
+                project_id=target.id,
+                position=scene.position,
+                heading=scene.heading,
+                time_of_day=scene.time_of_day,
+                elements=list(scene.elements),
+                style=scene.style,
             )
             session.add(new_scene)
             session.flush()
             for shot in storyboard_db.list_shots(session=session, scene_id=scene.id):
                 new_shot = Shot(
-                    scene_id=new_scene.id, position=shot.position, plot=shot.plot,
-                    characters=list(shot.characters), size=shot.size, angle=shot.angle, motion=shot.motion,
-                    duration=shot.duration, dialogue=[dict(line) for line in shot.dialogue], notes=shot.notes,
+                    scene_id=new_scene.id,
+                    position=shot.position,
+                    plot=shot.plot,
+                    characters=list(shot.characters),
+                    size=shot.size,
+                    angle=shot.angle,
+                    motion=shot.motion,
+                    duration=shot.duration,
+                    dialogue=[dict(line) for line in shot.dialogue],
+                    notes=shot.notes,
                     locked=shot.locked,
                 )
                 session.add(new_shot)
                 session.flush()
                 for version in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.id):
                     new_version = KeyframeVersion(
-                        shot_id=new_shot.id, media_path=copy_file(version.media_path, "keyframes"),
+                        shot_id=new_shot.id,
+                        media_path=copy_file(version.media_path, "keyframes"),
                         tokens_path=copy_file(version.tokens_path, "keyframes"),
-                        content_hash=version.content_hash, width=version.width, height=version.height,
-                        seed=version.seed, params=dict(version.params), bundle_id=version.bundle_id,
+                        content_hash=version.content_hash,
+                        width=version.width,
+                        height=version.height,
+                        seed=version.seed,
+                        params=dict(version.params),
+                        bundle_id=version.bundle_id,
                         created_at=version.created_at,
                     )
                     session.add(new_version)
@@ -308,12 +377,18 @@ def duplicate_project(
                         new_shot.current_keyframe_id = new_version.id
                         session.add(new_shot)
         for reference in reference_db.list_reference_frames(session=session, project_id=source.id):
-            session.add(ReferenceFrame(
-                project_id=target.id, media_path=copy_file(reference.media_path, "references"),
-                content_hash=reference.content_hash, caption=reference.caption,
-                original_name=reference.original_name, width=reference.width, height=reference.height,
-                created_at=reference.created_at,
-            ))
+            session.add(
+                ReferenceFrame(
+                    project_id=target.id,
+                    media_path=copy_file(reference.media_path, "references"),
+                    content_hash=reference.content_hash,
+                    caption=reference.caption,
+                    original_name=reference.original_name,
+                    width=reference.width,
+                    height=reference.height,
+                    created_at=reference.created_at,
+                )
+            )
         session.flush()
     logger.info("project %s duplicated as %s (%d files)", source.id, target.id, len(written))
     return ProjectPublic.of(target)

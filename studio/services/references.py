@@ -19,8 +19,14 @@ from studio.services.results import UploadResult
 
 
 def add_reference_frame(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, upload: bytes | str | Path,
-    filename: str | None = None, caption: str = "",
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    upload: bytes | str | Path,
+    filename: str | None = None,
+    caption: str = "",
 ) -> UploadResult[ReferenceFramePublic]:
     """Validate an uploaded image (see studio.media.upload) and keep it as a reference frame."""
     project = require_project(session, project_id, owner)
@@ -40,8 +46,13 @@ def add_reference_frame(
         stored = media.write_bytes(media.kind_dir(project.id, "references"), image.png, ".png")
         written.append(stored.path)
         reference = ReferenceFrame(
-            project_id=project.id, media_path=stored.path, content_hash=image.sha256, caption=caption,
-            original_name=image.original_name, width=image.width, height=image.height,
+            project_id=project.id,
+            media_path=stored.path,
+            content_hash=image.sha256,
+            caption=caption,
+            original_name=image.original_name,
+            width=image.width,
+            height=image.height,
         )
         session.add(reference)
         session.flush()
@@ -49,7 +60,9 @@ def add_reference_frame(
     return UploadResult(value=ReferenceFramePublic.model_validate(reference), notes=image.notes)
 
 
-def list_reference_frames(*, session: Session, media: MediaStore, owner: str, project_id: int) -> list[ReferenceView]:
+def list_reference_frames(
+    *, session: Session, media: MediaStore, owner: str, project_id: int
+) -> list[ReferenceView]:
     require_project(session, project_id, owner)
     return [
         ReferenceView(reference=ReferenceFramePublic.model_validate(row), path=media.resolve(row.media_path))

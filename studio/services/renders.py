@@ -16,8 +16,16 @@ from studio.services.media_files import media_transaction, release_media
 
 
 def store_render(
-    *, session: Session, media: MediaStore, project_id: int, kind: RenderKind | str, data: bytes | None = None,
-    source: str | Path | None = None, suffix: str, params: dict[str, Any] | None = None, shot_id: int | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    project_id: int,
+    kind: RenderKind | str,
+    data: bytes | None = None,
+    source: str | Path | None = None,
+    suffix: str,
+    params: dict[str, Any] | None = None,
+    shot_id: int | None = None,
 ) -> RenderPublic:
     """Write the finished bytes (or copy the finished file `source`) atomically, then the row.
 
@@ -28,11 +36,20 @@ def store_render(
         raise ValueError("give exactly one of data and source")
     with media_transaction(session, media) as written:
         directory = media.kind_dir(project_id, "renders")
-        stored = media.write_bytes(directory, data, suffix) if data is not None else media.write_file(directory, source, suffix)
+        stored = (
+            media.write_bytes(directory, data, suffix)
+            if data is not None
+            else media.write_file(directory, source, suffix)
+        )
         written.append(stored.path)
         render = Render(
-            project_id=project_id, kind=kind, shot_id=shot_id, media_path=stored.path,
-            content_hash=stored.sha256, size_bytes=stored.size, params=dict(params or {}),
+            project_id=project_id,
+            kind=kind,
+            shot_id=shot_id,
+            media_path=stored.path,
+            content_hash=stored.sha256,
+            size_bytes=stored.size,
+            params=dict(params or {}),
         )
         session.add(render)
         session.flush()
@@ -40,8 +57,15 @@ def store_render(
 
 
 def add_render(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, kind: RenderKind | str,
-    source: str | Path, params: dict[str, Any] | None = None, shot_id: int | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    kind: RenderKind | str,
+    source: str | Path,
+    params: dict[str, Any] | None = None,
+    shot_id: int | None = None,
 ) -> RenderPublic:
     """Keep a finished clip or animatic file (e.g. written by moviepy to a temp folder)."""
     require_project(session, project_id, owner)
@@ -56,14 +80,24 @@ def add_render(
     if not source.is_file():
         raise StudioError(f"The rendered file {source.name!r} was not found; render it again.")
     return store_render(
-        session=session, media=media, project_id=project_id, kind=kind, source=source,
-        suffix=source.suffix.lower() or ".bin", params=params, shot_id=shot_id,
+        session=session,
+        media=media,
+        project_id=project_id,
+        kind=kind,
+        source=source,
+        suffix=source.suffix.lower() or ".bin",
+        params=params,
+        shot_id=shot_id,
     )
 
 
-def list_renders(*, session: Session, owner: str, project_id: int, kind: RenderKind | str | None = None) -> list[RenderPublic]:
+def list_renders(
+    *, session: Session, owner: str, project_id: int, kind: RenderKind | str | None = None
+) -> list[RenderPublic]:
     require_project(session, project_id, owner)
-    rows = render_db.list_renders(session=session, project_id=project_id, kind=RenderKind(kind) if kind else None)
+    rows = render_db.list_renders(
+        session=session, project_id=project_id, kind=RenderKind(kind) if kind else None
+    )
     return [RenderPublic.model_validate(row) for row in rows]
 
 

@@ -51,13 +51,21 @@ def list_samples(samples_dir: Path) -> list[SampleInfo]:
         except StudioError as error:
             logger.warning("sample %s is not a valid script: %s %s", folder.name, error, error.problems)
             continue
-        samples.append(SampleInfo(
-            name=folder.name, title=script.title, logline=script.logline, num_shots=script.num_shots, path=folder,
-        ))
+        samples.append(
+            SampleInfo(
+                name=folder.name,
+                title=script.title,
+                logline=script.logline,
+                num_shots=script.num_shots,
+                path=folder,
+            )
+        )
     return samples
 
 
-def open_sample(*, session: Session, media: MediaStore, owner: str, name: str, samples_dir: Path) -> ImportReport:
+def open_sample(
+    *, session: Session, media: MediaStore, owner: str, name: str, samples_dir: Path
+) -> ImportReport:
     """A new project of `owner` made from the sample folder `name`."""
     known = {sample.name: sample for sample in list_samples(samples_dir)}
     # Only names listed above are opened, so a crafted name cannot reach other folders.
@@ -68,6 +76,10 @@ def open_sample(*, session: Session, media: MediaStore, owner: str, name: str, s
     script = parse_script(sample.path / SCRIPT_FILE, "json")
     frames = sample.path / FRAMES_DIR
     return new_project_from_script(
-        session=session, media=media, owner=owner, script=script, photo_root=sample.path,
+        session=session,
+        media=media,
+        owner=owner,
+        script=script,
+        photo_root=sample.path,
         frames_dir=frames if frames.is_dir() else None,
     )

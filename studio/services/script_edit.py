@@ -96,8 +96,15 @@ def _shot_candidate(current: Mapping[str, Any], changes: Mapping[str, Any]) -> d
 
 
 def add_scene(
-    *, session: Session, owner: str, project_id: int, heading: str, time_of_day: str = "day",
-    elements: str | Sequence[str] = (), style: str | None = None, index: int | None = None,
+    *,
+    session: Session,
+    owner: str,
+    project_id: int,
+    heading: str,
+    time_of_day: str = "day",
+    elements: str | Sequence[str] = (),
+    style: str | None = None,
+    index: int | None = None,
 ) -> EditResult[ScenePublic]:
     """A new scene (without shots) at the end, or at 0-based `index`."""
     project = require_project(session, project_id, owner)
@@ -106,16 +113,25 @@ def add_scene(
     if index is not None and not 0 <= index <= count:
         raise StudioError(f"The script has {count} scenes; a new scene can go at position 1 to {count + 1}.")
     position = count if index is None else index
-    candidate = _scene_candidate({"shots": []}, {
-        "heading": heading, "time_of_day": time_of_day, "elements": elements, "style": style,
-    })
+    candidate = _scene_candidate(
+        {"shots": []},
+        {
+            "heading": heading,
+            "time_of_day": time_of_day,
+            "elements": elements,
+            "style": style,
+        },
+    )
     data["scenes"].insert(position, candidate)
     problems = field_problems(data, ("scenes", position))
     if problems:
         return EditResult(problems=problems)
     clean = ScriptScene.model_validate(candidate).model_dump(mode="json", exclude={"shots"})
     scene = storyboard_db.create_scene(
-        session=session, project_id=project.id, scene_in=storyboard_db.SceneCreate(**clean), index=index,
+        session=session,
+        project_id=project.id,
+        scene_in=storyboard_db.SceneCreate(**clean),
+        index=index,
     )
     project_db.touch_project(session=session, project=project)
     session.commit()
@@ -151,7 +167,9 @@ def move_scene(*, session: Session, owner: str, scene_id: int, new_index: int) -
     scene, project = require_scene(session, scene_id, owner)
     siblings = storyboard_db.list_scenes(session=session, project_id=project.id)
     if not 0 <= new_index < len(siblings):
-        raise StudioError(f"The script has {len(siblings)} scenes; choose a position from 1 to {len(siblings)}.")
+        raise StudioError(
+            f"The script has {len(siblings)} scenes; choose a position from 1 to {len(siblings)}."
+        )
     ordered = move(session, siblings, scene.id, new_index)
     project_db.touch_project(session=session, project=project)
     session.commit()
@@ -201,7 +219,10 @@ def add_shot(
         return EditResult(problems=problems)
     clean = ScriptShot.model_validate(candidate).model_dump(mode="json")
     shot = storyboard_db.create_shot(
-        session=session, scene_id=scene.id, shot_in=storyboard_db.ShotCreate(**clean), index=index,
+        session=session,
+        scene_id=scene.id,
+        shot_in=storyboard_db.ShotCreate(**clean),
+        index=index,
     )
     project_db.touch_project(session=session, project=project)
     session.commit()
@@ -248,7 +269,9 @@ def move_shot(
     if scene_id is not None and scene_id != scene.id:
         target, target_project = require_scene(session, scene_id, owner)
         if target_project.id != project.id:
-            raise StudioError("That scene belongs to another project; a shot can only move within its project.")
+            raise StudioError(
+                "That scene belongs to another project; a shot can only move within its project."
+            )
     if target.id == scene.id:
         siblings = storyboard_db.list_shots(session=session, scene_id=scene.id)
         if not 0 <= new_index < len(siblings):
@@ -265,7 +288,10 @@ def move_shot(
             )
         shot.scene_id = target.id
         session.add(shot)
-        renumber(session, [s for s in storyboard_db.list_shots(session=session, scene_id=scene.id) if s.id != shot.id])
+        renumber(
+            session,
+            [s for s in storyboard_db.list_shots(session=session, scene_id=scene.id) if s.id != shot.id],
+        )
         ordered = [s for s in destination if s.id != shot.id]
         ordered.insert(new_index, shot)
         renumber(session, ordered)
@@ -320,4 +346,3 @@ def validate_project(*, session: Session, owner: str, project_id: int) -> list[s
     project = require_project(session, project_id, owner)
     data = project_script_data(session=session, project=project)
     return [f"{where}: {message}" if where else message for _, where, message in script_problems(data)]
-

@@ -59,16 +59,24 @@ def project_script_data(*, session: Session, project: Project) -> dict[str, Any]
     cast = []
     for character in cast_db.list_characters(session=session, project_id=project.id):
         photos = cast_db.list_face_photos(session=session, character_id=character.id)
-        cast.append({
-            "name": character.name,
-            "description": list(character.description),
-            "photos": [photo_export_name(character.position, character.name, p.position) for p in photos],
-        })
+        cast.append(
+            {
+                "name": character.name,
+                "description": list(character.description),
+                "photos": [photo_export_name(character.position, character.name, p.position) for p in photos],
+            }
+        )
     scenes = [
         scene_data(scene, storyboard_db.list_shots(session=session, scene_id=scene.id))
         for scene in storyboard_db.list_scenes(session=session, project_id=project.id)
     ]
-    return {"title": project.name, "logline": project.logline, "style": project.style, "cast": cast, "scenes": scenes}
+    return {
+        "title": project.name,
+        "logline": project.logline,
+        "style": project.style,
+        "cast": cast,
+        "scenes": scenes,
+    }
 
 
 def project_to_script(*, session: Session, owner: str, project_id: int) -> Script:
@@ -96,6 +104,11 @@ def export_script_json(*, session: Session, media: MediaStore, owner: str, proje
     script = project_to_script(session=session, owner=owner, project_id=project_id)
     data = script_json_text(script).encode("utf-8")
     return store_render(
-        session=session, media=media, project_id=project_id, kind=RenderKind.JSON, data=data, suffix=".json",
+        session=session,
+        media=media,
+        project_id=project_id,
+        kind=RenderKind.JSON,
+        data=data,
+        suffix=".json",
         params={"title": script.title, "num_shots": script.num_shots},
     )

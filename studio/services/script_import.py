@@ -45,7 +45,10 @@ logger = logging.getLogger(__name__)
 ScriptFormat = Literal["json", "fountain", "moviebench", "fdx"]
 SCRIPT_FORMATS: tuple[ScriptFormat, ...] = ("json", "fountain", "moviebench", "fdx")
 _SUFFIX_FORMATS: dict[str, ScriptFormat] = {
-    ".json": "json", ".fountain": "fountain", ".spmd": "fountain", ".fdx": "fdx",
+    ".json": "json",
+    ".fountain": "fountain",
+    ".spmd": "fountain",
+    ".fdx": "fdx",
 }
 _FOUNTAIN_HEADING = re.compile(r"^\s*(?:INT|EXT|EST|INT\./EXT|I/E)[. ]", re.MULTILINE | re.IGNORECASE)
 # A script of 400 keyframes is ~200 kB; anything far bigger is not a script.
@@ -157,8 +160,14 @@ def _clear_script(session: Session, project: Project) -> list[str]:
 
 
 def import_script(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, script: Script,
-    photo_root: Path | None = None, replace: bool = False,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    script: Script,
+    photo_root: Path | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Put `script` into an existing project (its name becomes the script's title).
 
@@ -185,8 +194,14 @@ def import_script(
 
 
 def new_project_from_script(
-    *, session: Session, media: MediaStore, owner: str, script: Script, photo_root: Path | None = None,
-    settings: ProjectSettings | None = None, frames_dir: Path | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    script: Script,
+    photo_root: Path | None = None,
+    settings: ProjectSettings | None = None,
+    frames_dir: Path | None = None,
 ) -> ImportReport:
     """A new project holding `script` (and, from `frames_dir`, one keyframe per shot if given).
 
@@ -195,9 +210,11 @@ def new_project_from_script(
     """
     with media_transaction(session, media) as written:
         project = project_db.create_project(
-            session=session, owner=owner,
-            project_in=ProjectCreate(name=clean_project_name(script.title),
-                                     settings=settings or ProjectSettings()),
+            session=session,
+            owner=owner,
+            project_in=ProjectCreate(
+                name=clean_project_name(script.title), settings=settings or ProjectSettings()
+            ),
         )
         photos, notes, shots = fill_project(session, media, project, script, photo_root, written)
         if frames_dir is not None:
@@ -207,7 +224,12 @@ def new_project_from_script(
 
 
 def _import_frames(
-    session: Session, media: MediaStore, project: Project, shots: list[Shot], frames_dir: Path, written: list[str]
+    session: Session,
+    media: MediaStore,
+    project: Project,
+    shots: list[Shot],
+    frames_dir: Path,
+    written: list[str],
 ) -> list[str]:
     notes: list[str] = []
     for number, shot in enumerate(shots):
@@ -224,8 +246,13 @@ def _import_frames(
         stored = media.write_bytes(media.kind_dir(project.id, "keyframes"), image.png, ".png")
         written.append(stored.path)
         version = KeyframeVersion(
-            shot_id=shot.id, media_path=stored.path, content_hash=image.sha256, width=image.width,
-            height=image.height, seed=None, params={"source": "imported", "file": frame.name},
+            shot_id=shot.id,
+            media_path=stored.path,
+            content_hash=image.sha256,
+            width=image.width,
+            height=image.height,
+            seed=None,
+            params={"source": "imported", "file": frame.name},
         )
         session.add(version)
         session.flush()
@@ -235,9 +262,16 @@ def _import_frames(
 
 
 def import_script_source(
-    *, session: Session, media: MediaStore, owner: str, path: str | Path | None = None,
-    text: str | bytes | None = None, fmt: ScriptFormat | None = None, filename: str | None = None,
-    project_id: int | None = None, replace: bool = False,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    path: str | Path | None = None,
+    text: str | bytes | None = None,
+    fmt: ScriptFormat | None = None,
+    filename: str | None = None,
+    project_id: int | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Parse an uploaded script file (`path`, as gr.File gives it) or pasted `text`, and import
     it into `project_id`, or into a new project when `project_id` is None.
@@ -265,9 +299,14 @@ def import_script_source(
             raise StudioError(
                 "The studio cannot tell the script's format from its name; choose JSON, Fountain or MovieBench."
             )
-    title = PurePosixPath(name.replace("\\", "/")).stem.replace("_", " ") if fmt == "moviebench" and name else None
+    title = (
+        PurePosixPath(name.replace("\\", "/")).stem.replace("_", " ")
+        if fmt == "moviebench" and name
+        else None
+    )
     script = parse_script(Path(path) if path is not None else text, fmt, title=title)
     if project_id is None:
         return new_project_from_script(session=session, media=media, owner=owner, script=script)
-    return import_script(session=session, media=media, owner=owner, project_id=project_id, script=script,
-                         replace=replace)
+    return import_script(
+        session=session, media=media, owner=owner, project_id=project_id, script=script, replace=replace
+    )

@@ -35,8 +35,14 @@ def shot_fingerprint(shot: Any) -> str:
 
 
 def scene_fingerprint(scene: Any) -> str:
-    return fingerprint({"heading": scene.heading, "time_of_day": scene.time_of_day,
-                        "elements": list(scene.elements), "style": scene.style})
+    return fingerprint(
+        {
+            "heading": scene.heading,
+            "time_of_day": scene.time_of_day,
+            "elements": list(scene.elements),
+            "style": scene.style,
+        }
+    )
 
 
 def character_fingerprint(character: Any) -> str:

@@ -85,7 +85,9 @@ class _Fonts:
             pdf.add_font("Storyboard", "B", str(bold or regular))
             self.family = "Storyboard"
         else:
-            logger.warning("no Unicode font found for the storyboard PDF; characters outside Latin-1 become '?'")
+            logger.warning(
+                "no Unicode font found for the storyboard PDF; characters outside Latin-1 become '?'"
+            )
             self.family = "Helvetica"
 
     @property
@@ -116,8 +118,14 @@ def _fit_lines(
 
 
 def build_storyboard_pdf(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, font_path: Path | None = None,
-    layout: PanelLayout | None = None, durations: dict[int, float] | None = None,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    font_path: Path | None = None,
+    layout: PanelLayout | None = None,
+    durations: dict[int, float] | None = None,
 ) -> tuple[bytes, int]:
     """The PDF bytes and the number of shot panels in it.
 
@@ -164,7 +172,20 @@ def build_storyboard_pdf(
         y = layout.margin + layout.header + row * (layout.panel_height + layout.gutter)
         shot_in_scene[scene.id] = shot_in_scene.get(scene.id, 0) + 1
         duration = (durations or {}).get(index, shot.duration)
-        _panel(pdf, fonts, layout, media, session, x, y, index + 1, scene, shot, shot_in_scene[scene.id], duration)
+        _panel(
+            pdf,
+            fonts,
+            layout,
+            media,
+            session,
+            x,
+            y,
+            index + 1,
+            scene,
+            shot,
+            shot_in_scene[scene.id],
+            duration,
+        )
 
     return bytes(pdf.output()), len(rows)
 
@@ -176,7 +197,9 @@ def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number
     pdf.rect(x, y, width, layout.panel_height)
     version = session.get(KeyframeVersion, shot.current_keyframe_id) if shot.current_keyframe_id else None
     if version is not None:
-        pdf.image(str(media.resolve(version.media_path)), x=x, y=y, w=width, h=image_h, keep_aspect_ratio=True)
+        pdf.image(
+            str(media.resolve(version.media_path)), x=x, y=y, w=width, h=image_h, keep_aspect_ratio=True
+        )
     else:
         pdf.set_fill_color(225, 225, 225)
         pdf.rect(x, y, width, image_h, style="F")
@@ -194,9 +217,13 @@ def _panel(pdf, fonts, layout, media, session, x, y, number, scene, shot, number
     pdf.set_font(fonts.family, "B", layout.font_size + 1)
     pdf.set_xy(x + pad, cursor)
     lock = "  [locked]" if shot.locked else ""
-    pdf.cell(text_w, line_h + 0.6, fonts.text(
-        f"Shot {number}  ·  scene {scene.position + 1}.{number_in_scene}  ·  {duration:g} s{lock}"
-    ))
+    pdf.cell(
+        text_w,
+        line_h + 0.6,
+        fonts.text(
+            f"Shot {number}  ·  scene {scene.position + 1}.{number_in_scene}  ·  {duration:g} s{lock}"
+        ),
+    )
     cursor += line_h + 0.8
 
     def write(lines: list[str]) -> None:
@@ -245,7 +272,9 @@ def export_storyboard_pdf(
     """Build the storyboard PDF and keep it as a render of the project."""
     require_project(session, project_id, owner)
     if not storyboard_db.list_project_shots(session=session, project_id=project_id):
-        raise StudioError("The project has no shots yet, so there is no storyboard to print; add scenes and shots first.")
+        raise StudioError(
+            "The project has no shots yet, so there is no storyboard to print; add scenes and shots first."
+        )
     durations = None
     project = require_project(session, project_id, owner)
     if project.project_settings().scratch_voice:
@@ -258,9 +287,19 @@ def export_storyboard_pdf(
         retimed, _, _ = voiced_timing(script, project_voices(session=session, project=project))
         durations = {i: shot.duration for i, (_, _, shot) in enumerate(retimed.shots())}
     data, panels = build_storyboard_pdf(
-        session=session, media=media, owner=owner, project_id=project_id, font_path=font_path, durations=durations
+        session=session,
+        media=media,
+        owner=owner,
+        project_id=project_id,
+        font_path=font_path,
+        durations=durations,
     )
     return store_render(
-        session=session, media=media, project_id=project_id, kind=RenderKind.PDF, data=data, suffix=".pdf",
+        session=session,
+        media=media,
+        project_id=project_id,
+        kind=RenderKind.PDF,
+        data=data,
+        suffix=".pdf",
         params={"panels": panels},
     )

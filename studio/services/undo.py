@@ -61,8 +61,10 @@ def _dump(row: SQLModel, *drop: str) -> dict[str, Any]:
 
 
 def _load(model: type[SQLModel], data: dict[str, Any], **fixed: Any) -> Any:
-    values = {key: base64.b64decode(value["base64"]) if isinstance(value, dict) and "base64" in value else value
-              for key, value in data.items()}
+    values = {
+        key: base64.b64decode(value["base64"]) if isinstance(value, dict) and "base64" in value else value
+        for key, value in data.items()
+    }
     return model(**values, **fixed)
 
 
@@ -78,7 +80,9 @@ def _shot_snapshot(session: Session, shot: Shot) -> tuple[dict[str, Any], list[s
     return snapshot, paths
 
 
-def _restore_shot(session: Session, project: Project, scene: Scene, data: dict[str, Any], position: int) -> Shot:
+def _restore_shot(
+    session: Session, project: Project, scene: Scene, data: dict[str, Any], position: int
+) -> Shot:
     siblings = storyboard_db.list_shots(session=session, scene_id=scene.id)
     shot = _load(Shot, data["shot"], scene_id=scene.id)
     session.add(shot)
@@ -112,9 +116,16 @@ def record_scene(session: Session, scene: Scene) -> Deletion:
         paths += shot_paths
     count = len(shots)
     label = f"scene {scene.position + 1} ({scene.heading})" + (
-        f" and its {count} shot{'s' if count != 1 else ''}" if count else "")
-    return _record(session, scene.project_id, "scene", label,
-                   {"scene": _dump(scene, "project_id"), "shots": snapshots}, paths)
+        f" and its {count} shot{'s' if count != 1 else ''}" if count else ""
+    )
+    return _record(
+        session,
+        scene.project_id,
+        "scene",
+        label,
+        {"scene": _dump(scene, "project_id"), "shots": snapshots},
+        paths,
+    )
 
 
 def record_shot(session: Session, shot: Shot, scene: Scene) -> Deletion:
@@ -128,28 +139,47 @@ def record_character(session: Session, character: Character) -> Deletion:
     paths = [p for photo in photos for p in (photo.media_path, photo.crop_path) if p]
     count = len(photos)
     label = f"{character.name}" + (f" and {count} photo{'s' if count != 1 else ''}" if count else "")
-    return _record(session, character.project_id, "character", label,
-                   {"character": _dump(character, "project_id"), "photos": [_dump(p, "character_id") for p in photos]},
-                   paths)
+    return _record(
+        session,
+        character.project_id,
+        "character",
+        label,
+        {"character": _dump(character, "project_id"), "photos": [_dump(p, "character_id") for p in photos]},
+        paths,
+    )
 
 
 def record_photo(session: Session, photo: FacePhoto, character: Character) -> Deletion:
     paths = [p for p in (photo.media_path, photo.crop_path) if p]
     label = f"{character.name}'s photo {photo.position + 1}"
-    return _record(session, character.project_id, "photo", label,
-                   {"character_id": character.id, "photo": _dump(photo, "character_id")}, paths)
+    return _record(
+        session,
+        character.project_id,
+        "photo",
+        label,
+        {"character_id": character.id, "photo": _dump(photo, "character_id")},
+        paths,
+    )
 
 
-def _record(session: Session, project_id: int, kind: str, label: str, snapshot: dict[str, Any],
-            paths: list[str]) -> Deletion:
-    deletion = Deletion(project_id=project_id, kind=kind, label=label[:200], snapshot=snapshot,
-                        media_paths=list(dict.fromkeys(paths)))
+def _record(
+    session: Session, project_id: int, kind: str, label: str, snapshot: dict[str, Any], paths: list[str]
+) -> Deletion:
+    deletion = Deletion(
+        project_id=project_id,
+        kind=kind,
+        label=label[:200],
+        snapshot=snapshot,
+        media_paths=list(dict.fromkeys(paths)),
+    )
     session.add(deletion)
     session.flush()
     return deletion
 
 
-def forget_old_deletions(session: Session, media: MediaStore, project_id: int, keep: int = KEEP_PER_PROJECT) -> None:
+def forget_old_deletions(
+    session: Session, media: MediaStore, project_id: int, keep: int = KEEP_PER_PROJECT
+) -> None:
     """Forget all but the newest `keep` deletions of the project; release their files (after commit)."""
     old = list_deletions(session=session, project_id=project_id)[keep:]
     if not old:
@@ -164,8 +194,9 @@ def forget_old_deletions(session: Session, media: MediaStore, project_id: int, k
 # -- undo -------------------------------------------------------------------------------------
 
 
-def last_deletion(*, session: Session, owner: str, project_id: int,
-                  kinds: Iterable[str] = SCRIPT_KINDS + CAST_KINDS) -> DeletionView | None:
+def last_deletion(
+    *, session: Session, owner: str, project_id: int, kinds: Iterable[str] = SCRIPT_KINDS + CAST_KINDS
+) -> DeletionView | None:
     """The newest deletion of these kinds that can be undone, or None."""
     require_project(session, project_id, owner)
     found = list_deletions(session=session, project_id=project_id, kinds=tuple(kinds))
@@ -195,9 +226,13 @@ def undo_deletion(*, session: Session, owner: str, deletion_id: int) -> Deletion
         _restore_shot(session, project, scene, data, data["shot"]["position"])
     elif deletion.kind == "character":
         name = data["character"]["name"]
-        if any(c.name.casefold() == name.casefold()
-               for c in cast_db.list_characters(session=session, project_id=project.id)):
-            raise StudioError(f"The cast has a character called {name} again; rename that one first, then undo.")
+        if any(
+            c.name.casefold() == name.casefold()
+            for c in cast_db.list_characters(session=session, project_id=project.id)
+        ):
+            raise StudioError(
+                f"The cast has a character called {name} again; rename that one first, then undo."
+            )
         cast = cast_db.list_characters(session=session, project_id=project.id)
         character = _load(Character, data["character"], project_id=project.id)
         session.add(character)

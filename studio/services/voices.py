@@ -64,10 +64,18 @@ def set_character_voice(
     except ValueError as error:
         raise StudioError(str(error)) from None
     current = project.project_settings()
-    voices = {**current.voices, character.name.casefold(): {
-        "voice": settings.voice, "variant": settings.variant, "pitch": settings.pitch, "speed": settings.speed}}
-    project_db.set_project_settings(session=session, project=project,
-                                    settings=current.model_copy(update={"voices": voices}))
+    voices = {
+        **current.voices,
+        character.name.casefold(): {
+            "voice": settings.voice,
+            "variant": settings.variant,
+            "pitch": settings.pitch,
+            "speed": settings.speed,
+        },
+    }
+    project_db.set_project_settings(
+        session=session, project=project, settings=current.model_copy(update={"voices": voices})
+    )
     session.commit()
     return settings
 
@@ -83,8 +91,14 @@ def preview_voice(*, session: Session, owner: str, character_id: int, text: str 
 
 
 def set_scratch_voice(
-    *, session: Session, media: MediaStore, owner: str, project_id: int, enabled: bool,
-    music: str | Path | None = None, clear_music: bool = False,
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    enabled: bool,
+    music: str | Path | None = None,
+    clear_music: bool = False,
 ) -> str | None:
     """Turn the animatic's scratch voice track on or off and set (or clear) its music bed;
     returns the bed's media path (kept in the project's settings)."""
@@ -94,9 +108,13 @@ def set_scratch_voice(
     if music is not None:
         source = Path(music)
         if source.suffix.lower() not in MUSIC_SUFFIXES:
-            raise StudioError(f"The music file must be one of {', '.join(MUSIC_SUFFIXES)}; {source.name!r} is not.")
+            raise StudioError(
+                f"The music file must be one of {', '.join(MUSIC_SUFFIXES)}; {source.name!r} is not."
+            )
         if source.stat().st_size > MAX_MUSIC_BYTES:
-            raise StudioError(f"The music file is larger than {MAX_MUSIC_BYTES // 2**20} MB; shorten or compress it.")
+            raise StudioError(
+                f"The music file is larger than {MAX_MUSIC_BYTES // 2**20} MB; shorten or compress it."
+            )
         from core.interchange.scratch_track import load_music
 
         try:
@@ -110,7 +128,8 @@ def set_scratch_voice(
         if music_path and music_path != old:
             written.append(music_path)
         project_db.set_project_settings(
-            session=session, project=project,
+            session=session,
+            project=project,
             settings=current.model_copy(update={"scratch_voice": bool(enabled), "music_path": music_path}),
         )
     if old and old != music_path:

@@ -30,7 +30,9 @@ StopCheck = Callable[[], bool]
 
 
 def run_reporting(
-    work: Callable[[Progress, StopCheck], T], *, interval: float = PROGRESS_INTERVAL_SECONDS,
+    work: Callable[[Progress, StopCheck], T],
+    *,
+    interval: float = PROGRESS_INTERVAL_SECONDS,
 ) -> Generator[tuple[int, int], None, T]:
     """Run `work(progress, stopped)` on a thread; yield its (done, total) reports, at most one per
     `interval` seconds; return its result (or raise its error).
@@ -78,7 +80,8 @@ def run_reporting(
 
 
 def as_updates(
-    work: Callable[[Progress, StopCheck], T], describe: Callable[[int, int], JobUpdate],
+    work: Callable[[Progress, StopCheck], T],
+    describe: Callable[[int, int], JobUpdate],
 ) -> Generator[JobUpdate, None, T]:
     """`run_reporting` with each progress report turned into a job update; returns `work`'s result."""
     reporting = run_reporting(work)

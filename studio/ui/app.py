@@ -95,10 +95,12 @@ def launch_options(
         "ssr_mode": False,
         "css": CSS,
         # Security headers on every response and a throttle on wrong passwords (studio.ui.http_guard).
-        "app_kwargs": {"middleware": [
-            Middleware(SecurityHeaders, frame_ancestors=frame_ancestors_for(environ)),
-            Middleware(LoginThrottle),
-        ]},
+        "app_kwargs": {
+            "middleware": [
+                Middleware(SecurityHeaders, frame_ancestors=frame_ancestors_for(environ)),
+                Middleware(LoginThrottle),
+            ]
+        },
     }
     if handle is not None:
         options["app_kwargs"]["middleware"].append(Middleware(OwnerOnlyFiles, handle=handle))
@@ -109,7 +111,9 @@ def launch_options(
     return options
 
 
-def launch(demo: gr.Blocks, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
+def launch(
+    demo: gr.Blocks, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> None:
     """Open the studio from the command line / environment and serve `demo` until stopped."""
     env = os.environ if environ is None else environ
     try:
@@ -121,6 +125,8 @@ def launch(demo: gr.Blocks, argv: Sequence[str] | None = None, environ: Mapping[
     handle.configure(settings)
     handle.get()
     try:
-        demo.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE).launch(**launch_options(settings, env, handle))
+        demo.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE).launch(
+            **launch_options(settings, env, handle)
+        )
     finally:
         handle.close()

@@ -56,7 +56,9 @@ def cast_rows(view: services.ProjectView | None) -> list[list[object]]:
     ]
 
 
-def find_character(view: services.ProjectView | None, character_id: int | None) -> services.CharacterView | None:
+def find_character(
+    view: services.ProjectView | None, character_id: int | None
+) -> services.CharacterView | None:
     if view is None or character_id in (None, NEW):
         return None
     return next((c for c in view.cast if c.character.id == character_id), None)
@@ -66,30 +68,54 @@ def build(shell: Shell) -> None:
     with gr.Tab("Cast", id="cast") as tab:
         with gr.Row():
             with gr.Column(scale=2):
-                character = gr.Dropdown(label="Character", choices=[("+ New character", NEW)], value=NEW,
-                                        elem_id="character-choice")
+                character = gr.Dropdown(
+                    label="Character",
+                    choices=[("+ New character", NEW)],
+                    value=NEW,
+                    elem_id="character-choice",
+                )
                 name = gr.Textbox(label="Name", info=HINTS["name"], max_lines=1, elem_id="character-name")
-                description = gr.Textbox(label="Description", info=HINTS["description"], lines=4,
-                                         elem_id="character-description")
+                description = gr.Textbox(
+                    label="Description", info=HINTS["description"], lines=4, elem_id="character-description"
+                )
                 status = gr.Markdown()
                 with gr.Row():
                     save = gr.Button("Add character", variant="primary", elem_id="save-character")
                     remove = gr.Button("Remove character", variant="stop")
-                table = gr.Dataframe(headers=["Name", "Photos", "Description"], datatype=["str", "number", "str"],
-                                     interactive=False, label="Cast", wrap=True, column_widths=["25%", "15%", "60%"])
+                table = gr.Dataframe(
+                    headers=["Name", "Photos", "Description"],
+                    datatype=["str", "number", "str"],
+                    interactive=False,
+                    label="Cast",
+                    wrap=True,
+                    column_widths=["25%", "15%", "60%"],
+                )
             with gr.Column(scale=3):
-                photos = gr.Gallery(label="Face photos", columns=4, height=300, allow_preview=False, fit_columns=False,
-                                    object_fit="contain", elem_id="face-photos")
-                upload = UploadField(label="Add face photos (PNG, JPEG or WEBP)", file_count="multiple",
-                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
-                                    elem_id="face-upload")
+                photos = gr.Gallery(
+                    label="Face photos",
+                    columns=4,
+                    height=300,
+                    allow_preview=False,
+                    fit_columns=False,
+                    object_fit="contain",
+                    elem_id="face-photos",
+                )
+                upload = UploadField(
+                    label="Add face photos (PNG, JPEG or WEBP)",
+                    file_count="multiple",
+                    file_types=[".png", ".jpg", ".jpeg", ".webp"],
+                    type="filepath",
+                    elem_id="face-upload",
+                )
                 remove_photo = gr.Button("Remove the selected photo")
                 undo = gr.Button("Undo the last removal", visible=False, elem_id="undo-cast")
                 with gr.Accordion("Cast library: your characters, for any project", open=False):
                     library = gr.Dropdown(label="Library character", choices=[], elem_id="library-choice")
                     with gr.Row():
                         from_library = gr.Button("Add to this project", elem_id="add-from-library")
-                        to_library = gr.Button("Save the chosen character to the library", elem_id="save-to-library")
+                        to_library = gr.Button(
+                            "Save the chosen character to the library", elem_id="save-to-library"
+                        )
                         drop_library = gr.Button("Remove from the library")
                 voice_panel.build(shell, character)
         photo_ids = gr.State([])
@@ -110,17 +136,25 @@ def build(shell: Shell) -> None:
         return [
             gr.Dropdown(choices=character_choices(view, new="+ New character"), value=value),
             gr.Textbox(value=chosen.character.name if chosen else "", **hint(HINTS["name"])),
-            gr.Textbox(value="\n".join(chosen.character.description) if chosen else "",
-                       **hint(HINTS["description"])),
+            gr.Textbox(
+                value="\n".join(chosen.character.description) if chosen else "", **hint(HINTS["description"])
+            ),
             gr.Button(value="Save changes" if chosen else "Add character"),
             cast_rows(view),
             photo_items(chosen),
             [p.photo.id for p in chosen.photos] if chosen else [],
             None,
             "",
-            undo_button(None if view is None else shell.studio().call(
-                services.last_deletion, owner=view.project.owner, project_id=view.project.id,
-                kinds=services.CAST_KINDS)),
+            undo_button(
+                None
+                if view is None
+                else shell.studio().call(
+                    services.last_deletion,
+                    owner=view.project.owner,
+                    project_id=view.project.id,
+                    kinds=services.CAST_KINDS,
+                )
+            ),
             stale_forms.character_fingerprint(chosen.character) if chosen else None,
             gr.Dropdown(choices=library_choices(view), value=None),
         ]
@@ -129,10 +163,24 @@ def build(shell: Shell) -> None:
         if view is None:
             return []
         entries = shell.studio().call(services.list_cast_library, owner=view.project.owner)
-        return [(f"{e.name} ({len(e.photos)} photo{'s' if len(e.photos) != 1 else ''})", e.id) for e in entries]
+        return [
+            (f"{e.name} ({len(e.photos)} photo{'s' if len(e.photos) != 1 else ''})", e.id) for e in entries
+        ]
 
-    outputs = [character, name, description, save, table, photos, photo_ids, chosen_photo, status, undo, loaded,
-               library]
+    outputs = [
+        character,
+        name,
+        description,
+        save,
+        table,
+        photos,
+        photo_ids,
+        chosen_photo,
+        status,
+        undo,
+        loaded,
+        library,
+    ]
 
     @guarded
     def refresh(ref, character_id, request: gr.Request):
@@ -151,11 +199,22 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         project_id = require_project_id(ref)
         if character_id in (None, NEW):
-            result = shell.studio().call(services.add_character, owner=owner, project_id=project_id,
-                                         name=name_value, description=description_value)
+            result = shell.studio().call(
+                services.add_character,
+                owner=owner,
+                project_id=project_id,
+                name=name_value,
+                description=description_value,
+            )
         else:
-            result = shell.studio().call(services.edit_character, owner=owner, character_id=character_id,
-                                         name=name_value, description=description_value, expected=loaded_value)
+            result = shell.studio().call(
+                services.edit_character,
+                owner=owner,
+                character_id=character_id,
+                name=name_value,
+                description=description_value,
+                expected=loaded_value,
+            )
         if not result.ok:
             updates = [gr.update()] * len(outputs)
             infos = field_infos(result.problems, FIELDS, HINTS)
@@ -184,11 +243,18 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         studio = shell.studio()
         if character_id in (None, NEW):
-            raise StudioError("Add the character first (name and description), then upload their face photos.")
+            raise StudioError(
+                "Add the character first (name and description), then upload their face photos."
+            )
         for path in files or []:
             try:
-                upload_result = studio.call(services.add_face_photo, owner=owner, character_id=character_id,
-                                            upload=path, filename=Path(path).name)
+                upload_result = studio.call(
+                    services.add_face_photo,
+                    owner=owner,
+                    character_id=character_id,
+                    upload=path,
+                    filename=Path(path).name,
+                )
             except StudioError as error:
                 warn(str(error))
                 continue
@@ -198,7 +264,10 @@ def build(shell: Shell) -> None:
             for note in upload_result.notes:
                 inform(note)
             analysis = services.analyse_face_photo(
-                session_factory=studio.session, media=studio.media, models=studio.models, owner=owner,
+                session_factory=studio.session,
+                media=studio.media,
+                models=studio.models,
+                owner=owner,
                 photo_id=upload_result.value.id,
             )
             for note in analysis.notes:
@@ -226,8 +295,9 @@ def build(shell: Shell) -> None:
     @guarded
     def undo_cast_removal(ref, character_id, request: gr.Request):
         owner = shell.owner(request)
-        last = shell.studio().call(services.last_deletion, owner=owner, project_id=require_project_id(ref),
-                                   kinds=services.CAST_KINDS)
+        last = shell.studio().call(
+            services.last_deletion, owner=owner, project_id=require_project_id(ref), kinds=services.CAST_KINDS
+        )
         if last is None:
             raise StudioError("There is no removal to undo in this cast.")
         shell.studio().call(services.undo_deletion, owner=owner, deletion_id=last.id)
@@ -251,8 +321,9 @@ def build(shell: Shell) -> None:
         owner = shell.owner(request)
         if entry_id is None:
             raise StudioError("Choose a character of your library first.")
-        added = shell.studio().call(services.add_from_library, owner=owner, entry_id=entry_id,
-                                    project_id=require_project_id(ref))
+        added = shell.studio().call(
+            services.add_from_library, owner=owner, entry_id=entry_id, project_id=require_project_id(ref)
+        )
         inform(f"Added {added.name} from your library, with their photos.")
         return form(project_view(owner, ref), added.id)
 

@@ -36,9 +36,17 @@ def scene_choices(view: ProjectView | None, *, new: str | None = None) -> list[t
     return choices + ([(new, NEW)] if new else [])
 
 
-def shot_choices(view: ProjectView | None, scene_id: int | None = None, *, new: str | None = None) -> list[tuple[str, int]]:
-    shots = [] if view is None else (
-        view.shots if scene_id is None else [s for scene in view.scenes if scene.scene.id == scene_id for s in scene.shots]
+def shot_choices(
+    view: ProjectView | None, scene_id: int | None = None, *, new: str | None = None
+) -> list[tuple[str, int]]:
+    shots = (
+        []
+        if view is None
+        else (
+            view.shots
+            if scene_id is None
+            else [s for scene in view.scenes if scene.scene.id == scene_id for s in scene.shots]
+        )
     )
     return [(shot_label(shot), shot.shot.id) for shot in shots] + ([(new, NEW)] if new else [])
 

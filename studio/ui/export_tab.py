@@ -12,9 +12,11 @@ from studio.ui import interchange_panel
 from studio.ui.feedback import guarded
 from studio.ui.shell import Shell, require_project_id
 
-INTRO = ("Downloads of the open project. The backup ZIP holds the whole project (script, cast photos, "
-         "references, every keyframe version with its seed and tokens, settings): import it in the Projects tab "
-         "to restore it as a new project. It also opens as a sample folder (script.json, cast/, frames/).")
+INTRO = (
+    "Downloads of the open project. The backup ZIP holds the whole project (script, cast photos, "
+    "references, every keyframe version with its seed and tokens, settings): import it in the Projects tab "
+    "to restore it as a new project. It also opens as a sample folder (script.json, cast/, frames/)."
+)
 
 
 def build(shell: Shell) -> None:
@@ -37,11 +39,14 @@ def build(shell: Shell) -> None:
 
     @guarded
     def latest_animatic(ref, request: gr.Request):
-        view = shell.studio().call(services.latest_animatic, owner=shell.owner(request),
-                                   project_id=require_project_id(ref))
+        view = shell.studio().call(
+            services.latest_animatic, owner=shell.owner(request), project_id=require_project_id(ref)
+        )
         if view is None:
             raise StudioError("There is no animatic yet; build it in the Video tab first.")
-        return str(shell.studio().call(services.render_download, owner=shell.owner(request), render_id=view.video.id))
+        return str(
+            shell.studio().call(services.render_download, owner=shell.owner(request), render_id=view.video.id)
+        )
 
     def exporter(service):
         @guarded

@@ -29,7 +29,8 @@ class StudioHandle:
     """Holds the settings and, once opened, the one `StudioContext` of this process."""
 
     def __init__(
-        self, settings: StudioSettings | None = None,
+        self,
+        settings: StudioSettings | None = None,
         settings_factory: Callable[[], StudioSettings] = settings_from_environment,
     ):
         self._settings = settings

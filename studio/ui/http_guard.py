@@ -96,9 +96,13 @@ class LoginAttempts:
             record.failures += 1
             over = record.failures - self.max_failures
             if over >= 0:
-                record.blocked_until = now + min(self.max_lockout_seconds, self.lockout_seconds * 2 ** over)
-                logger.warning("login from %s locked for %.0f s after %d wrong passwords",
-                               client, record.blocked_until - now, record.failures)
+                record.blocked_until = now + min(self.max_lockout_seconds, self.lockout_seconds * 2**over)
+                logger.warning(
+                    "login from %s locked for %.0f s after %d wrong passwords",
+                    client,
+                    record.blocked_until - now,
+                    record.failures,
+                )
 
     def succeeded(self, client: str) -> None:
         with self._lock:
@@ -111,8 +115,10 @@ class LoginAttempts:
 
 
 def too_many_attempts(seconds: float) -> str:
-    return (f"Too many wrong passwords from this address; wait {max(1, round(seconds))} seconds and "
-            "try again with the right password.")
+    return (
+        f"Too many wrong passwords from this address; wait {max(1, round(seconds))} seconds and "
+        "try again with the right password."
+    )
 
 
 class LoginThrottle:
@@ -123,17 +129,28 @@ class LoginThrottle:
         self.attempts = attempts or LoginAttempts()
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].rstrip("/").endswith("/login")
+        ):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
         wait = self.attempts.wait_seconds(client)
         if wait > 0:
             body = json.dumps({"detail": too_many_attempts(wait)}).encode()
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(max(1, round(wait))).encode()),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", str(max(1, round(wait))).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         status: list[int] = []

@@ -19,8 +19,9 @@ def start_job(
 ) -> Iterator[JobEvent]:
     """Queue the job (QueueFullError when its model's queue is full) and return its event stream."""
     with studio.session() as session:
-        return studio.runner.start(session=session, owner=owner, project_id=project_id, kind=kind, model=model,
-                                   work=work)
+        return studio.runner.start(
+            session=session, owner=owner, project_id=project_id, kind=kind, model=model, work=work
+        )
 
 
 def cancel_jobs(studio: StudioContext, *, owner: str, project_id: int, kinds: Iterable[str]) -> int:

@@ -36,8 +36,10 @@ def project_id_from_address(value: str | None) -> int | None:
         return None
     text = str(value).strip()
     if not text.isdigit() or len(text) > 18:
-        raise StudioError(f"The address names the project {text!r}, which is no project number; open a project "
-                          "from the Projects tab.")
+        raise StudioError(
+            f"The address names the project {text!r}, which is no project number; open a project "
+            "from the Projects tab."
+        )
     return int(text)
 
 
@@ -51,7 +53,9 @@ def build(shell: Shell) -> None:
             project_id = project_id_from_address(params.get(PARAMETER))
             if project_id is None:
                 return dict(NO_PROJECT)
-            project = shell.studio().call(services.get_project, owner=shell.owner(request), project_id=project_id)
+            project = shell.studio().call(
+                services.get_project, owner=shell.owner(request), project_id=project_id
+            )
         except StudioError as error:
             warn(f"The project in this page's address was not opened: {error}")
             return dict(NO_PROJECT)
@@ -62,4 +66,6 @@ def build(shell: Shell) -> None:
         return "" if project_id is None else str(project_id)
 
     shell.demo.load(open_from_address, None, [shell.project])
-    shell.project.change(address_of, [shell.project], [address_id]).then(None, [address_id], None, js=SET_ADDRESS)
+    shell.project.change(address_of, [shell.project], [address_id]).then(
+        None, [address_id], None, js=SET_ADDRESS
+    )

@@ -13,8 +13,13 @@ from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, project_ref, require_project_id
 from studio.ui.upload_field import UploadField
 
-FORMATS = [("Recognise it", "auto"), ("JSON", "json"), ("Fountain", "fountain"), ("MovieBench", "moviebench"),
-           ("Final Draft", "fdx")]
+FORMATS = [
+    ("Recognise it", "auto"),
+    ("JSON", "json"),
+    ("Fountain", "fountain"),
+    ("MovieBench", "moviebench"),
+    ("Final Draft", "fdx"),
+]
 TARGETS = [("A new project", "new"), ("The open project (replaces its script)", "replace")]
 
 
@@ -23,8 +28,13 @@ def project_gallery(summaries: list[services.ProjectSummary]) -> list[tuple[obje
     items = []
     for summary in summaries:
         caption = f"{summary.name} · {summary.num_shots} shot{'s' if summary.num_shots != 1 else ''}"
-        picture = str(summary.thumbnail) if summary.thumbnail else placeholder_card(
-            summary.name, f"{summary.num_scenes} scenes, {summary.num_characters} characters, no keyframes yet"
+        picture = (
+            str(summary.thumbnail)
+            if summary.thumbnail
+            else placeholder_card(
+                summary.name,
+                f"{summary.num_scenes} scenes, {summary.num_characters} characters, no keyframes yet",
+            )
         )
         items.append((picture, caption))
     return items
@@ -55,8 +65,13 @@ def build(shell: Shell) -> None:
         with gr.Row():
             with gr.Column(scale=3):
                 gallery = gr.Gallery(
-                    label="Your projects — click one to open it", columns=4, height=420, allow_preview=False, fit_columns=False,
-                    object_fit="contain", elem_id="project-gallery",
+                    label="Your projects — click one to open it",
+                    columns=4,
+                    height=420,
+                    allow_preview=False,
+                    fit_columns=False,
+                    object_fit="contain",
+                    elem_id="project-gallery",
                 )
                 with gr.Row():
                     newer = gr.Button("◀ Newer", size="sm", elem_id="projects-newer")
@@ -64,16 +79,23 @@ def build(shell: Shell) -> None:
                     older = gr.Button("Older ▶", size="sm", elem_id="projects-older")
             with gr.Column(scale=2):
                 with gr.Group():
-                    new_name = gr.Textbox(label="New project name", placeholder="The Lighthouse", max_lines=1,
-                                          elem_id="new-project-name")
+                    new_name = gr.Textbox(
+                        label="New project name",
+                        placeholder="The Lighthouse",
+                        max_lines=1,
+                        elem_id="new-project-name",
+                    )
                     create = gr.Button("Create project", variant="primary", elem_id="create-project")
                 with gr.Accordion("Open a sample project", open=False):
                     sample = gr.Dropdown(label="Sample", choices=[], elem_id="sample-choice")
                     open_sample = gr.Button("Open sample", elem_id="open-sample")
                 with gr.Accordion("Import a script (JSON, Fountain, MovieBench) or a backup ZIP", open=False):
-                    upload = UploadField(label="Script file, or a project's backup ZIP",
-                                        file_types=[".json", ".fountain", ".spmd", ".txt", ".fdx", ".zip"],
-                                        type="filepath", elem_id="script-file")
+                    upload = UploadField(
+                        label="Script file, or a project's backup ZIP",
+                        file_types=[".json", ".fountain", ".spmd", ".txt", ".fdx", ".zip"],
+                        type="filepath",
+                        elem_id="script-file",
+                    )
                     fmt = gr.Radio(FORMATS, value="auto", label="Format")
                     target = gr.Radio(TARGETS, value="new", label="Import into")
                     do_import = gr.Button("Import", elem_id="import-script")
@@ -93,8 +115,12 @@ def build(shell: Shell) -> None:
     def listing(owner: str, page_number: int) -> tuple[list, list[int], int, str]:
         """One page of the project list (a thousand projects load as fast as ten)."""
         shown = shell.studio().call(services.list_project_page, owner=owner, page=page_number or 0)
-        return (project_gallery(shown.summaries), [s.id for s in shown.summaries], shown.page,
-                page_text(shown))
+        return (
+            project_gallery(shown.summaries),
+            [s.id for s in shown.summaries],
+            shown.page,
+            page_text(shown),
+        )
 
     def view_of(owner: str, project_id: int | None) -> services.ProjectView | None:
         if project_id is None:
@@ -110,8 +136,10 @@ def build(shell: Shell) -> None:
         except StudioError:
             view = None  # deleted in another tab
         samples = shell.studio().call(services.list_samples)
-        choices = [(s.title if f"{s.num_shots} shots" in s.title else f"{s.title} ({s.num_shots} shots)", s.name)
-                   for s in samples]
+        choices = [
+            (s.title if f"{s.num_shots} shots" in s.title else f"{s.title} ({s.num_shots} shots)", s.name)
+            for s in samples
+        ]
         return items, ids, page_number, label, current_project_markdown(view), gr.Dropdown(choices=choices)
 
     outputs = [gallery, project_ids, page, page_label, current, sample]
@@ -167,24 +195,30 @@ def build(shell: Shell) -> None:
         project_id = require_project_id(ref) if target_value == "replace" else None
         try:
             report = shell.studio().call(
-                services.import_script_source, owner=shell.owner(request), path=path,
-                fmt=None if fmt_value == "auto" else fmt_value, project_id=project_id,
+                services.import_script_source,
+                owner=shell.owner(request),
+                path=path,
+                fmt=None if fmt_value == "auto" else fmt_value,
+                project_id=project_id,
                 replace=project_id is not None,
             )
         finally:
             discard_upload(path)  # imported or refused, the uploaded file is done with
         for note in report.notes:
             inform(note)
-        inform(f"Imported {report.num_scenes} scenes, {report.num_shots} shots and {report.num_characters} "
-               f"characters into {report.project.name}.")
+        inform(
+            f"Imported {report.num_scenes} scenes, {report.num_shots} shots and {report.num_characters} "
+            f"characters into {report.project.name}."
+        )
         return project_ref(report.project.id), None
 
     do_import.click(import_script, [upload, fmt, target, shell.project], [shell.project, upload])
 
     @guarded
     def rename_project(name: str, ref, request: gr.Request):
-        project = shell.studio().call(services.rename_project, owner=shell.owner(request),
-                                      project_id=require_project_id(ref), name=name)
+        project = shell.studio().call(
+            services.rename_project, owner=shell.owner(request), project_id=require_project_id(ref), name=name
+        )
         inform(f"Renamed to {project.name}.")
         return project_ref(project.id), ""
 
@@ -192,8 +226,9 @@ def build(shell: Shell) -> None:
 
     @guarded
     def duplicate_project(ref, request: gr.Request):
-        copy = shell.studio().call(services.duplicate_project, owner=shell.owner(request),
-                                   project_id=require_project_id(ref))
+        copy = shell.studio().call(
+            services.duplicate_project, owner=shell.owner(request), project_id=require_project_id(ref)
+        )
         inform(f"Made {copy.name} and opened it.")
         return project_ref(copy.id)
 
@@ -201,10 +236,13 @@ def build(shell: Shell) -> None:
 
     @guarded
     def ask_delete(ref, request: gr.Request):
-        project = shell.studio().call(services.get_project, owner=shell.owner(request),
-                                      project_id=require_project_id(ref))
-        text = (f"Delete **{markdown_text(project.name)}** with its cast, script, keyframes and videos? "
-                "This cannot be undone.")
+        project = shell.studio().call(
+            services.get_project, owner=shell.owner(request), project_id=require_project_id(ref)
+        )
+        text = (
+            f"Delete **{markdown_text(project.name)}** with its cast, script, keyframes and videos? "
+            "This cannot be undone."
+        )
         return gr.Group(visible=True), text
 
     delete.click(ask_delete, [shell.project], [confirm_box, confirm_text])

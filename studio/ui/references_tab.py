@@ -13,13 +13,17 @@ from studio.ui.served_files import discard_upload
 from studio.ui.shell import Shell, project_id_of, require_project_id
 from studio.ui.upload_field import UploadField
 
-INTRO = ("Reference frames show the model the look you want (palette, grade, places). Every generation of this "
-         "project reads them as few-shot context.")
+INTRO = (
+    "Reference frames show the model the look you want (palette, grade, places). Every generation of this "
+    "project reads them as few-shot context."
+)
 
 
 def reference_items(references: list[services.ReferenceView]) -> list[tuple[str, str]]:
-    return [(str(r.path), r.reference.caption or r.reference.original_name or f"Reference {i}")
-            for i, r in enumerate(references, start=1)]
+    return [
+        (str(r.path), r.reference.caption or r.reference.original_name or f"Reference {i}")
+        for i, r in enumerate(references, start=1)
+    ]
 
 
 def build(shell: Shell) -> None:
@@ -27,21 +31,35 @@ def build(shell: Shell) -> None:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=3):
-                gallery = gr.Gallery(label="Reference frames — click one to select it", columns=4, height=380,
-                                     allow_preview=False, fit_columns=False, object_fit="contain", elem_id="reference-gallery")
+                gallery = gr.Gallery(
+                    label="Reference frames — click one to select it",
+                    columns=4,
+                    height=380,
+                    allow_preview=False,
+                    fit_columns=False,
+                    object_fit="contain",
+                    elem_id="reference-gallery",
+                )
                 remove = gr.Button("Remove the selected frame", variant="stop")
             with gr.Column(scale=2):
                 caption = gr.Textbox(label="Caption for the next upload (optional)", max_lines=1)
-                upload = UploadField(label="Add reference frames (PNG, JPEG or WEBP)", file_count="multiple",
-                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
-                                    elem_id="reference-upload")
+                upload = UploadField(
+                    label="Add reference frames (PNG, JPEG or WEBP)",
+                    file_count="multiple",
+                    file_types=[".png", ".jpg", ".jpeg", ".webp"],
+                    type="filepath",
+                    elem_id="reference-upload",
+                )
         ids = gr.State([])
         chosen = gr.State(None)
 
     def listing(owner: str, ref) -> list:
         project_id = project_id_of(ref)
-        references = [] if project_id is None else shell.studio().call(
-            services.list_reference_frames, owner=owner, project_id=project_id)
+        references = (
+            []
+            if project_id is None
+            else shell.studio().call(services.list_reference_frames, owner=owner, project_id=project_id)
+        )
         return [reference_items(references), [r.reference.id for r in references], None]
 
     @guarded
@@ -59,8 +77,14 @@ def build(shell: Shell) -> None:
         added = 0
         for path in files or []:
             try:
-                result = shell.studio().call(services.add_reference_frame, owner=owner, project_id=project_id,
-                                             upload=path, filename=Path(path).name, caption=caption_value or "")
+                result = shell.studio().call(
+                    services.add_reference_frame,
+                    owner=owner,
+                    project_id=project_id,
+                    upload=path,
+                    filename=Path(path).name,
+                    caption=caption_value or "",
+                )
             except StudioError as error:
                 warn(str(error))
                 continue

@@ -31,7 +31,9 @@ SHOT_FIELDS = ("plot", "characters", "size", "angle", "motion", "duration", "not
 SHOT_HINTS = {
     "plot": "One or two sentences: who does what, where.",
     "characters": "Who is in the frame (at most 5).",
-    "size": None, "angle": None, "motion": None,
+    "size": None,
+    "angle": None,
+    "motion": None,
     "duration": "Seconds on screen (used by the animatic and the clips).",
     "notes": "For the team; no model reads them.",
 }
@@ -44,8 +46,16 @@ def overview_rows(view: services.ProjectView | None) -> list[list[object]]:
     for scene in view.scenes if view else ():
         for shot in scene.shots:
             s = shot.shot
-            rows.append([shot.number, scene.scene.position + 1, s.plot, ", ".join(s.characters), s.duration,
-                         "yes" if s.locked else ""])
+            rows.append(
+                [
+                    shot.number,
+                    scene.scene.position + 1,
+                    s.plot,
+                    ", ".join(s.characters),
+                    s.duration,
+                    "yes" if s.locked else "",
+                ]
+            )
     return rows
 
 
@@ -65,20 +75,28 @@ def build(shell: Shell) -> None:
                 style = gr.Textbox(label="Style of the whole film", info="e.g. warm film grain", max_lines=2)
                 details_status = gr.Markdown()
                 save_details = gr.Button("Save logline and style")
-            overview = gr.Dataframe(headers=OVERVIEW_HEADERS, interactive=False, wrap=True,
-                                    column_widths=OVERVIEW_WIDTHS, label="Shots in story order",
-                                    elem_id="script-overview")
+            overview = gr.Dataframe(
+                headers=OVERVIEW_HEADERS,
+                interactive=False,
+                wrap=True,
+                column_widths=OVERVIEW_WIDTHS,
+                label="Shots in story order",
+                elem_id="script-overview",
+            )
             problems = gr.Markdown(elem_id="script-problems")
             undo = gr.Button("Undo the last delete", visible=False, elem_id="undo-script")
         with gr.Column(scale=3):
             with gr.Group():
-                scene = gr.Dropdown(label="Scene", choices=[("+ New scene", NEW)], value=NEW,
-                                    elem_id="scene-choice")
-                heading = gr.Textbox(label="Heading", info=SCENE_HINTS["heading"], max_lines=1,
-                                     elem_id="scene-heading")
+                scene = gr.Dropdown(
+                    label="Scene", choices=[("+ New scene", NEW)], value=NEW, elem_id="scene-choice"
+                )
+                heading = gr.Textbox(
+                    label="Heading", info=SCENE_HINTS["heading"], max_lines=1, elem_id="scene-heading"
+                )
                 with gr.Row():
-                    time_of_day = gr.Dropdown(label="Time of day", choices=[t.value for t in TimeOfDay],
-                                              value="day")
+                    time_of_day = gr.Dropdown(
+                        label="Time of day", choices=[t.value for t in TimeOfDay], value="day"
+                    )
                     scene_style = gr.Textbox(label="Scene style", info=SCENE_HINTS["style"], max_lines=1)
                 elements = gr.Textbox(label="Scene elements", info=SCENE_HINTS["elements"], lines=2)
                 scene_status = gr.Markdown()
@@ -88,23 +106,39 @@ def build(shell: Shell) -> None:
                     scene_down = gr.Button("Move down")
                     delete_scene = gr.Button("Delete scene", variant="stop")
             with gr.Group():
-                shot = gr.Dropdown(label="Shot", choices=[("+ New shot", NEW)], value=NEW, elem_id="shot-choice")
+                shot = gr.Dropdown(
+                    label="Shot", choices=[("+ New shot", NEW)], value=NEW, elem_id="shot-choice"
+                )
                 plot = gr.Textbox(label="Plot", info=SHOT_HINTS["plot"], lines=2, elem_id="shot-plot")
-                characters = gr.Dropdown(label="Characters", info=SHOT_HINTS["characters"], choices=[],
-                                         multiselect=True, elem_id="shot-characters")
+                characters = gr.Dropdown(
+                    label="Characters",
+                    info=SHOT_HINTS["characters"],
+                    choices=[],
+                    multiselect=True,
+                    elem_id="shot-characters",
+                )
                 with gr.Row():
                     size = gr.Dropdown(label="Shot size", choices=[v.value for v in ShotSize], value="medium")
-                    angle = gr.Dropdown(label="Camera angle", choices=[v.value for v in CameraAngle],
-                                        value="eye-level")
-                    motion = gr.Dropdown(label="Camera motion", choices=[v.value for v in CameraMotion],
-                                         value="static")
+                    angle = gr.Dropdown(
+                        label="Camera angle", choices=[v.value for v in CameraAngle], value="eye-level"
+                    )
+                    motion = gr.Dropdown(
+                        label="Camera motion", choices=[v.value for v in CameraMotion], value="static"
+                    )
                     # No `minimum`: Gradio would refuse the value before the callback runs and
                     # turn every output into an error; core.script's rule is shown at the field.
-                    duration = gr.Number(label="Duration (s)", info=SHOT_HINTS["duration"], value=3.0,
-                                         elem_id="shot-duration")
-                dialogue = gr.Dataframe(headers=["Character", "Line", "Parenthetical"], type="array",
-                                        interactive=True, label="Dialogue", datatype=["str", "str", "str"],
-                                        column_count=3, elem_id="shot-dialogue")
+                    duration = gr.Number(
+                        label="Duration (s)", info=SHOT_HINTS["duration"], value=3.0, elem_id="shot-duration"
+                    )
+                dialogue = gr.Dataframe(
+                    headers=["Character", "Line", "Parenthetical"],
+                    type="array",
+                    interactive=True,
+                    label="Dialogue",
+                    datatype=["str", "str", "str"],
+                    column_count=3,
+                    elem_id="shot-dialogue",
+                )
                 notes = gr.Textbox(label="Notes", info=SHOT_HINTS["notes"], max_lines=2)
                 shot_status = gr.Markdown()
                 with gr.Row():
@@ -119,14 +153,33 @@ def build(shell: Shell) -> None:
 
     scene_inputs = [heading, time_of_day, elements, scene_style]
     shot_inputs = [plot, characters, size, angle, motion, duration, notes]
-    everything = [logline, style, overview, problems, scene, *scene_inputs, save_scene, scene_status,
-                  shot, *shot_inputs, dialogue, save_shot, shot_status, undo, details_loaded, scene_loaded,
-                  shot_loaded]
+    everything = [
+        logline,
+        style,
+        overview,
+        problems,
+        scene,
+        *scene_inputs,
+        save_scene,
+        scene_status,
+        shot,
+        *shot_inputs,
+        dialogue,
+        save_shot,
+        shot_status,
+        undo,
+        details_loaded,
+        scene_loaded,
+        shot_loaded,
+    ]
 
     def project_view(owner: str, ref) -> services.ProjectView | None:
         project_id = project_id_of(ref)
-        return None if project_id is None else shell.studio().call(services.open_project, owner=owner,
-                                                                  project_id=project_id)
+        return (
+            None
+            if project_id is None
+            else shell.studio().call(services.open_project, owner=owner, project_id=project_id)
+        )
 
     def scene_form(view, scene_id) -> list:
         chosen = _scene(view, scene_id)
@@ -148,17 +201,28 @@ def build(shell: Shell) -> None:
         s = chosen.shot if chosen else None
         cast = [c.character.name for c in (view.cast if view else ())]
         return [
-            gr.Dropdown(choices=shot_choices(view, scene_id, new="+ New shot") if chosen_scene else [("+ New shot", NEW)],
-                        value=s.id if s else NEW),
+            gr.Dropdown(
+                choices=shot_choices(view, scene_id, new="+ New shot")
+                if chosen_scene
+                else [("+ New shot", NEW)],
+                value=s.id if s else NEW,
+            ),
             gr.Textbox(value=s.plot if s else "", **hint(SHOT_HINTS["plot"])),
-            gr.Dropdown(choices=cast, value=list(s.characters) if s else [], **hint(SHOT_HINTS["characters"])),
+            gr.Dropdown(
+                choices=cast, value=list(s.characters) if s else [], **hint(SHOT_HINTS["characters"])
+            ),
             gr.Dropdown(value=s.size if s else "medium", **hint(None)),
             gr.Dropdown(value=s.angle if s else "eye-level", **hint(None)),
             gr.Dropdown(value=s.motion if s else "static", **hint(None)),
             gr.Number(value=s.duration if s else 3.0, **hint(SHOT_HINTS["duration"])),
             gr.Textbox(value=s.notes if s else "", **hint(SHOT_HINTS["notes"])),
-            gr.Dataframe(value=[[line.get("character", ""), line.get("text", ""), line.get("parenthetical", "")]
-                                for line in (s.dialogue if s else [])], elem_classes=[]),
+            gr.Dataframe(
+                value=[
+                    [line.get("character", ""), line.get("text", ""), line.get("parenthetical", "")]
+                    for line in (s.dialogue if s else [])
+                ],
+                elem_classes=[],
+            ),
             gr.Button(value="Save shot" if s else "Add shot"),
             "",
         ]
@@ -173,20 +237,35 @@ def build(shell: Shell) -> None:
         if scene_id != NEW and _scene(view, scene_id) is None:
             scene_id = view.scenes[0].scene.id if view and view.scenes else NEW
         chosen_scene = _scene(view, scene_id)
-        if chosen_scene is not None and shot_id != NEW and not any(s.shot.id == shot_id for s in chosen_scene.shots):
+        if (
+            chosen_scene is not None
+            and shot_id != NEW
+            and not any(s.shot.id == shot_id for s in chosen_scene.shots)
+        ):
             shot_id = chosen_scene.shots[0].shot.id if chosen_scene.shots else NEW
         project = view.project if view else None
         problems_text = ""
         if view is not None:
             found = shell.studio().call(services.validate_project, owner=owner, project_id=project.id)
-            problems_text = ("**The script has problems to fix before generating:**\n" + markdown_list(found)) if found else ""
-        last = None if view is None else shell.studio().call(
-            services.last_deletion, owner=owner, project_id=project.id, kinds=services.SCRIPT_KINDS)
+            problems_text = (
+                ("**The script has problems to fix before generating:**\n" + markdown_list(found))
+                if found
+                else ""
+            )
+        last = (
+            None
+            if view is None
+            else shell.studio().call(
+                services.last_deletion, owner=owner, project_id=project.id, kinds=services.SCRIPT_KINDS
+            )
+        )
         return [
             gr.Textbox(value=project.logline if project else "", **hint(None)),
             gr.Textbox(value=project.style if project else "", **hint("e.g. warm film grain")),
-            overview_rows(view), problems_text,
-            *scene_form(view, scene_id), *shot_form(view, scene_id, shot_id),
+            overview_rows(view),
+            problems_text,
+            *scene_form(view, scene_id),
+            *shot_form(view, scene_id, shot_id),
             undo_button(last),
             stale_forms.details_fingerprint(project) if project else None,
             stale_forms.scene_fingerprint(chosen_scene.scene) if chosen_scene else None,
@@ -215,36 +294,51 @@ def build(shell: Shell) -> None:
 
     @guarded
     def save_project_details(ref, logline_value, style_value, loaded, request: gr.Request):
-        result = shell.studio().call(services.update_project_details, owner=shell.owner(request),
-                                     project_id=require_project_id(ref), logline=logline_value, style=style_value,
-                                     expected=loaded)
+        result = shell.studio().call(
+            services.update_project_details,
+            owner=shell.owner(request),
+            project_id=require_project_id(ref),
+            logline=logline_value,
+            style=style_value,
+            expected=loaded,
+        )
         if not result.ok:
             infos = field_infos(result.problems, ("logline", "style"), {"style": "e.g. warm film grain"})
             warn_not_saved(result.problems, "logline and style")
             return [*infos, general_problems(result.problems, ("logline", "style")), gr.update()]
         inform("Saved the logline and style.")
-        return [gr.update(**hint(None)), gr.update(**hint("e.g. warm film grain")), "",
-                stale_forms.details_fingerprint(result.value)]
+        return [
+            gr.update(**hint(None)),
+            gr.update(**hint("e.g. warm film grain")),
+            "",
+            stale_forms.details_fingerprint(result.value),
+        ]
 
-    save_details.click(save_project_details, [shell.project, logline, style, details_loaded],
-                       [logline, style, details_status, details_loaded])
+    save_details.click(
+        save_project_details,
+        [shell.project, logline, style, details_loaded],
+        [logline, style, details_status, details_loaded],
+    )
 
     # -- scenes ---------------------------------------------------------------------------
 
     @guarded
-    def save_scene_form(ref, scene_id, shot_id, heading_v, tod_v, elements_v, style_v, loaded, request: gr.Request):
+    def save_scene_form(
+        ref, scene_id, shot_id, heading_v, tod_v, elements_v, style_v, loaded, request: gr.Request
+    ):
         owner = shell.owner(request)
         project_id = require_project_id(ref)
         values = {"heading": heading_v, "time_of_day": tod_v, "elements": elements_v, "style": style_v}
         if scene_id in (None, NEW):
             result = shell.studio().call(services.add_scene, owner=owner, project_id=project_id, **values)
         else:
-            result = shell.studio().call(services.edit_scene, owner=owner, scene_id=scene_id, expected=loaded,
-                                         **values)
+            result = shell.studio().call(
+                services.edit_scene, owner=owner, scene_id=scene_id, expected=loaded, **values
+            )
         if not result.ok:
             updates = [gr.update()] * len(everything)
             start = everything.index(heading)
-            updates[start:start + 4] = field_infos(result.problems, SCENE_FIELDS, SCENE_HINTS)
+            updates[start : start + 4] = field_infos(result.problems, SCENE_FIELDS, SCENE_HINTS)
             updates[everything.index(scene_status)] = general_problems(result.problems, SCENE_FIELDS)
             warn_not_saved(result.problems, "scene")
             return updates
@@ -260,8 +354,9 @@ def build(shell: Shell) -> None:
             chosen = _scene(project_view(owner, ref), scene_id)
             if chosen is None:
                 raise StudioError("Choose the scene to move first.")
-            shell.studio().call(services.move_scene, owner=owner, scene_id=scene_id,
-                                new_index=chosen.scene.position + step)
+            shell.studio().call(
+                services.move_scene, owner=owner, scene_id=scene_id, new_index=chosen.scene.position + step
+            )
             return all_forms(owner, ref, scene_id, shot_id)
 
         return move_scene
@@ -283,34 +378,60 @@ def build(shell: Shell) -> None:
     # -- shots ----------------------------------------------------------------------------
 
     @guarded
-    def save_shot_form(ref, scene_id, shot_id, plot_v, characters_v, size_v, angle_v, motion_v, duration_v,
-                       notes_v, dialogue_v, loaded, request: gr.Request):
+    def save_shot_form(
+        ref,
+        scene_id,
+        shot_id,
+        plot_v,
+        characters_v,
+        size_v,
+        angle_v,
+        motion_v,
+        duration_v,
+        notes_v,
+        dialogue_v,
+        loaded,
+        request: gr.Request,
+    ):
         owner = shell.owner(request)
         if scene_id in (None, NEW):
             raise StudioError("Add or choose a scene first; every shot belongs to a scene.")
         # An emptied duration box is "" (not None, which would keep the old value), so the
         # script model says the duration is missing.
-        fields = {"plot": plot_v or "", "characters": list(characters_v or []), "size": size_v, "angle": angle_v,
-                  "motion": motion_v, "duration": "" if duration_v is None else duration_v,
-                  "notes": notes_v or "", "dialogue": dialogue_v or []}
+        fields = {
+            "plot": plot_v or "",
+            "characters": list(characters_v or []),
+            "size": size_v,
+            "angle": angle_v,
+            "motion": motion_v,
+            "duration": "" if duration_v is None else duration_v,
+            "notes": notes_v or "",
+            "dialogue": dialogue_v or [],
+        }
         if shot_id in (None, NEW):
             result = shell.studio().call(services.add_shot, owner=owner, scene_id=scene_id, **fields)
         else:
-            result = shell.studio().call(services.edit_shot, owner=owner, shot_id=shot_id, expected=loaded,
-                                         **fields)
+            result = shell.studio().call(
+                services.edit_shot, owner=owner, shot_id=shot_id, expected=loaded, **fields
+            )
         if not result.ok:
             updates = [gr.update()] * len(everything)
-            for name, update in zip(SHOT_FIELDS, field_infos(result.problems, SHOT_FIELDS, SHOT_HINTS), strict=True):
+            for name, update in zip(
+                SHOT_FIELDS, field_infos(result.problems, SHOT_FIELDS, SHOT_HINTS), strict=True
+            ):
                 updates[everything.index(dict(zip(SHOT_FIELDS, shot_inputs, strict=True))[name])] = update
             updates[everything.index(dialogue)] = gr.update(
-                elem_classes=[PROBLEM_CLASS] if "dialogue" in result.problems else [])
+                elem_classes=[PROBLEM_CLASS] if "dialogue" in result.problems else []
+            )
             updates[everything.index(shot_status)] = general_problems(result.problems, SHOT_FIELDS)
             warn_not_saved(result.problems, "shot")
             return updates
         inform("Saved the shot.")
         return all_forms(owner, ref, scene_id, result.value.id)
 
-    save_shot.click(save_shot_form, [shell.project, scene, shot, *shot_inputs, dialogue, shot_loaded], everything)
+    save_shot.click(
+        save_shot_form, [shell.project, scene, shot, *shot_inputs, dialogue, shot_loaded], everything
+    )
 
     def shot_mover(step: int):
         @guarded
@@ -319,8 +440,9 @@ def build(shell: Shell) -> None:
             chosen = _shot(project_view(owner, ref), shot_id)
             if chosen is None:
                 raise StudioError("Choose the shot to move first.")
-            shell.studio().call(services.move_shot, owner=owner, shot_id=shot_id,
-                                new_index=chosen.shot.position + step)
+            shell.studio().call(
+                services.move_shot, owner=owner, shot_id=shot_id, new_index=chosen.shot.position + step
+            )
             return all_forms(owner, ref, scene_id, shot_id)
 
         return move_shot
@@ -342,8 +464,12 @@ def build(shell: Shell) -> None:
     @guarded
     def undo_script_delete(ref, scene_id, shot_id, request: gr.Request):
         owner = shell.owner(request)
-        last = shell.studio().call(services.last_deletion, owner=owner, project_id=require_project_id(ref),
-                                   kinds=services.SCRIPT_KINDS)
+        last = shell.studio().call(
+            services.last_deletion,
+            owner=owner,
+            project_id=require_project_id(ref),
+            kinds=services.SCRIPT_KINDS,
+        )
         if last is None:
             raise StudioError("There is no delete to undo in this script.")
         shell.studio().call(services.undo_deletion, owner=owner, deletion_id=last.id)

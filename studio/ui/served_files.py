@@ -147,12 +147,21 @@ class OwnerOnlyFiles:
         request = Request(scope)
         cookie_id = gradio_app.cookie_id
         token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
-            f"access-token-unsecure-{cookie_id}")
+            f"access-token-unsecure-{cookie_id}"
+        )
         user = gradio_app.tokens.get(token) if token else None
         if user is not None and not await anyio.to_thread.run_sync(self._may_read, user, file):
             body = json.dumps({"detail": FORBIDDEN}).encode()
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         # Not logged in: Gradio's own login check answers.

@@ -11,16 +11,27 @@ from studio.ui.feedback import guarded, inform, markdown_text
 from studio.ui.field_messages import field_infos, general_problems, warn_not_saved
 from studio.ui.shell import Shell, project_id_of, require_project_id
 
-FIELDS = ("bundle_path", "num_inference_steps", "guidance_scale", "face_guidance_scale", "seed_policy", "seed")
+FIELDS = (
+    "bundle_path",
+    "num_inference_steps",
+    "guidance_scale",
+    "face_guidance_scale",
+    "seed_policy",
+    "seed",
+)
 HINTS = {
-    "bundle_path": ("The bundles this studio offers: its default one and those in the folders its operator "
-                    "added with --bundles DIR (nothing is ever downloaded)."),
+    "bundle_path": (
+        "The bundles this studio offers: its default one and those in the folders its operator "
+        "added with --bundles DIR (nothing is ever downloaded)."
+    ),
     "num_inference_steps": "Denoising steps per keyframe; empty: the bundle's default.",
     "guidance_scale": "How strongly the script steers each keyframe; empty: the bundle's default.",
     "face_guidance_scale": "How strongly the cast's face photos steer who appears (1 = off; above 1 costs one more "
     "decoder pass per step); empty: the bundle's default.",
-    "seed_policy": ("per-shot: shot 1 uses the seed, shot 2 the seed + 1, ... (as the command line's --seed; "
-                    "repeatable); fixed: the same seed everywhere; random: new each time."),
+    "seed_policy": (
+        "per-shot: shot 1 uses the seed, shot 2 the seed + 1, ... (as the command line's --seed; "
+        "repeatable); fixed: the same seed everywhere; random: new each time."
+    ),
     "seed": "The base seed of the per-shot and fixed policies.",
 }
 DEFAULT = "default"
@@ -48,18 +59,27 @@ def bundle_note(models: services.ModelCache, folder: str | None) -> str:
 
 def build(shell: Shell) -> None:
     with gr.Tab("Settings", id="settings") as tab:
-        gr.Markdown("Generation settings of the open project; every keyframe records the values it was made with.")
+        gr.Markdown(
+            "Generation settings of the open project; every keyframe records the values it was made with."
+        )
         with gr.Row():
             with gr.Column():
-                bundle_path = gr.Dropdown(label="Model bundle", choices=[], info=HINTS["bundle_path"],
-                                          elem_id="bundle-choice")
+                bundle_path = gr.Dropdown(
+                    label="Model bundle", choices=[], info=HINTS["bundle_path"], elem_id="bundle-choice"
+                )
                 bundle_status = gr.Markdown()
             with gr.Column():
                 steps = gr.Number(label="Steps", info=HINTS["num_inference_steps"], precision=0, value=None)
                 guidance = gr.Number(label="Guidance scale", info=HINTS["guidance_scale"], value=None)
-                face_guidance = gr.Number(label="Face guidance", info=HINTS["face_guidance_scale"], value=None)
-                policy = gr.Dropdown([p.value for p in SeedPolicy], value=SeedPolicy.PER_SHOT.value,
-                                     label="Seed policy", info=HINTS["seed_policy"])
+                face_guidance = gr.Number(
+                    label="Face guidance", info=HINTS["face_guidance_scale"], value=None
+                )
+                policy = gr.Dropdown(
+                    [p.value for p in SeedPolicy],
+                    value=SeedPolicy.PER_SHOT.value,
+                    label="Seed policy",
+                    info=HINTS["seed_policy"],
+                )
                 # No `minimum`: Gradio would refuse a negative seed before the callback and break
                 # the form; the settings model's rule is shown at the field instead.
                 seed = gr.Number(label="Seed", info=HINTS["seed"], precision=0, value=0)
@@ -73,14 +93,34 @@ def build(shell: Shell) -> None:
         project_id = project_id_of(ref)
         studio = shell.studio()
         if project_id is None:
-            return [gr.Dropdown(choices=bundle_choices(studio.models, None), value=DEFAULT, info=HINTS["bundle_path"]),
-                    bundle_note(studio.models, None), None, None, None, SeedPolicy.PER_SHOT.value, 0, ""]
+            return [
+                gr.Dropdown(
+                    choices=bundle_choices(studio.models, None), value=DEFAULT, info=HINTS["bundle_path"]
+                ),
+                bundle_note(studio.models, None),
+                None,
+                None,
+                None,
+                SeedPolicy.PER_SHOT.value,
+                0,
+                "",
+            ]
         project = studio.call(services.get_project, owner=shell.owner(request), project_id=project_id)
         s = project.settings
-        return [gr.Dropdown(choices=bundle_choices(studio.models, s.bundle_path), value=s.bundle_path or DEFAULT,
-                            info=HINTS["bundle_path"]),
-                bundle_note(studio.models, s.bundle_path), s.num_inference_steps, s.guidance_scale,
-                s.face_guidance_scale, s.seed_policy.value, s.seed, ""]
+        return [
+            gr.Dropdown(
+                choices=bundle_choices(studio.models, s.bundle_path),
+                value=s.bundle_path or DEFAULT,
+                info=HINTS["bundle_path"],
+            ),
+            bundle_note(studio.models, s.bundle_path),
+            s.num_inference_steps,
+            s.guidance_scale,
+            s.face_guidance_scale,
+            s.seed_policy.value,
+            s.seed,
+            "",
+        ]
 
     outputs = [bundle_path, bundle_status, steps, guidance, face_guidance, policy, seed, status]
     tab.select(refresh, [shell.project], outputs)
@@ -92,14 +132,24 @@ def build(shell: Shell) -> None:
         changes = {
             "bundle_path": None if choice in (None, DEFAULT) else choice,
             "num_inference_steps": None if steps_v is None else int(steps_v),
-            "guidance_scale": guidance_v, "face_guidance_scale": face_v, "seed_policy": policy_v,
+            "guidance_scale": guidance_v,
+            "face_guidance_scale": face_v,
+            "seed_policy": policy_v,
             "seed": seed_v,
         }
-        result = studio.call(services.update_project_settings, owner=shell.owner(request),
-                             project_id=require_project_id(ref), **changes)
+        result = studio.call(
+            services.update_project_settings,
+            owner=shell.owner(request),
+            project_id=require_project_id(ref),
+            **changes,
+        )
         if not result.ok:
             warn_not_saved(result.problems, "settings")
-            return [*field_infos(result.problems, FIELDS, HINTS), gr.update(), general_problems(result.problems, FIELDS)]
+            return [
+                *field_infos(result.problems, FIELDS, HINTS),
+                gr.update(),
+                general_problems(result.problems, FIELDS),
+            ]
         inform("Saved the settings.")
         return [*field_infos({}, FIELDS, HINTS), bundle_note(studio.models, changes["bundle_path"]), ""]
 

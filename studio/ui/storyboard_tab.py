@@ -17,7 +17,11 @@ from studio.ui.placeholders import placeholder_card
 from studio.ui.shell import Shell, project_id_of, require_project_id
 from studio.ui.upload_field import UploadField
 
-SEED_CHOICES = [("Project seed policy (Settings)", "policy"), ("New random seeds", "new"), ("This seed", "fixed")]
+SEED_CHOICES = [
+    ("Project seed policy (Settings)", "policy"),
+    ("New random seeds", "new"),
+    ("This seed", "fixed"),
+]
 REGENERATE_SEEDS = [("New random seed", "new"), ("This seed", "fixed")]
 PANEL_HINT = "Click a keyframe to regenerate, lock or restore that shot."
 
@@ -46,8 +50,10 @@ def storyboard_items(view: services.ProjectView | None) -> tuple[list[tuple[obje
     """Gallery items for every shot in story order (a card for shots without a keyframe) and their ids."""
     items, ids = [], []
     for shot in view.shots if view else ():
-        picture = str(shot.keyframe_path) if shot.keyframe_path else placeholder_card(
-            f"Shot {shot.number}", "Not generated yet. " + shot.shot.plot
+        picture = (
+            str(shot.keyframe_path)
+            if shot.keyframe_path
+            else placeholder_card(f"Shot {shot.number}", "Not generated yet. " + shot.shot.plot)
         )
         items.append((picture, shot_caption(shot)))
         ids.append(shot.shot.id)
@@ -70,38 +76,59 @@ def shot_panel(view: services.ProjectView | None, shot_id: int | None) -> str:
     if shot is None:
         return PANEL_HINT
     s = shot.shot
-    lines = [f"**Shot {shot.number}** — {markdown_text(s.plot)}",
-             f"{markdown_text(s.size)}, {markdown_text(s.angle)}, {markdown_text(s.motion)}, {s.duration:g} s"]
+    lines = [
+        f"**Shot {shot.number}** — {markdown_text(s.plot)}",
+        f"{markdown_text(s.size)}, {markdown_text(s.angle)}, {markdown_text(s.motion)}, {s.duration:g} s",
+    ]
     if s.characters:
         lines.append("With " + markdown_text(", ".join(s.characters)))
     for line in s.dialogue:
         paren = f" ({markdown_text(line['parenthetical'])})" if line.get("parenthetical") else ""
-        lines.append(f"**{markdown_text(str(line.get('character', '')).upper())}**{paren}: "
-                     f"{markdown_text(line.get('text', ''))}")
+        lines.append(
+            f"**{markdown_text(str(line.get('character', '')).upper())}**{paren}: "
+            f"{markdown_text(line.get('text', ''))}"
+        )
     if s.notes:
         lines.append(f"*Notes:* {markdown_text(s.notes)}")
     if shot.keyframe is not None:
-        lines.append(f"Current keyframe: {version_origin(shot.keyframe)}" + (f" · {LOCK_MARK} locked" if s.locked else ""))
+        lines.append(
+            f"Current keyframe: {version_origin(shot.keyframe)}"
+            + (f" · {LOCK_MARK} locked" if s.locked else "")
+        )
     return "  \n".join(lines)
 
 
 def build(shell: Shell) -> None:
     with gr.Tab("Storyboard", id="storyboard") as tab:
         with gr.Row(equal_height=True):
-            generate_all = gr.Button("Generate storyboard", variant="primary", elem_id="generate-all", scale=2)
+            generate_all = gr.Button(
+                "Generate storyboard", variant="primary", elem_id="generate-all", scale=2
+            )
             cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-generation", scale=1)
             with gr.Accordion("Seeds for the whole storyboard", open=False):
                 seed_mode = gr.Radio(SEED_CHOICES, value="policy", label="Seeds", show_label=False)
                 seed = gr.Number(label="Seed", value=0, precision=0)  # no Gradio minimum: see check_seed
         status = gr.Markdown(elem_id="storyboard-status")
         notice = gr.Markdown(elem_id="bundle-notice")
-        gallery = gr.Gallery(label="Storyboard (story order; locked shots are kept)", columns=4, height=460,
-                             allow_preview=False, fit_columns=False, object_fit="contain", elem_id="storyboard-gallery")
+        gallery = gr.Gallery(
+            label="Storyboard (story order; locked shots are kept)",
+            columns=4,
+            height=460,
+            allow_preview=False,
+            fit_columns=False,
+            object_fit="contain",
+            elem_id="storyboard-gallery",
+        )
         with gr.Row():
             with gr.Column(scale=2):
                 panel = gr.Markdown(PANEL_HINT, elem_id="shot-panel")
-                large = gr.Image(label="Keyframe", interactive=False, visible=False, elem_id="shot-large",
-                                 buttons=["fullscreen", "download"])
+                large = gr.Image(
+                    label="Keyframe",
+                    interactive=False,
+                    visible=False,
+                    elem_id="shot-large",
+                    buttons=["fullscreen", "download"],
+                )
                 with gr.Row():
                     earlier = gr.Button("◀ Move earlier", elem_id="move-earlier")
                     later = gr.Button("Move later ▶", elem_id="move-later")
@@ -111,13 +138,25 @@ def build(shell: Shell) -> None:
                 with gr.Row():
                     regen_mode = gr.Radio(REGENERATE_SEEDS, value="new", label="Seed for regenerating")
                     regen_seed = gr.Number(label="Seed", value=0, precision=0)
-                locked = gr.Checkbox(label="Locked: keep this keyframe when regenerating", elem_id="lock-shot")
-                own_panel = UploadField(label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
-                                    file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath",
-                                    elem_id="panel-upload")
+                locked = gr.Checkbox(
+                    label="Locked: keep this keyframe when regenerating", elem_id="lock-shot"
+                )
+                own_panel = UploadField(
+                    label="Use your own panel for this shot (a sketch or photo: PNG, JPEG or WEBP)",
+                    file_types=[".png", ".jpg", ".jpeg", ".webp"],
+                    type="filepath",
+                    elem_id="panel-upload",
+                )
             with gr.Column(scale=3):
-                versions = gr.Gallery(label="Versions of this shot — click one, then restore it", columns=5,
-                                      height=200, allow_preview=False, fit_columns=False, object_fit="contain", elem_id="versions")
+                versions = gr.Gallery(
+                    label="Versions of this shot — click one, then restore it",
+                    columns=5,
+                    height=200,
+                    allow_preview=False,
+                    fit_columns=False,
+                    object_fit="contain",
+                    elem_id="versions",
+                )
                 restore = gr.Button("Restore the selected version")
         shot_ids = gr.State([])
         chosen_shot = gr.State(None)
@@ -126,19 +165,37 @@ def build(shell: Shell) -> None:
 
     def project_view(owner: str, ref) -> services.ProjectView | None:
         project_id = project_id_of(ref)
-        return None if project_id is None else shell.studio().call(services.open_project, owner=owner,
-                                                                  project_id=project_id)
+        return (
+            None
+            if project_id is None
+            else shell.studio().call(services.open_project, owner=owner, project_id=project_id)
+        )
 
     def panel_outputs(owner: str, view, shot_id) -> list:
         exists = view is not None and any(s.shot.id == shot_id for s in view.shots)
         shot = next((s for s in view.shots if s.shot.id == shot_id), None) if exists else None
-        version_list = shell.studio().call(services.list_keyframe_versions, owner=owner, shot_id=shot_id) if exists else []
-        items = [(str(v.path), f"v{v.number} · {version_origin(v.version)}" + (" · current" if v.is_current else ""))
-                 for v in version_list]
+        version_list = (
+            shell.studio().call(services.list_keyframe_versions, owner=owner, shot_id=shot_id)
+            if exists
+            else []
+        )
+        items = [
+            (
+                str(v.path),
+                f"v{v.number} · {version_origin(v.version)}" + (" · current" if v.is_current else ""),
+            )
+            for v in version_list
+        ]
         picture = str(shot.keyframe_path) if shot is not None and shot.keyframe_path else None
-        return [shot_panel(view, shot_id), gr.Image(value=picture, visible=picture is not None),
-                gr.Checkbox(value=bool(shot and shot.shot.locked)), items,
-                [v.version.id for v in version_list], None, shot_id if exists else None]
+        return [
+            shot_panel(view, shot_id),
+            gr.Image(value=picture, visible=picture is not None),
+            gr.Checkbox(value=bool(shot and shot.shot.locked)),
+            items,
+            [v.version.id for v in version_list],
+            None,
+            shot_id if exists else None,
+        ]
 
     panel_widgets = [panel, large, locked, versions, version_ids, chosen_version, chosen_shot]
     board = [gallery, shot_ids]
@@ -196,8 +253,9 @@ def build(shell: Shell) -> None:
         yield items, ids, f"**Generating {count} keyframe{'s' if count != 1 else ''}…**"
         work = services.generation_job(plan, media=studio.media, models=studio.models)
         final = None
-        for event in start_job(studio, owner=owner, project_id=project_id, kind=plan.kind, model=plan.model_key,
-                               work=work):
+        for event in start_job(
+            studio, owner=owner, project_id=project_id, kind=plan.kind, model=plan.model_key, work=work
+        ):
             final = event
             if isinstance(event.preview, services.KeyframeMade):
                 items = with_keyframe(items, ids, event.preview, plots.get(event.preview.shot_id, ""))
@@ -205,7 +263,7 @@ def build(shell: Shell) -> None:
             yield items, ids, job_status(event, "Generation")
         if final is not None and final.status == "failed":
             warn(final.message)
-        for skipped in (final.result.get("skipped", []) if final is not None else []):
+        for skipped in final.result.get("skipped", []) if final is not None else []:
             warn(skipped)
         items, ids = storyboard_items(project_view(owner, ref))
         yield items, ids, job_status(final, "Generation") if final is not None else ""
@@ -218,7 +276,9 @@ def build(shell: Shell) -> None:
     def regenerate_one(ref, shot_id, mode, seed_value, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom: it injects the tracker
         if shot_id is None:
             raise StudioError("Click the keyframe of the shot to regenerate first.")
-        yield from stream(ref, request, progress, scope="shot", shot_id=shot_id, seed_mode=mode, seed=seed_value)
+        yield from stream(
+            ref, request, progress, scope="shot", shot_id=shot_id, seed_mode=mode, seed=seed_value
+        )
 
     @guarded
     def regenerate_its_scene(ref, shot_id, mode, seed_value, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom: it injects the tracker
@@ -228,24 +288,44 @@ def build(shell: Shell) -> None:
         shot = next((s for s in view.shots if s.shot.id == shot_id), None)
         if shot is None:
             raise StudioError("That shot was deleted; click another keyframe.")
-        yield from stream(ref, request, progress, scope="scene", scene_id=shot.shot.scene_id, seed_mode=mode,
-                          seed=seed_value)
+        yield from stream(
+            ref,
+            request,
+            progress,
+            scope="scene",
+            scene_id=shot.shot.scene_id,
+            seed_mode=mode,
+            seed=seed_value,
+        )
 
     streaming = {"show_progress_on": [status]}
     after = {"fn": refresh, "inputs": [shell.project, chosen_shot], "outputs": board + panel_widgets}
-    generate_all.click(generate_storyboard, [shell.project, seed_mode, seed], board + [status],
-                       **streaming).then(**after)
-    regenerate_shot.click(regenerate_one, [shell.project, chosen_shot, regen_mode, regen_seed], board + [status],
-                          **streaming).then(**after)
-    regenerate_scene.click(regenerate_its_scene, [shell.project, chosen_shot, regen_mode, regen_seed],
-                           board + [status], **streaming).then(**after)
+    generate_all.click(
+        generate_storyboard, [shell.project, seed_mode, seed], board + [status], **streaming
+    ).then(**after)
+    regenerate_shot.click(
+        regenerate_one, [shell.project, chosen_shot, regen_mode, regen_seed], board + [status], **streaming
+    ).then(**after)
+    regenerate_scene.click(
+        regenerate_its_scene,
+        [shell.project, chosen_shot, regen_mode, regen_seed],
+        board + [status],
+        **streaming,
+    ).then(**after)
 
     @guarded
     def cancel_generation(ref, request: gr.Request):
-        asked = cancel_jobs(shell.studio(), owner=shell.owner(request), project_id=require_project_id(ref),
-                            kinds=JOB_KINDS.values())
-        inform("Stopping after the keyframe being made; finished keyframes are kept." if asked
-               else "No generation is running for this project.")
+        asked = cancel_jobs(
+            shell.studio(),
+            owner=shell.owner(request),
+            project_id=require_project_id(ref),
+            kinds=JOB_KINDS.values(),
+        )
+        inform(
+            "Stopping after the keyframe being made; finished keyframes are kept."
+            if asked
+            else "No generation is running for this project."
+        )
 
     cancel.click(cancel_generation, [shell.project], None)
 
@@ -284,18 +364,28 @@ def build(shell: Shell) -> None:
     def use_own_panel(ref, shot_id, path: str | None, request: gr.Request):
         owner = shell.owner(request)
         if shot_id is None:
-            raise StudioError("Click the keyframe of the shot your panel is for first, then upload the panel.")
+            raise StudioError(
+                "Click the keyframe of the shot your panel is for first, then upload the panel."
+            )
         if path:
             studio = shell.studio()
-            result = services.upload_keyframe(session_factory=studio.session, media=studio.media,
-                                              models=studio.models, owner=owner, shot_id=shot_id, upload=path,
-                                              filename=Path(path).name)
+            result = services.upload_keyframe(
+                session_factory=studio.session,
+                media=studio.media,
+                models=studio.models,
+                owner=owner,
+                shot_id=shot_id,
+                upload=path,
+                filename=Path(path).name,
+            )
             for note in result.notes:
                 inform(note)
         view = project_view(owner, ref)
         return board_outputs(view) + panel_outputs(owner, view, shot_id) + [None]
 
-    own_panel.upload(use_own_panel, [shell.project, chosen_shot, own_panel], board + panel_widgets + [own_panel])
+    own_panel.upload(
+        use_own_panel, [shell.project, chosen_shot, own_panel], board + panel_widgets + [own_panel]
+    )
 
     def choose_version(ids: list[int], evt: gr.SelectData):
         return ids[evt.index] if evt.index is not None and evt.index < len(ids) else None

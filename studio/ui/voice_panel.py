@@ -17,13 +17,22 @@ def build(shell: Shell, character: gr.Dropdown) -> None:
     """An accordion under the cast form; `character` is the tab's character dropdown."""
     with gr.Accordion("Scratch voice (read aloud in the animatic)", open=False):
         with gr.Row():
-            language = gr.Dropdown(label="Language", choices=list(LANGUAGES), value="en", elem_id="voice-language")
+            language = gr.Dropdown(
+                label="Language", choices=list(LANGUAGES), value="en", elem_id="voice-language"
+            )
             variant = gr.Dropdown(label="Voice", choices=variants(), value="m1", elem_id="voice-variant")
         with gr.Row():
-            pitch = gr.Slider(MIN_PITCH, MAX_PITCH, value=50, step=1, label="Pitch (50 is normal)",
-                              elem_id="voice-pitch")
-            speed = gr.Slider(MIN_SPEED, MAX_SPEED, value=165, step=5, label="Speed (words per minute)",
-                              elem_id="voice-speed")
+            pitch = gr.Slider(
+                MIN_PITCH, MAX_PITCH, value=50, step=1, label="Pitch (50 is normal)", elem_id="voice-pitch"
+            )
+            speed = gr.Slider(
+                MIN_SPEED,
+                MAX_SPEED,
+                value=165,
+                step=5,
+                label="Speed (words per minute)",
+                elem_id="voice-speed",
+            )
         with gr.Row():
             save = gr.Button("Save voice", elem_id="save-voice")
             hear = gr.Button("Hear it", elem_id="hear-voice")
@@ -35,8 +44,9 @@ def build(shell: Shell, character: gr.Dropdown) -> None:
     def load(character_id, request: gr.Request):
         if character_id in (None, NEW):
             return [gr.update()] * len(fields)
-        settings = shell.studio().call(voice_services.character_voice, owner=shell.owner(request),
-                                       character_id=character_id)
+        settings = shell.studio().call(
+            voice_services.character_voice, owner=shell.owner(request), character_id=character_id
+        )
         return [settings.voice, settings.variant, settings.pitch, settings.speed]
 
     def chosen(character_id) -> int:
@@ -45,17 +55,27 @@ def build(shell: Shell, character: gr.Dropdown) -> None:
         return character_id
 
     @guarded
-    def save_voice(character_id, language_value, variant_value, pitch_value, speed_value, request: gr.Request):
+    def save_voice(
+        character_id, language_value, variant_value, pitch_value, speed_value, request: gr.Request
+    ):
         settings = shell.studio().call(
-            voice_services.set_character_voice, owner=shell.owner(request), character_id=chosen(character_id),
-            voice=language_value, variant=variant_value, pitch=pitch_value, speed=speed_value,
+            voice_services.set_character_voice,
+            owner=shell.owner(request),
+            character_id=chosen(character_id),
+            voice=language_value,
+            variant=variant_value,
+            pitch=pitch_value,
+            speed=speed_value,
         )
-        inform(f"Saved the voice {settings.name} (pitch {settings.pitch}, {settings.speed} words per minute).")
+        inform(
+            f"Saved the voice {settings.name} (pitch {settings.pitch}, {settings.speed} words per minute)."
+        )
 
     @guarded
     def hear_voice(character_id, request: gr.Request):
-        return shell.studio().call(voice_services.preview_voice, owner=shell.owner(request),
-                                   character_id=chosen(character_id))
+        return shell.studio().call(
+            voice_services.preview_voice, owner=shell.owner(request), character_id=chosen(character_id)
+        )
 
     character.change(load, [character], fields)
     save.click(save_voice, [character, *fields], [])

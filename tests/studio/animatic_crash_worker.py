@@ -23,8 +23,14 @@ def main(argv: list[str]) -> None:
     studio = open_studio(StudioSettings(data_dir=data_dir))
     plan = studio.call(plan_animatic, owner=OWNER, project_id=project_id, transition="cut")
     with studio.session() as session:
-        events = studio.runner.start(session=session, owner=OWNER, project_id=project_id, kind=plan.kind,
-                                     model=plan.model_key, work=animatic_job(plan, media=studio.media))
+        events = studio.runner.start(
+            session=session,
+            owner=OWNER,
+            project_id=project_id,
+            kind=plan.kind,
+            model=plan.model_key,
+            work=animatic_job(plan, media=studio.media),
+        )
     for event in events:
         print(event.message, flush=True)
 

@@ -33,8 +33,13 @@ def write_rounds(studio: StudioContext, project_id: int, scene_id: int, worker: 
         tag = f"{letters[worker % 26]}{letters[n // 26 % 26]}{letters[n % 26]}"
         calls = [
             ("shots", add_shot, dict(scene_id=scene_id, plot=f"Worker {worker} waits in round {n}.")),
-            ("characters", add_character, dict(project_id=project_id, name=f"Extra {tag.title()}",
-                                               description="A person in the crowd.")),
+            (
+                "characters",
+                add_character,
+                dict(
+                    project_id=project_id, name=f"Extra {tag.title()}", description="A person in the crowd."
+                ),
+            ),
             ("renames", rename_project, dict(project_id=project_id, name=f"Renamed by {worker} in {n}")),
             ("projects", create_project, dict(name=f"Project of {worker} round {n}")),
         ]

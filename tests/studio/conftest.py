@@ -59,5 +59,6 @@ def sample_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def lighthouse(session, media, sample_folder, sample_script):
     """A project made from the sample script with its cast photos (no keyframes)."""
-    return new_project_from_script(session=session, media=media, owner=OWNER, script=sample_script,
-                                   photo_root=sample_folder)
+    return new_project_from_script(
+        session=session, media=media, owner=OWNER, script=sample_script, photo_root=sample_folder
+    )

@@ -35,8 +35,14 @@ def main(argv: list[str]) -> None:
             yield JobUpdate(progress=(i + 1) / 200, message=f"frame {i + 1}")
             time.sleep(0.05)
         with ctx.session() as session:
-            store_render(session=session, media=media, project_id=ctx.project_id, kind=RenderKind.ANIMATIC,
-                         data=b"".join(frames), suffix=".bin")
+            store_render(
+                session=session,
+                media=media,
+                project_id=ctx.project_id,
+                kind=RenderKind.ANIMATIC,
+                data=b"".join(frames),
+                suffix=".bin",
+            )
         return {}
 
     def file_then_row(ctx):

@@ -15,8 +15,12 @@ OTHER = "intruder"
 
 
 def image_bytes(
-    width: int = 40, height: int = 30, color: tuple[int, ...] = (200, 40, 40), fmt: str = "PNG",
-    mode: str = "RGB", **save: object,
+    width: int = 40,
+    height: int = 30,
+    color: tuple[int, ...] = (200, 40, 40),
+    fmt: str = "PNG",
+    mode: str = "RGB",
+    **save: object,
 ) -> bytes:
     """An image file in memory (a gradient, so re-encodes are not trivially tiny)."""
     image = Image.new(mode, (width, height), color)
@@ -39,28 +43,62 @@ def sample_script_data() -> dict:
         "logline": "A keeper and a stranger weather a storm.",
         "style": "warm film grain",
         "cast": [
-            {"name": "Mara", "description": ["A tall woman with short grey hair.", "She wears a yellow raincoat."],
-             "photos": ["cast/mara_0.png", "cast/mara_1.png"]},
+            {
+                "name": "Mara",
+                "description": ["A tall woman with short grey hair.", "She wears a yellow raincoat."],
+                "photos": ["cast/mara_0.png", "cast/mara_1.png"],
+            },
             {"name": "Tom", "description": ["A young man with a red beard."], "photos": ["cast/tom_0.png"]},
         ],
         "scenes": [
-            {"heading": "EXT. LIGHTHOUSE - NIGHT", "time_of_day": "night",
-             "elements": ["Waves crash on black rocks."], "style": None,
-             "shots": [
-                 {"plot": "Mara climbs the spiral stairs.", "characters": ["Mara"], "size": "wide",
-                  "angle": "low", "motion": "tilt-up", "duration": 4.0, "dialogue": [], "notes": ""},
-                 {"plot": "Tom knocks at the door.", "characters": ["Tom"], "size": "medium",
-                  "angle": "eye-level", "motion": "static", "duration": 2.5,
-                  "dialogue": [{"character": "Tom", "text": "Is anyone there?", "parenthetical": "shouting"}],
-                  "notes": "rain on lens"},
-             ]},
-            {"heading": "INT. LAMP ROOM - NIGHT", "time_of_day": "night", "elements": [],
-             "style": "cold blue light",
-             "shots": [
-                 {"plot": "Mara and Tom look at the sea.", "characters": ["Mara", "Tom"], "size": "close-up",
-                  "angle": "high", "motion": "dolly-in", "duration": 3.0,
-                  "dialogue": [{"character": "Mara", "text": "It will pass.", "parenthetical": ""}], "notes": ""},
-             ]},
+            {
+                "heading": "EXT. LIGHTHOUSE - NIGHT",
+                "time_of_day": "night",
+                "elements": ["Waves crash on black rocks."],
+                "style": None,
+                "shots": [
+                    {
+                        "plot": "Mara climbs the spiral stairs.",
+                        "characters": ["Mara"],
+                        "size": "wide",
+                        "angle": "low",
+                        "motion": "tilt-up",
+                        "duration": 4.0,
+                        "dialogue": [],
+                        "notes": "",
+                    },
+                    {
+                        "plot": "Tom knocks at the door.",
+                        "characters": ["Tom"],
+                        "size": "medium",
+                        "angle": "eye-level",
+                        "motion": "static",
+                        "duration": 2.5,
+                        "dialogue": [
+                            {"character": "Tom", "text": "Is anyone there?", "parenthetical": "shouting"}
+                        ],
+                        "notes": "rain on lens",
+                    },
+                ],
+            },
+            {
+                "heading": "INT. LAMP ROOM - NIGHT",
+                "time_of_day": "night",
+                "elements": [],
+                "style": "cold blue light",
+                "shots": [
+                    {
+                        "plot": "Mara and Tom look at the sea.",
+                        "characters": ["Mara", "Tom"],
+                        "size": "close-up",
+                        "angle": "high",
+                        "motion": "dolly-in",
+                        "duration": 3.0,
+                        "dialogue": [{"character": "Mara", "text": "It will pass.", "parenthetical": ""}],
+                        "notes": "",
+                    },
+                ],
+            },
         ],
     }
 

@@ -45,8 +45,9 @@ class GenerateCall:
 @dataclass
 class FakePipeline:
     bundle_id: str = "fake-bundle"
-    defaults: GenerationSettings = field(default_factory=lambda: GenerationSettings(num_inference_steps=4,
-                                                                                    guidance_scale=2.5))
+    defaults: GenerationSettings = field(
+        default_factory=lambda: GenerationSettings(num_inference_steps=4, guidance_scale=2.5)
+    )
     face_encoder: Any = None  # a core.encoders.FaceEncoder, or a test's stand-in for one
     calls: list[GenerateCall] = field(default_factory=list)
     encoded: list[tuple[int, int]] = field(default_factory=list)  # sizes of the panels tokenized
@@ -60,16 +61,31 @@ class FakePipeline:
         return np.array([[*mean, 7.0], [7.0, 7.0, 7.0, 7.0]], dtype=np.float32)
 
     def generate(
-        self, script, *, cast_photos=None, references=(), targets=None, context=None, seeds=None,
-        settings=None, should_cancel=None, on_progress=None,
+        self,
+        script,
+        *,
+        cast_photos=None,
+        references=(),
+        targets=None,
+        context=None,
+        seeds=None,
+        settings=None,
+        should_cancel=None,
+        on_progress=None,
     ):
         cast_photos = cast_photos or {}
         context = dict(context or {})
         seeds = dict(seeds or {})
-        self.calls.append(GenerateCall(
-            targets=None if targets is None else list(targets), context=context, seeds=seeds,
-            cast_photos={k: list(v) for k, v in cast_photos.items()}, references=list(references), settings=settings or self.defaults,
-        ))
+        self.calls.append(
+            GenerateCall(
+                targets=None if targets is None else list(targets),
+                context=context,
+                seeds=seeds,
+                cast_photos={k: list(v) for k, v in cast_photos.items()},
+                references=list(references),
+                settings=settings or self.defaults,
+            )
+        )
         shots = script.shots()
         frames = sorted(targets) if targets is not None else list(range(len(shots)))
         for done, index in enumerate(frames):
@@ -78,8 +94,12 @@ class FakePipeline:
             seed = seeds.get(index, 0)
             scene_index, shot_index, _ = shots[index]
             yield KeyframeResult(
-                frame_index=index, scene_index=scene_index, shot_index=shot_index,
-                image=Image.new("RGB", IMAGE_SIZE, seed_color(seed)), tokens=fake_tokens(seed, index), seed=seed,
+                frame_index=index,
+                scene_index=scene_index,
+                shot_index=shot_index,
+                image=Image.new("RGB", IMAGE_SIZE, seed_color(seed)),
+                tokens=fake_tokens(seed, index),
+                seed=seed,
                 params={"sampler": "fake"},
             )
             if on_progress is not None:

@@ -28,8 +28,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 FACE_PHOTO = ROOT / "assets" / "samples" / "short" / "cast" / "Robin_0.png"
 OWN_PANEL = ROOT / "assets" / "samples" / "short" / "cast" / "Victor_0.png"  # any photo serves as a panel
 START_TIMEOUT = 180.0  # seconds for the app to answer (imports torch and gradio on a busy machine)
@@ -65,14 +71,27 @@ def studio_app(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     root = tmp_path_factory.mktemp("browser")
     port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GRADIO_SERVER", "STUDIO_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("GRADIO_SERVER", "STUDIO_"))
+    }
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     log = root / "app.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--data-dir", str(root / "data"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "app.py",
+                "--data-dir",
+                str(root / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -97,7 +116,9 @@ def screenshots(tmp_path) -> Path:
 def _settle(page) -> None:
     """Wait until no component is waiting for a callback (Gradio marks them `.pending`)."""
     page.wait_for_timeout(300)
-    page.wait_for_function("() => document.querySelectorAll('.pending').length === 0", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pending').length === 0", timeout=STEP_TIMEOUT_MS
+    )
 
 
 def _open_tab(page, name: str) -> None:
@@ -217,7 +238,9 @@ def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots
             expect(undo).to_be_hidden()
             _settle(page)
             _open_tab(page, "Storyboard")
-            expect(page.locator("#storyboard-gallery")).to_contain_text(re.compile(re.escape(second) + r" · seed \d+"))
+            expect(page.locator("#storyboard-gallery")).to_contain_text(
+                re.compile(re.escape(second) + r" · seed \d+")
+            )
 
             # a clip render for shot 2, cancelled from the page: it says what was kept, no half-written file
             _open_tab(page, "Video")
@@ -226,9 +249,12 @@ def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots
             page.locator("#render-clips").click()
             expect(clip_status).to_contain_text("Rendering the clip of shot 2")
             page.locator("#render-clips + button", has_text="Cancel").click()
-            expect(clip_status).to_contain_text(re.compile(
-                r"Clips: cancelled — Cancelled (before the first clip was finished; nothing was saved"
-                r"|; the 1 clip finished before was kept)"))
+            expect(clip_status).to_contain_text(
+                re.compile(
+                    r"Clips: cancelled — Cancelled (before the first clip was finished; nothing was saved"
+                    r"|; the 1 clip finished before was kept)"
+                )
+            )
             _settle(page)
             kept = 0 if "nothing was saved" in clip_status.inner_text() else 1
             page.locator("#clip-choice input").click()
@@ -282,7 +308,9 @@ def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots
             _settle(page)
             _open_tab(page, "Storyboard")
             expect(page.locator("#storyboard-gallery")).to_contain_text("your panel · locked")
-            expect(page.locator("#storyboard-gallery")).to_contain_text(re.compile(re.escape(second) + r" · seed \d+"))
+            expect(page.locator("#storyboard-gallery")).to_contain_text(
+                re.compile(re.escape(second) + r" · seed \d+")
+            )
             page.locator("#storyboard-gallery img").first.click()
             expect(page.locator("#shot-panel")).to_contain_text("Current keyframe: your panel · 🔒 locked")
             expect(page.locator("#versions img")).to_have_count(3)
@@ -290,7 +318,9 @@ def test_a_storyboard_from_scratch_to_a_playing_animatic(studio_app, screenshots
 
             for name in TABS:
                 _open_tab(page, name)
-                page.screenshot(path=str(screenshots / f"{TABS.index(name)}-{name.lower()}.png"), full_page=True)
+                page.screenshot(
+                    path=str(screenshots / f"{TABS.index(name)}-{name.lower()}.png"), full_page=True
+                )
         except Exception:
             page.screenshot(path=str(screenshots / "failure.png"), full_page=True)
             (screenshots / "failure.html").write_text(page.content())

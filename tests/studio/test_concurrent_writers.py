@@ -44,11 +44,15 @@ def _shared_project(data_dir: Path) -> tuple[int, int]:
         studio.close()
 
 
-def _check_every_acknowledged_write(data_dir: Path, project_id: int, reports: list[dict], rounds: int) -> None:
+def _check_every_acknowledged_write(
+    data_dir: Path, project_id: int, reports: list[dict], rounds: int
+) -> None:
     errors = [error for report in reports for error in report["errors"]]
     assert errors == []
-    acknowledged = {key: [item for report in reports for item in report["acknowledged"][key]]
-                    for key in ("shots", "characters", "renames", "projects")}
+    acknowledged = {
+        key: [item for report in reports for item in report["acknowledged"][key]]
+        for key in ("shots", "characters", "renames", "projects")
+    }
     assert {key: len(items) for key, items in acknowledged.items()} == {
         key: WRITERS * rounds for key in acknowledged
     }
@@ -56,7 +60,9 @@ def _check_every_acknowledged_write(data_dir: Path, project_id: int, reports: li
     try:
         with studio.session() as session:
             shots = {shot.id: shot for shot in session.exec(select(Shot)).all()}
-            characters = {c.id for c in session.exec(select(Character).where(Character.project_id == project_id))}
+            characters = {
+                c.id for c in session.exec(select(Character).where(Character.project_id == project_id))
+            }
             projects = {p.id: p for p in session.exec(select(Project)).all()}
     finally:
         studio.close()
@@ -78,9 +84,23 @@ def test_eight_writer_processes_lose_nothing(tmp_path):
     start_at = time.time() + 20
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.studio.concurrent_writer_worker", str(data_dir), str(project_id),
-             str(scene_id), str(worker), str(rounds), str(start_at), str(BUSY_MS)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.studio.concurrent_writer_worker",
+                str(data_dir),
+                str(project_id),
+                str(scene_id),
+                str(worker),
+                str(rounds),
+                str(start_at),
+                str(BUSY_MS),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for worker in range(WRITERS)
     ]
@@ -142,8 +162,11 @@ def test_a_lock_held_too_long_is_a_sentence_and_nothing_is_written(tmp_path):
     holder.execute("PRAGMA journal_mode=WAL")
     holder.execute("BEGIN IMMEDIATE")
     waiter = sqlite3.connect(path, isolation_level=None, timeout=0.05)
-    with pytest.raises(DatabaseBusyError, match=r"stayed busy with other changes for \d+ seconds, so this change "
-                                                r"was not saved; try it again in a moment"):
+    with pytest.raises(
+        DatabaseBusyError,
+        match=r"stayed busy with other changes for \d+ seconds, so this change "
+        r"was not saved; try it again in a moment",
+    ):
         begin_immediate(waiter, wait_seconds=0.3)
     assert not waiter.in_transaction
     holder.execute("ROLLBACK")

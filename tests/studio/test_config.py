@@ -24,10 +24,16 @@ def test_defaults():
 
 
 def test_environment():
-    settings = load_settings([], environ={
-        "STUDIO_DATA_DIR": "/srv/studio", "STUDIO_AUTH": "ann:pw1,bob:pw:2", "STUDIO_MAX_UPLOAD_MB": "5",
-        "STUDIO_BUNDLE": "/models/bundle", "STUDIO_PORT": "8000",
-    })
+    settings = load_settings(
+        [],
+        environ={
+            "STUDIO_DATA_DIR": "/srv/studio",
+            "STUDIO_AUTH": "ann:pw1,bob:pw:2",
+            "STUDIO_MAX_UPLOAD_MB": "5",
+            "STUDIO_BUNDLE": "/models/bundle",
+            "STUDIO_PORT": "8000",
+        },
+    )
     assert settings.data_dir == Path("/srv/studio")
     assert settings.auth == (("ann", "pw1"), ("bob", "pw:2"))  # passwords may contain ':'
     assert settings.max_upload_bytes == 5 * 1024 * 1024
@@ -50,7 +56,10 @@ def test_bundle_roots_from_flags_or_environment(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    assert load_settings(["--bundles", str(one), "--bundles", str(two)], environ={}).bundle_roots == (one, two)
+    assert load_settings(["--bundles", str(one), "--bundles", str(two)], environ={}).bundle_roots == (
+        one,
+        two,
+    )
     environ = {"STUDIO_BUNDLES": f"{one}{os.pathsep}{two}"}
     assert load_settings([], environ=environ).bundle_roots == (one, two)
     with pytest.raises(StudioError, match="bundles folder .* does not exist"):
@@ -76,7 +85,10 @@ def test_a_space_with_persistent_storage_keeps_its_data_there(tmp_path):
 
 def test_a_space_without_persistent_storage_warns_and_uses_the_local_folder(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="studio.config"):
-        assert default_data_dir({"SPACE_ID": "team/studio"}, persistent_root=tmp_path / "absent") == DEFAULT_DATA_DIR
+        assert (
+            default_data_dir({"SPACE_ID": "team/studio"}, persistent_root=tmp_path / "absent")
+            == DEFAULT_DATA_DIR
+        )
     assert "no persistent storage" in caplog.text
 
 

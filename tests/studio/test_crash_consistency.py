@@ -30,7 +30,10 @@ def spawn(data_dir: Path, project_id: int, mode: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.studio.crash_job_worker", str(data_dir), str(project_id), mode],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -101,14 +104,22 @@ def test_killed_animatic_encode_leaves_nothing_after_a_restart(tmp_path, sample_
     long_script = sample_script.model_copy(deep=True)
     for shot in long_script.scenes[0].shots:
         shot.duration = 60.0
-    project = studio.call(new_project_from_script, owner=OWNER, script=long_script, photo_root=sample_folder,
-                          frames_dir=sample_folder / "frames").project
+    project = studio.call(
+        new_project_from_script,
+        owner=OWNER,
+        script=long_script,
+        photo_root=sample_folder,
+        frames_dir=sample_folder / "frames",
+    ).project
     files_before = media_files(studio.media)
     system_temp = Path(tempfile.gettempdir())
     temp_before = set(system_temp.glob("studio-*"))
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.studio.animatic_crash_worker", str(settings.data_dir), str(project.id)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     work = settings.data_dir / WORK_DIR

@@ -59,13 +59,16 @@ def row(engine, job_id) -> Job:
 
 def start(runner, project_id, work, model="default"):
     with new_session(runner.engine) as session:
-        return runner.start(session=session, owner=OWNER, project_id=project_id, kind="test", work=work, model=model)
+        return runner.start(
+            session=session, owner=OWNER, project_id=project_id, kind="test", work=work, model=model
+        )
 
 
 def background(runner, project_id, work, model="default"):
     with new_session(runner.engine) as session:
-        return runner.start_in_background(session=session, owner=OWNER, project_id=project_id, kind="test",
-                                          work=work, model=model)
+        return runner.start_in_background(
+            session=session, owner=OWNER, project_id=project_id, kind="test", work=work, model=model
+        )
 
 
 def wait_for(predicate, what: str):
@@ -165,18 +168,23 @@ def test_one_job_per_model_and_a_bounded_queue(runner, project_id):
             intervals[name][1] = time.monotonic()
             yield JobUpdate(progress=1.0)
             return {"name": name}
+
         return work
 
     first = background(runner, project_id, holding("first"))
     wait_for(lambda: row(runner.engine, first.id).status == "running", "the first job to start")
     second = background(runner, project_id, holding("second"))
-    wait_for(lambda: row(runner.engine, second.id).message.startswith("Waiting for 1 job"), "the second to wait")
+    wait_for(
+        lambda: row(runner.engine, second.id).message.startswith("Waiting for 1 job"), "the second to wait"
+    )
 
     with new_session(runner.engine) as session, pytest.raises(QueueFullError) as caught:
         runner.submit(session=session, owner=OWNER, project_id=project_id, kind="test")
     assert "busy" in str(caught.value) and "try again" in str(caught.value)
     with new_session(runner.engine) as session:
-        assert len(list_project_jobs(session=session, owner=OWNER, project_id=project_id)) == 2  # no row for it
+        assert (
+            len(list_project_jobs(session=session, owner=OWNER, project_id=project_id)) == 2
+        )  # no row for it
 
     # Another model has its own slot.
     other = background(runner, project_id, holding("other"), model="video")
@@ -288,9 +296,13 @@ def test_recover_stale_jobs(file_engine, project_id):
     rows = {
         "running-no-pid": Job(project_id=project_id, kind="t", status="running", pid=None, heartbeat_at=now),
         "running-dead": Job(project_id=project_id, kind="t", status="running", pid=111, heartbeat_at=now),
-        "running-silent": Job(project_id=project_id, kind="t", status="running", pid=222, heartbeat_at=long_ago),
+        "running-silent": Job(
+            project_id=project_id, kind="t", status="running", pid=222, heartbeat_at=long_ago
+        ),
         "running-live": Job(project_id=project_id, kind="t", status="running", pid=222, heartbeat_at=now),
-        "running-mine": Job(project_id=project_id, kind="t", status="running", pid=os.getpid(), heartbeat_at=now),
+        "running-mine": Job(
+            project_id=project_id, kind="t", status="running", pid=os.getpid(), heartbeat_at=now
+        ),
         "queued-dead": Job(project_id=project_id, kind="t", status="queued", pid=111),
         "queued-live": Job(project_id=project_id, kind="t", status="queued", pid=222),
         "done": Job(project_id=project_id, kind="t", status="done", pid=111, progress=1.0),
@@ -301,13 +313,16 @@ def test_recover_stale_jobs(file_engine, project_id):
         ids = {name: job.id for name, job in rows.items()}
         marked = recover_stale_jobs(session, is_alive=lambda pid: pid == 222)
 
-    assert sorted(marked) == sorted(ids[n] for n in ("running-no-pid", "running-dead", "running-silent",
-                                                     "running-mine", "queued-dead"))
+    assert sorted(marked) == sorted(
+        ids[n] for n in ("running-no-pid", "running-dead", "running-silent", "running-mine", "queued-dead")
+    )
     for name in ("running-no-pid", "running-dead", "running-silent", "running-mine"):
         job = row(file_engine, ids[name])
         assert (job.status, job.message) == ("failed", STALE_RUNNING_MESSAGE) and job.finished_at is not None
     assert (row(file_engine, ids["queued-dead"]).status, row(file_engine, ids["queued-dead"]).message) == (
-        "failed", STALE_QUEUED_MESSAGE)
+        "failed",
+        STALE_QUEUED_MESSAGE,
+    )
     assert row(file_engine, ids["running-live"]).status == "running"
     assert row(file_engine, ids["queued-live"]).status == "queued"
     assert row(file_engine, ids["done"]).status == "done"

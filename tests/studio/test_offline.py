@@ -56,7 +56,11 @@ def outbound_attempts(trace: str) -> list[str]:
             continue
         ports = [int(port) for port in _PORT.findall(line)]
         addresses = [v4 or v6 for v4, v6 in _ADDRESS.findall(line)]
-        remote = [a for a in addresses if not (ipaddress.ip_address(a).is_loopback or ipaddress.ip_address(a).is_unspecified)]
+        remote = [
+            a
+            for a in addresses
+            if not (ipaddress.ip_address(a).is_loopback or ipaddress.ip_address(a).is_unspecified)
+        ]
         if remote or 53 in ports:
             found.append(line)
     return found
@@ -66,7 +70,7 @@ def test_the_trace_reader_finds_a_dns_lookup_and_ignores_loopback():
     trace = (
         '12 connect(8, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.255.255.53")}, 16) = 0\n'
         '12 connect(9, {sa_family=AF_INET, sin_port=htons(7860), sin_addr=inet_addr("127.0.0.1")}, 16) = 0\n'
-        '13 connect(5, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), '
+        "13 connect(5, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), "
         'inet_pton(AF_INET6, "2606:4700::6810:85e5", &sin6_addr), sin6_scope_id=0}, 28) = -1\n'
         '14 connect(6, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT\n'
         '15 sendto(4, "...", 20, 0, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, 12) = 20\n'
@@ -117,16 +121,38 @@ def test_the_launched_app_opens_no_outbound_socket_while_it_generates(tmp_path):
 
     port = _free_port()
     # The app must switch telemetry off itself: nothing of the kind comes from the caller.
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("GRADIO_", "STUDIO_", "HF_", "ORT_", "TRANSFORMERS_")) and key != "DO_NOT_TRACK"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GRADIO_", "STUDIO_", "HF_", "ORT_", "TRANSFORMERS_"))
+        and key != "DO_NOT_TRACK"
+    }
     trace_file, log = tmp_path / "trace.txt", tmp_path / "app.log"
-    command = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-s", "0",
-               "-o", str(trace_file), sys.executable, "app.py", "--data-dir", str(tmp_path / "data"),
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        strace,
+        "-f",
+        "-qq",
+        "--seccomp-bpf",
+        "-e",
+        "trace=connect,sendto,sendmsg,sendmmsg",
+        "-s",
+        "0",
+        "-o",
+        str(trace_file),
+        sys.executable,
+        "app.py",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with open(log, "wb") as output:
         # Its own process group: stopping strace alone would detach it and leave the app running.
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_until_up(url, process, log)

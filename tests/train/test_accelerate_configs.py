@@ -13,7 +13,8 @@ FSDP = Path(__file__).resolve().parents[2] / "train" / "accelerate_configs" / "f
 
 def test_the_fsdp_config_shards_llama_layers_and_keeps_lora_trainable():
     args = launch_command_parser().parse_args(
-        ["--config_file", str(FSDP), "-m", "train.stage2_ar", "--preset", "paper"])
+        ["--config_file", str(FSDP), "-m", "train.stage2_ar", "--preset", "paper"]
+    )
     _validate_launch_command(args)
     assert args.use_fsdp and args.num_processes == 8 and args.mixed_precision == "bf16"
     env = prepare_multi_gpu_env(args)

@@ -39,14 +39,17 @@ def test_lora_trains_adapters_embeddings_projectors_and_head_only():
     assert any("lora_A" in name for name in trainable) and any("lora_B" in name for name in trainable)
     assert any("modules_to_save" in name and "embed_tokens" in name for name in trainable)
     assert {name for name in trainable if not name.startswith("backbone.")} == {
-        name for name, _ in model.named_parameters() if not name.startswith("backbone.")}
+        name for name, _ in model.named_parameters() if not name.startswith("backbone.")
+    }
     # Every Llama projection's own weight is frozen: only its adapter learns.
     assert any(name.endswith("q_proj.base_layer.weight") for name in frozen)
     assert all("lora_" not in name for name in frozen)
 
 
 def test_gradient_checkpointing_gives_the_same_loss_and_gradients(cache):
-    samples = [EpisodeSampler(cache, "train", PRESETS["tiny"]).sample(np.random.default_rng(s)) for s in range(2)]
+    samples = [
+        EpisodeSampler(cache, "train", PRESETS["tiny"]).sample(np.random.default_rng(s)) for s in range(2)
+    ]
     results = []
     for checkpointing in (False, True):
         model = _tiny_model()
@@ -54,7 +57,9 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients(cache):
             enable_gradient_checkpointing(model)
         loss = model.loss(build_batch(model, samples), 0.15, torch.Generator().manual_seed(3)).total
         loss.backward()
-        results.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
+        results.append(
+            (loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+        )
     (plain_loss, plain_grads), (checked_loss, checked_grads) = results
     assert model.backbone.is_activation_checkpointing
     torch.testing.assert_close(checked_loss, plain_loss)
@@ -102,10 +107,15 @@ def test_the_merged_model_samples_the_same_tokens_as_the_unmerged_one(tmp_path, 
 
     movie = cache.load(cache.movie_ids("train")[0])
     frames = keyframe_inputs(movie.script)
-    inputs = (frames, movie.frame_sentence_embeddings(frames, MAX_DESCRIPTIONS_PER_SHOT),
-              movie.frame_face_embeddings(frames, MAX_CHARACTERS_PER_SHOT))
-    drawn = [KeyframeSampler(model, SamplerConfig.tiny())(*inputs, generator=torch.Generator().manual_seed(11))
-             for model in (unmerged, merged)]
+    inputs = (
+        frames,
+        movie.frame_sentence_embeddings(frames, MAX_DESCRIPTIONS_PER_SHOT),
+        movie.frame_face_embeddings(frames, MAX_CHARACTERS_PER_SHOT),
+    )
+    drawn = [
+        KeyframeSampler(model, SamplerConfig.tiny())(*inputs, generator=torch.Generator().manual_seed(11))
+        for model in (unmerged, merged)
+    ]
     assert drawn[0].shape == (len(frames), 2, 8)
     torch.testing.assert_close(drawn[1], drawn[0], atol=1e-4, rtol=1e-4)
     # ...and merging in memory gives the exported weights.

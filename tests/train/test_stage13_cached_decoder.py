@@ -123,7 +123,9 @@ def test_a_kept_tokenizer_stays_frozen_and_a_decoder_run_can_start_from_another(
     first = KeyframeDecoderPipeline.from_pretrained(tmp / "first" / "decoder")
 
     # a second run starting from the first run's decoder has its weights before its first step
-    second = base + kept + ["--out", str(tmp / "second"), "--set", f"init_decoder={tmp / 'first' / 'decoder'}"]
+    second = (
+        base + kept + ["--out", str(tmp / "second"), "--set", f"init_decoder={tmp / 'first' / 'decoder'}"]
+    )
     started = {}
     original = stage13.start_from_decoder
 
@@ -149,7 +151,20 @@ def test_the_sweep_renders_every_guidance_and_step_count_of_an_exported_decoder(
     out = tmp / "run"
     base = ["--preset", "tiny", "--data", str(tmp / "data"), "--init", str(tmp / "stage0"), "--out", str(out)]
     assert stage13.main(base + ["--max-steps", "1"]) == 0  # the final evaluation exports the models
-    argv = ["--run", str(out), "--data", str(tmp / "data"), "--guidance", "1", "2", "--steps", "2", "1", "--frames", "2"]
+    argv = [
+        "--run",
+        str(out),
+        "--data",
+        str(tmp / "data"),
+        "--guidance",
+        "1",
+        "2",
+        "--steps",
+        "2",
+        "1",
+        "--frames",
+        "2",
+    ]
     assert decoder_sweep.main(argv) == 0
     rows = [json.loads(line) for line in (out / "sweep.jsonl").read_text().splitlines()]
     assert [(r["row"], r["guidance"], r["sweep_steps"]) for r in rows] == [

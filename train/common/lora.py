@@ -68,8 +68,14 @@ def apply_lora(
     model.backbone = get_peft_model(model.backbone, config)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    logger.info("LoRA rank %d on %s: %d of %d parameters trainable (%.2f%%).",
-                rank, ", ".join(targets), trainable, total, 100 * trainable / total)
+    logger.info(
+        "LoRA rank %d on %s: %d of %d parameters trainable (%.2f%%).",
+        rank,
+        ", ".join(targets),
+        trainable,
+        total,
+        100 * trainable / total,
+    )
     return model
 
 

@@ -132,7 +132,10 @@ def keyframe_samples(movies: Iterable[Any], *, max_people: int = 5) -> list[Keyf
             people = tuple(_person(movie, c) for c in row.get("characters", [])[:max_people])
             samples.append(
                 KeyframeSample(
-                    image=Path(path), plot=row.get("plot", ""), people=people, script_sentences=frame.sentences
+                    image=Path(path),
+                    plot=row.get("plot", ""),
+                    people=people,
+                    script_sentences=frame.sentences,
                 )
             )
     return samples

@@ -79,7 +79,9 @@ def test_scale_temperature_scales_the_spread_within_a_component():
     logits = torch.tensor([[0.0, -1e9]])  # one component in effect
     means = torch.zeros(1, 2, 3)
     scales = torch.full((1, 2, 3), 2.0)
-    pdf = GaussianMixture(logits.expand(50_000, -1), means.expand(50_000, -1, -1), scales.expand(50_000, -1, -1))
+    pdf = GaussianMixture(
+        logits.expand(50_000, -1), means.expand(50_000, -1, -1), scales.expand(50_000, -1, -1)
+    )
     half = pdf.sample(torch.Generator().manual_seed(0), scale_temperature=0.5)
     assert half.std().item() == pytest.approx(1.0, rel=0.02)
 
@@ -117,7 +119,9 @@ def test_nll_per_dim_does_not_grow_with_the_token_width():
     target = torch.randn(5, 3, dtype=torch.float64)
     logits = torch.zeros(5, 1, dtype=torch.float64)
     narrow = gmm_loss(GaussianMixture(logits, means, scales), target)
-    wide = gmm_loss(GaussianMixture(logits, means.repeat(1, 1, 2), scales.repeat(1, 1, 2)), target.repeat(1, 2))
+    wide = gmm_loss(
+        GaussianMixture(logits, means.repeat(1, 1, 2), scales.repeat(1, 1, 2)), target.repeat(1, 2)
+    )
     torch.testing.assert_close(narrow.nll_per_dim, wide.nll_per_dim)
     assert -GaussianMixture(logits, means, scales).log_prob(target).mean() * 2 == pytest.approx(
         -GaussianMixture(logits, means.repeat(1, 1, 2), scales.repeat(1, 1, 2))

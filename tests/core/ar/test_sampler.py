@@ -119,7 +119,12 @@ def test_continuing_from_known_frames_matches_one_long_run():
     known = full.clone()
     known[4:] = 0
     continued = sampler(
-        sample.frames, sample.sentence_embeddings, sample.face_embeddings, visual_tokens=known, start=4, **GREEDY
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        visual_tokens=known,
+        start=4,
+        **GREEDY,
     )
     torch.testing.assert_close(continued, full, atol=1e-5, rtol=1e-5)
 

@@ -15,18 +15,38 @@ def storyboard():
         title="Harbour",
         cast=[Character(name="Mara"), Character(name="Tomas")],
         scenes=[
-            Scene(heading="EXT. HARBOUR - DUSK", shots=[
-                Shot(plot="Gulls wheel above the boats.", duration=2.0),
-                Shot(plot="Mara steps off the bus.", characters=["Mara"], duration=3.5, dialogue=[
-                    DialogueLine(character="Mara", text="Ten years.", parenthetical="V.O."),
-                    DialogueLine(character="Mara", text="It still smells of diesel."),
-                ]),
-            ]),
-            Scene(heading="INT. LIGHTHOUSE - NIGHT", shots=[
-                Shot(plot="Tomas mends a net.", characters=["Tomas"], duration=2.25, dialogue=[
-                    DialogueLine(character="Tomas", text="You're late, girl.", parenthetical="without looking up"),
-                ]),
-            ]),
+            Scene(
+                heading="EXT. HARBOUR - DUSK",
+                shots=[
+                    Shot(plot="Gulls wheel above the boats.", duration=2.0),
+                    Shot(
+                        plot="Mara steps off the bus.",
+                        characters=["Mara"],
+                        duration=3.5,
+                        dialogue=[
+                            DialogueLine(character="Mara", text="Ten years.", parenthetical="V.O."),
+                            DialogueLine(character="Mara", text="It still smells of diesel."),
+                        ],
+                    ),
+                ],
+            ),
+            Scene(
+                heading="INT. LIGHTHOUSE - NIGHT",
+                shots=[
+                    Shot(
+                        plot="Tomas mends a net.",
+                        characters=["Tomas"],
+                        duration=2.25,
+                        dialogue=[
+                            DialogueLine(
+                                character="Tomas",
+                                text="You're late, girl.",
+                                parenthetical="without looking up",
+                            ),
+                        ],
+                    ),
+                ],
+            ),
         ],
     )
 

@@ -30,7 +30,9 @@ def _without_outline(script: Script) -> dict:
     for scene in data["scenes"]:
         for shot in scene["shots"]:
             shot["notes"] = "\n".join(
-                line for line in shot["notes"].splitlines() if not line.startswith(("Section: ", "Synopsis: "))
+                line
+                for line in shot["notes"].splitlines()
+                if not line.startswith(("Section: ", "Synopsis: "))
             )
     return data
 
@@ -63,8 +65,9 @@ def test_fdx_import_reads_every_screenplay_element():
     deck, wheelhouse = script.scenes
     # action paragraphs -> shots; the intro aside leaves the plot; runs of <Text> join
     assert deck.shots[1].plot == "ASHA grips the rail and stares at the dark water."
-    assert deck.shots[1].dialogue == [DialogueLine(character="Asha", text="Where is the lifeboat?",
-                                                   parenthetical="shouting")]
+    assert deck.shots[1].dialogue == [
+        DialogueLine(character="Asha", text="Where is the lifeboat?", parenthetical="shouting")
+    ]
     # a Shot paragraph leads the action after it as a camera direction
     assert deck.shots[2].size is ShotSize.CLOSE_UP
     assert "Camera direction in the screenplay: CLOSE ON" in deck.shots[2].notes
@@ -96,10 +99,18 @@ def test_fdx_export_escapes_markup_in_text():
     script = Script(
         title="A <b> & C",
         cast=[Character(name="Mara")],
-        scenes=[Scene(heading="INT. LAB - DAY", shots=[
-            Shot(plot="Mara types <script> & \"quotes\" into the console.", characters=["Mara"],
-                 dialogue=[DialogueLine(character="Mara", text="x < y & y > z")])
-        ])],
+        scenes=[
+            Scene(
+                heading="INT. LAB - DAY",
+                shots=[
+                    Shot(
+                        plot='Mara types <script> & "quotes" into the console.',
+                        characters=["Mara"],
+                        dialogue=[DialogueLine(character="Mara", text="x < y & y > z")],
+                    )
+                ],
+            )
+        ],
     )
     again = script_from_fdx(script_to_fdx(script))
     assert again.scenes[0].shots[0].plot == script.scenes[0].shots[0].plot
@@ -134,8 +145,10 @@ def test_fdx_with_external_entity_reads_no_file(tmp_path):
         ("<FinalDraft><Content><Paragraph", "not well-formed XML"),
         ("<html><body/></html>", "not a Final Draft screenplay"),
         ("<FinalDraft/>", "no <Content> element"),
-        ('<FinalDraft><Content><Paragraph Type="Action"><Text>Rain.</Text></Paragraph></Content></FinalDraft>',
-         "no Scene Heading paragraph"),
+        (
+            '<FinalDraft><Content><Paragraph Type="Action"><Text>Rain.</Text></Paragraph></Content></FinalDraft>',
+            "no Scene Heading paragraph",
+        ),
     ],
 )
 def test_broken_fdx_files_are_refused_with_a_sentence(text, message):

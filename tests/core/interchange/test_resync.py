@@ -8,12 +8,17 @@ def _script(*scenes):
     return Script(
         title="Draft",
         cast=[Character(name="Mara"), Character(name="Tom")],
-        scenes=[Scene(heading=heading, shots=[Shot(plot=plot) for plot in plots]) for heading, plots in scenes],
+        scenes=[
+            Scene(heading=heading, shots=[Shot(plot=plot) for plot in plots]) for heading, plots in scenes
+        ],
     )
 
 
 OLD = _script(
-    ("EXT. HARBOUR - DUSK", ["Gulls wheel above the boats.", "Mara steps off the bus.", "Mara walks to the quay."]),
+    (
+        "EXT. HARBOUR - DUSK",
+        ["Gulls wheel above the boats.", "Mara steps off the bus.", "Mara walks to the quay."],
+    ),
     ("INT. LIGHTHOUSE - NIGHT", ["Tom mends a net by the stove.", "A door creaks upstairs."]),
 )
 
@@ -26,10 +31,14 @@ def test_an_unchanged_draft_keeps_every_shot():
 
 def test_inserted_deleted_and_rewritten_shots():
     new = _script(
-        ("EXT. HARBOUR - DUSK", ["Gulls wheel above the fishing boats.", "Rain starts to fall.",
-                                 "Mara walks to the quay."]),
-        ("INT. LIGHTHOUSE - NIGHT", ["Tom mends a net by the stove.", "Mara knocks at the door.",
-                                     "A door creaks upstairs."]),
+        (
+            "EXT. HARBOUR - DUSK",
+            ["Gulls wheel above the fishing boats.", "Rain starts to fall.", "Mara walks to the quay."],
+        ),
+        (
+            "INT. LIGHTHOUSE - NIGHT",
+            ["Tom mends a net by the stove.", "Mara knocks at the door.", "A door creaks upstairs."],
+        ),
     )
     match = match_drafts(OLD, new)
     # rewritten sentence kept; "Mara steps off the bus." removed; two new shots
@@ -42,7 +51,10 @@ def test_inserted_deleted_and_rewritten_shots():
 def test_a_moved_scene_keeps_its_shots_and_story_order_is_respected():
     new = _script(
         ("INT. LIGHTHOUSE - NIGHT", ["Tom mends a net by the stove.", "A door creaks upstairs."]),
-        ("EXT. HARBOUR - DUSK", ["Gulls wheel above the boats.", "Mara steps off the bus.", "Mara walks to the quay."]),
+        (
+            "EXT. HARBOUR - DUSK",
+            ["Gulls wheel above the boats.", "Mara steps off the bus.", "Mara walks to the quay."],
+        ),
     )
     match = match_drafts(OLD, new)
     # the longest block in order stays; the other comes back as removed + added (asked, never guessed)

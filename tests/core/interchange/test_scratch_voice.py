@@ -27,12 +27,12 @@ def _rms(samples):
 def _fundamental(samples, rate):
     """The median pitch (Hz) over the loudest 40 ms windows, by autocorrelation (60-400 Hz)."""
     size = int(0.04 * rate)
-    windows = [samples[i:i + size] for i in range(0, len(samples) - size, size)]
+    windows = [samples[i : i + size] for i in range(0, len(samples) - size, size)]
     loud = sorted(windows, key=_rms)[-8:]
     pitches = []
     for window in loud:
         window = window - window.mean()
-        correlation = np.correlate(window, window, mode="full")[size - 1:]
+        correlation = np.correlate(window, window, mode="full")[size - 1 :]
         lags = np.arange(rate // 400, rate // 60)
         pitches.append(rate / lags[np.argmax(correlation[lags])])
     return float(np.median(pitches))
@@ -41,8 +41,23 @@ def _fundamental(samples, rate):
 def _decoded_audio(path):
     """The MP4's audio decoded to mono float samples at RATE (ffmpeg of imageio-ffmpeg)."""
     raw = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-f", "s16le", "-ac", "1",
-         "-ar", str(RATE), "-"], capture_output=True, check=True,
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-vn",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     return np.frombuffer(raw, "<i2").astype(np.float32) / 32768
 
@@ -84,21 +99,35 @@ def _dialogue_script():
     return Script(
         title="Harbour",
         cast=[Character(name="Mara"), Character(name="Tomas")],
-        scenes=[Scene(heading="INT. LIGHTHOUSE - NIGHT", shots=[
-            Shot(plot="The lamp turns.", duration=1.5),
-            Shot(plot="Mara and Tomas argue.", characters=["Mara", "Tomas"], duration=1.0, dialogue=[
-                DialogueLine(character="Mara", text="Ten years, and the place still smells of diesel."),
-                DialogueLine(character="Tomas", text="You're late, girl."),
-            ]),
-            Shot(plot="The lamp turns again.", duration=1.0),
-        ])],
+        scenes=[
+            Scene(
+                heading="INT. LIGHTHOUSE - NIGHT",
+                shots=[
+                    Shot(plot="The lamp turns.", duration=1.5),
+                    Shot(
+                        plot="Mara and Tomas argue.",
+                        characters=["Mara", "Tomas"],
+                        duration=1.0,
+                        dialogue=[
+                            DialogueLine(
+                                character="Mara", text="Ten years, and the place still smells of diesel."
+                            ),
+                            DialogueLine(character="Tomas", text="You're late, girl."),
+                        ],
+                    ),
+                    Shot(plot="The lamp turns again.", duration=1.0),
+                ],
+            )
+        ],
     )
 
 
 def test_shots_are_held_as_long_as_their_lines():
     script = _dialogue_script()
     voice = EspeakVoice()
-    track = scratch_track(script, {"Tomas": VoiceSettings(variant="m3", pitch=30)}, voice.speak, voice.sample_rate)
+    track = scratch_track(
+        script, {"Tomas": VoiceSettings(variant="m3", pitch=30)}, voice.speak, voice.sample_rate
+    )
     first, second = [line for line in track.lines]
     spoken = (len(first.samples) + len(second.samples)) / RATE
     assert track.durations[0] == 1.5 and track.durations[2] == 1.0  # no lines: as written
@@ -118,12 +147,15 @@ def test_voiced_animatic_has_aac_audio_as_long_as_its_video_and_speaks_in_the_ri
     audio = _decoded_audio(tmp_path / "a.mp4")
     assert len(audio) / RATE == pytest.approx(voiced.result.duration, abs=1 / 24)
     bounds = [*voiced.result.shot_starts, voiced.result.duration]
-    rms = [_rms(audio[round(a * RATE):round(b * RATE)]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    rms = [
+        _rms(audio[round(a * RATE) : round(b * RATE)]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
     assert rms[1] > 0.02  # the shot that speaks is audible
     assert rms[0] < SILENCE_RMS and rms[2] < SILENCE_RMS  # the quiet ones are silent
     # the animatic's timing follows the held shot, and the subtitles follow the animatic
     assert voiced.result.shot_starts[2] - voiced.result.shot_starts[1] == pytest.approx(
-        voiced.track.durations[1], abs=1 / 24)
+        voiced.track.durations[1], abs=1 / 24
+    )
     cues = list(srt.parse(srt_text(voiced.timing)))
     second_start = voiced.result.shot_starts[1] + voiced.track.caption_starts[1][1]
     assert cues[0].start.total_seconds() == pytest.approx(voiced.result.shot_starts[1], abs=1e-3)
@@ -131,13 +163,16 @@ def test_voiced_animatic_has_aac_audio_as_long_as_its_video_and_speaks_in_the_ri
     # (shot_starts are exact seconds; the frames start on the nearest 1/24 s)
     assert cues[1].end.total_seconds() == pytest.approx(voiced.result.shot_starts[2], abs=1 / 48)
     # ... and the caption in the picture changes on the frame the second subtitle starts
-    timeline = build_timeline(voiced.script, keyframes, settings=settings, caption_starts=voiced.track.caption_starts)
+    timeline = build_timeline(
+        voiced.script, keyframes, settings=settings, caption_starts=voiced.track.caption_starts
+    )
     segment = timeline.segments[2]
-    changes = [i for i in range(segment.start + 1, segment.end)
-               if (timeline.frame(i) != timeline.frame(i - 1)).any()]
+    changes = [
+        i for i in range(segment.start + 1, segment.end) if (timeline.frame(i) != timeline.frame(i - 1)).any()
+    ]
     assert [i / 24 for i in changes] == pytest.approx([cues[1].start.total_seconds()], abs=1e-3)
     # the second line is spoken after its caption comes up
-    line_two = audio[round(cues[1].start.total_seconds() * RATE):round(cues[1].end.total_seconds() * RATE)]
+    line_two = audio[round(cues[1].start.total_seconds() * RATE) : round(cues[1].end.total_seconds() * RATE)]
     assert _rms(line_two) > 0.02
 
 
@@ -145,12 +180,13 @@ def test_music_plays_under_the_whole_animatic_and_ducks_under_voices(tmp_path, k
     seconds = np.arange(int(2.0 * RATE)) / RATE
     write_wav(0.5 * np.sin(2 * np.pi * 220 * seconds), RATE, tmp_path / "bed.wav")
     settings = AnimaticSettings(fps=24, size=SIZE, transition="cut", title_card=False)
-    voiced = render_voiced_animatic(_dialogue_script(), keyframes, tmp_path / "m.mp4", settings=settings,
-                                    music_path=tmp_path / "bed.wav")
+    voiced = render_voiced_animatic(
+        _dialogue_script(), keyframes, tmp_path / "m.mp4", settings=settings, music_path=tmp_path / "bed.wav"
+    )
     audio = _decoded_audio(tmp_path / "m.mp4")
     bounds = [*voiced.result.shot_starts, voiced.result.duration]
-    quiet_first = audio[round(0.2 * RATE):round((bounds[1] - 0.2) * RATE)]
-    quiet_last = audio[round((bounds[2] + 0.2) * RATE):round((bounds[3] - 0.2) * RATE)]
+    quiet_first = audio[round(0.2 * RATE) : round((bounds[1] - 0.2) * RATE)]
+    quiet_last = audio[round((bounds[2] + 0.2) * RATE) : round((bounds[3] - 0.2) * RATE)]
     # looped past its 2 s, at about 0.5 * 0.25 / sqrt(2) RMS
     assert _rms(quiet_first) == pytest.approx(0.5 * 0.25 / np.sqrt(2), rel=0.2)
     assert _rms(quiet_last) == pytest.approx(0.5 * 0.25 / np.sqrt(2), rel=0.2)

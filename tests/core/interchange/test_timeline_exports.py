@@ -70,8 +70,11 @@ def test_srt_and_vtt_match_the_animatic(tmp_path, storyboard, keyframes):
     result = render_animatic(storyboard, keyframes, tmp_path / "a.mp4", settings=settings)
     timing = story_timing(storyboard, fps=FPS, lead_in=settings.title_seconds)
     cues = list(srt.parse(srt_text(timing)))
-    assert [c.content for c in cues] == ["Mara: Ten years.", "Mara: It still smells of diesel.",
-                                         "Tomas: You're late, girl."]
+    assert [c.content for c in cues] == [
+        "Mara: Ten years.",
+        "Mara: It still smells of diesel.",
+        "Tomas: You're late, girl.",
+    ]
     starts = [c.start.total_seconds() for c in cues]
     ends = [c.end.total_seconds() for c in cues]
     # the first line of a shot starts with the shot, the last ends with it
@@ -83,7 +86,9 @@ def test_srt_and_vtt_match_the_animatic(tmp_path, storyboard, keyframes):
     # two-line shot changes (the caption does) on the frame the second cue starts
     frames = build_timeline(storyboard, keyframes, settings=settings)
     segment = frames.segments[2]  # title, shot 1, shot 2
-    changes = [i for i in range(segment.start + 1, segment.end) if (frames.frame(i) != frames.frame(i - 1)).any()]
+    changes = [
+        i for i in range(segment.start + 1, segment.end) if (frames.frame(i) != frames.frame(i - 1)).any()
+    ]
     assert [i / FPS for i in changes] == pytest.approx([starts[1]], abs=1e-3)
     vtt = webvtt.from_buffer(io.StringIO(vtt_text(timing)))
     assert [_seconds(c.start) for c in vtt] == pytest.approx(starts, abs=1e-3)

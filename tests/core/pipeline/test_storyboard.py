@@ -109,10 +109,15 @@ def test_a_job_s_temperatures_stay_its_own_while_another_job_samples_on_the_same
     script, photos = sample
     greedy = dataclasses.replace(FAST, mixture_temperature=0.0, scale_temperature=0.0)
     seeds = {0: 3, 1: 4}
-    alone = [r.tokens for r in pipeline.generate(script, cast_photos=photos, targets=[0, 1], seeds=seeds, settings=greedy)]
+    alone = [
+        r.tokens
+        for r in pipeline.generate(script, cast_photos=photos, targets=[0, 1], seeds=seeds, settings=greedy)
+    ]
     stream = pipeline.generate(script, cast_photos=photos, targets=[0, 1], seeds=seeds, settings=greedy)
     first = next(stream)
-    list(pipeline.generate(script, cast_photos=photos, targets=[2], settings=FAST))  # another job, temperature 1
+    list(
+        pipeline.generate(script, cast_photos=photos, targets=[2], settings=FAST)
+    )  # another job, temperature 1
     second = next(stream)
     assert np.array_equal(first.tokens, alone[0]) and np.array_equal(second.tokens, alone[1])
 

@@ -40,7 +40,9 @@ def test_title_page(harbour: Script) -> None:
 
 
 def test_a_logline_key_is_the_logline() -> None:
-    script = script_from_fountain("Title: X\nAuthor: Ann\nLogline: A keeper waits.\n\nINT. LOFT - DAY\n\nDust.\n")
+    script = script_from_fountain(
+        "Title: X\nAuthor: Ann\nLogline: A keeper waits.\n\nINT. LOFT - DAY\n\nDust.\n"
+    )
     assert script.logline == "A keeper waits."
     assert script.scenes[0].shots[0].notes == "Title page: Ann."
 
@@ -140,7 +142,8 @@ def test_notes_and_boneyard_are_removed(harbour: Script) -> None:
 
 def test_sections_and_synopses_become_notes_of_the_next_shot(harbour: Script) -> None:
     assert harbour.scenes[0].shots[0].notes.splitlines()[1:] == [
-        "Section: ACT ONE", "Synopsis: Mara returns to the harbour town she left ten years ago."
+        "Section: ACT ONE",
+        "Synopsis: Mara returns to the harbour town she left ten years ago.",
     ]
     assert (
         harbour.scenes[3]
@@ -328,8 +331,12 @@ def test_dual_dialogue_carets_never_reach_names_or_lines() -> None:
     script = script_from_fountain(text)
     assert "^" not in script_to_json(script)
     assert [c.name for c in script.cast] == ["Brick", "Steel", "McClane", "Doc"]
-    assert [d.text for d in script.scenes[0].shots[0].dialogue] == ["Screw retirement.", "Screw retirement.",
-                                                                    "Yippee.", "Easy."]
+    assert [d.text for d in script.scenes[0].shots[0].dialogue] == [
+        "Screw retirement.",
+        "Screw retirement.",
+        "Yippee.",
+        "Easy.",
+    ]
 
 
 def test_transitions_and_the_end_are_not_shots() -> None:
@@ -338,7 +345,11 @@ def test_transitions_and_the_end_are_not_shots() -> None:
         "                    DISSOLVE TO:\n\nINT. FLAT - NIGHT\n\nMara sleeps.\n\nFADE OUT.\n\nTHE END\n"
     )
     script = script_from_fountain(text)
-    assert [s.heading for s in script.scenes] == ["INT. CAR - NIGHT", "EXT. STREET - NIGHT", "INT. FLAT - NIGHT"]
+    assert [s.heading for s in script.scenes] == [
+        "INT. CAR - NIGHT",
+        "EXT. STREET - NIGHT",
+        "INT. FLAT - NIGHT",
+    ]
     assert all_plots(script) == ["Mara drives.", "Rain.", "Mara sleeps."]
     centered = script_from_fountain("INT. FLAT - NIGHT\n\nMara sleeps.\n\n> THE END <\n")
     assert all_plots(centered) == ["Mara sleeps."]
@@ -351,8 +362,12 @@ def test_character_extensions_stay_with_their_lines() -> None:
     )
     script = script_from_fountain(text)
     lines = [(d.character, d.parenthetical, d.text) for _, _, shot in script.shots() for d in shot.dialogue]
-    assert lines == [("Mara", "", "Hello?"), ("Tom", "V.O.; whispering", "Behind you."),
-                     ("Mara", "CONT'D", "Tom?"), ("Tom", "O.S.", "Here.")]
+    assert lines == [
+        ("Mara", "", "Hello?"),
+        ("Tom", "V.O.; whispering", "Behind you."),
+        ("Mara", "CONT'D", "Tom?"),
+        ("Tom", "O.S.", "Here."),
+    ]
     assert [shot.characters for _, _, shot in script.shots()] == [["Mara"], ["Mara"]]  # V.O./O.S.: not seen
 
 
@@ -372,17 +387,35 @@ def test_a_first_appearance_describes_the_character_and_leaves_the_plot() -> Non
         ("CLOSE ON Mara's hands, shaking.", "close-up", "eye-level", "static", "Mara's hands, shaking."),
         ("WIDE SHOT - the harbour at low tide.", "wide", "eye-level", "static", "The harbour at low tide."),
         ("ANGLE ON the stove.", "close-up", "eye-level", "static", "The stove."),
-        ("PAN across the shelves to the window.", "medium", "eye-level", "pan-right",
-         "Across the shelves to the window."),
-        ("TRACKING with Mara as she crosses the room.", "medium", "eye-level", "tracking",
-         "With Mara as she crosses the room."),
+        (
+            "PAN across the shelves to the window.",
+            "medium",
+            "eye-level",
+            "pan-right",
+            "Across the shelves to the window.",
+        ),
+        (
+            "TRACKING with Mara as she crosses the room.",
+            "medium",
+            "eye-level",
+            "tracking",
+            "With Mara as she crosses the room.",
+        ),
         ("LOW ANGLE on the lighthouse.", "medium", "low", "static", "On the lighthouse."),
         ("EXTREME CLOSE UP: the key turns.", "extreme-close-up", "eye-level", "static", "The key turns."),
         ("We PUSH IN on the door.", "medium", "eye-level", "dolly-in", "We PUSH IN on the door."),
-        ("Mara pans for gold in the stream.", "medium", "eye-level", "static", "Mara pans for gold in the stream."),
+        (
+            "Mara pans for gold in the stream.",
+            "medium",
+            "eye-level",
+            "static",
+            "Mara pans for gold in the stream.",
+        ),
     ],
 )
-def test_camera_directions_set_the_shot(paragraph: str, size: str, angle: str, motion: str, plot: str) -> None:
+def test_camera_directions_set_the_shot(
+    paragraph: str, size: str, angle: str, motion: str, plot: str
+) -> None:
     script = script_from_fountain(f"EXT. RIVER - DAY\n\nWater runs.\n\n{paragraph}\n\nMARA\nHm.\n")
     shot = script.scenes[0].shots[1]
     assert (shot.size.value, shot.angle.value, shot.motion.value, shot.plot) == (size, angle, motion, plot)

@@ -40,7 +40,9 @@ def test_consecutive_shots_with_the_same_background_form_scenes(store: Script) -
     # The second shot's background differs only in spacing: still the same scene.
     # Headings name the place as a screenplay would; the descriptions are the elements.
     assert [scene.heading for scene in store.scenes] == [
-        "EXT. QUIET SUBURBAN STREET", "INT. CRAMPED CONVENIENCE STORE", "EXT. SCHOOL RUNNING TRACK - SUNSET"
+        "EXT. QUIET SUBURBAN STREET",
+        "INT. CRAMPED CONVENIENCE STORE",
+        "EXT. SCHOOL RUNNING TRACK - SUNSET",
     ]
     assert street.elements == [
         "A quiet suburban street lined with bare trees.",
@@ -215,25 +217,39 @@ def test_missing_file(tmp_path: Path) -> None:
 # -- one place in differently worded backgrounds, and time from the text (issue #23, item 15) --
 
 VLM_SHOTS = [
-    {"Characters": {"Juno": "A teenage girl in a red hoodie."}, "Plot": "Juno walks into the store.",
-     "Background Description": "A small convenience store with bright fluorescent lights and shelves of snacks.",
-     "Camera Motion": "The camera slowly pans left.", "Shot Size": "Medium shot"},
-    {"Characters": {"Juno": "A teenage girl."}, "Plot": "Juno picks up a bottle of juice.",
-     "Background Description": "The convenience store, shelves of snacks and a humming fridge under fluorescent "
-                               "lights.", "Shot Size": "Close-up"},
-    {"Characters": {"Juno": "A teenage girl.", "Mac": "A man with a moustache."},
-     "Plot": "Juno sits with her father in the cabin as the storm rages outside in the night.",
-     "Background Description": "The cramped interior of a ship cabin, lit by a swinging oil lamp, with wooden bunks.",
-     "Shot Size": "Wide shot"},
-    {"Characters": {"Mac": "A man."}, "Plot": "Mac lights his pipe.",
-     "Background Description": "A ship cabin with wooden bunks and an oil lamp swinging from the ceiling."},
+    {
+        "Characters": {"Juno": "A teenage girl in a red hoodie."},
+        "Plot": "Juno walks into the store.",
+        "Background Description": "A small convenience store with bright fluorescent lights and shelves of snacks.",
+        "Camera Motion": "The camera slowly pans left.",
+        "Shot Size": "Medium shot",
+    },
+    {
+        "Characters": {"Juno": "A teenage girl."},
+        "Plot": "Juno picks up a bottle of juice.",
+        "Background Description": "The convenience store, shelves of snacks and a humming fridge under fluorescent "
+        "lights.",
+        "Shot Size": "Close-up",
+    },
+    {
+        "Characters": {"Juno": "A teenage girl.", "Mac": "A man with a moustache."},
+        "Plot": "Juno sits with her father in the cabin as the storm rages outside in the night.",
+        "Background Description": "The cramped interior of a ship cabin, lit by a swinging oil lamp, with wooden bunks.",
+        "Shot Size": "Wide shot",
+    },
+    {
+        "Characters": {"Mac": "A man."},
+        "Plot": "Mac lights his pipe.",
+        "Background Description": "A ship cabin with wooden bunks and an oil lamp swinging from the ceiling.",
+    },
 ]
 
 
 def test_shots_of_one_place_form_one_scene_even_when_worded_differently() -> None:
     script = script_from_moviebench(VLM_SHOTS)
     assert [(scene.heading, len(scene.shots)) for scene in script.scenes] == [
-        ("INT. SMALL CONVENIENCE STORE", 2), ("INT. SHIP CABIN - NIGHT", 2)
+        ("INT. SMALL CONVENIENCE STORE", 2),
+        ("INT. SHIP CABIN - NIGHT", 2),
     ]
     store, cabin = script.scenes
     assert store.elements == [VLM_SHOTS[0]["Background Description"]]

@@ -55,7 +55,9 @@ def test_deleting_a_project_cascades_in_the_database(engine):
         scene = Scene(project_id=project.id, heading="INT. ROOM")
         session.add_all([character, scene])
         session.flush()
-        session.add(FacePhoto(character_id=character.id, media_path="projects/1/faces/a.png", content_hash="a"))
+        session.add(
+            FacePhoto(character_id=character.id, media_path="projects/1/faces/a.png", content_hash="a")
+        )
         shot = Shot(scene_id=scene.id, plot="Mara waits.")
         session.add(shot)
         session.flush()

@@ -30,8 +30,20 @@ from studio.db.migrate import (
 from studio.db.trash import Deletion
 
 BEFORE_MIGRATIONS = Path(__file__).resolve().parents[2] / "data" / "studio_db" / "before_migrations.sql"
-MODELS = [Project, Character, FacePhoto, Scene, Shot, KeyframeVersion, ReferenceFrame, Render, Job,
-          LibraryCharacter, LibraryPhoto, Deletion]
+MODELS = [
+    Project,
+    Character,
+    FacePhoto,
+    Scene,
+    Shot,
+    KeyframeVersion,
+    ReferenceFrame,
+    Render,
+    Job,
+    LibraryCharacter,
+    LibraryPhoto,
+    Deletion,
+]
 
 
 def _old_database(path: Path) -> Path:
@@ -45,9 +57,16 @@ def _raw_rows(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, as SQLite stores it, in primary-key order."""
     connection = sqlite3.connect(path)
     try:
-        tables = [name for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('alembic_version', 'sqlite_sequence')")]
-        return {table: connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall() for table in tables}
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+            )
+        ]
+        return {
+            table: connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+            for table in tables
+        }
     finally:
         connection.close()
 
@@ -88,13 +107,16 @@ def test_an_old_database_is_backed_up_upgraded_and_every_row_reads_back(tmp_path
     with Session(engine) as session:
         for model in MODELS:
             loaded = session.exec(select(model).order_by(model.id)).all()
-            assert [item.id for item in loaded] == [row[_columns(path, model.__tablename__).index("id")]
-                                                    for row in after[model.__tablename__]]
+            assert [item.id for item in loaded] == [
+                row[_columns(path, model.__tablename__).index("id")] for row in after[model.__tablename__]
+            ]
         project = session.exec(select(Project).where(Project.owner == "director")).one()
         assert project.project_settings().voices["mara"]["pitch"] == 50
         shot = session.exec(select(Shot).where(Shot.locked)).first()
         assert session.get(KeyframeVersion, shot.current_keyframe_id).seed == 2**62 + 5
-        assert session.exec(select(FacePhoto).where(FacePhoto.embedding_dim == 4)).first().embedding == bytes(range(16))
+        assert session.exec(select(FacePhoto).where(FacePhoto.embedding_dim == 4)).first().embedding == bytes(
+            range(16)
+        )
     engine.dispose()
 
 
@@ -131,7 +153,8 @@ def test_a_new_database_gets_the_schema_of_the_table_models(tmp_path):
         # The migrations build exactly what the models declare: a model change without a
         # migration fails here.
         differences = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata)
+            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
+        )
     assert differences == []
     engine.dispose()
 

@@ -52,8 +52,18 @@ def test_write_file_copies_atomically(media: MediaStore, tmp_path):
     assert media.temp_files() == []
 
 
-@pytest.mark.parametrize("path", ["../secret.png", "/etc/passwd", "projects/../../x", "projects\\..\\x", "", "a//b",
-                                  "projects/1/\x00.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.png",
+        "/etc/passwd",
+        "projects/../../x",
+        "projects\\..\\x",
+        "",
+        "a//b",
+        "projects/1/\x00.png",
+    ],
+)
 def test_paths_outside_the_root_are_refused(media: MediaStore, path):
     with pytest.raises(MediaError):
         media.resolve(path)

@@ -31,8 +31,9 @@ def refused(data: bytes, name: str, **limits) -> str:
 # -- accepted ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "name"), [("PNG", "face.png"), ("JPEG", "face.jpg"), ("JPEG", "face.JPEG"),
-                                           ("WEBP", "face.webp")])
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("PNG", "face.png"), ("JPEG", "face.jpg"), ("JPEG", "face.JPEG"), ("WEBP", "face.webp")]
+)
 def test_allowed_formats_come_out_as_png(fmt, name):
     result = check(image_bytes(40, 30, fmt=fmt), name)
     assert sniff_format(result.png) == "PNG"
@@ -167,16 +168,19 @@ def test_unrelated_extension_is_refused():
     assert "named like a .txt file" in refused(image_bytes(), "notes.txt")
 
 
-@pytest.mark.parametrize(("data", "name", "what"), [
-    (image_bytes(fmt="GIF"), "anim.gif", "GIF"),
-    (image_bytes(fmt="GIF"), "anim.png", "GIF"),
-    (image_bytes(fmt="TIFF"), "scan.tiff", "TIFF"),
-    (image_bytes(fmt="BMP"), "paint.bmp", "BMP"),
-    (b"8BPS\x00\x01" + b"\x00" * 64, "layers.psd", "Photoshop"),
-    (b"8BPS\x00\x01" + b"\x00" * 64, "layers.png", "Photoshop"),
-    (b"%PDF-1.7\n" + b"\x00" * 32, "doc.pdf", "PDF"),
-    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 32, "phone.heic", "HEIC"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "what"),
+    [
+        (image_bytes(fmt="GIF"), "anim.gif", "GIF"),
+        (image_bytes(fmt="GIF"), "anim.png", "GIF"),
+        (image_bytes(fmt="TIFF"), "scan.tiff", "TIFF"),
+        (image_bytes(fmt="BMP"), "paint.bmp", "BMP"),
+        (b"8BPS\x00\x01" + b"\x00" * 64, "layers.psd", "Photoshop"),
+        (b"8BPS\x00\x01" + b"\x00" * 64, "layers.png", "Photoshop"),
+        (b"%PDF-1.7\n" + b"\x00" * 32, "doc.pdf", "PDF"),
+        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 32, "phone.heic", "HEIC"),
+    ],
+)
 def test_other_formats_are_named_and_refused(data, name, what):
     message = refused(data, name)
     assert what in message and "PNG, JPEG or WEBP" in message

@@ -41,19 +41,49 @@ def made(session, media, lighthouse):
     project_id = lighthouse.project.id
     view = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
     mara_photo = view.cast[0].photos[0].photo
-    set_face_analysis(session=session, media=media, owner=OWNER, photo_id=mara_photo.id,
-                      crop=Image.new("RGB", (16, 16), (9, 8, 7)), embedding=[0.25, -0.5, 1.0], detector="Haar")
-    add_reference_frame(session=session, media=media, owner=OWNER, project_id=project_id,
-                        upload=image_bytes(40, 30, (1, 2, 3)), filename="look.png", caption="cold light")
+    set_face_analysis(
+        session=session,
+        media=media,
+        owner=OWNER,
+        photo_id=mara_photo.id,
+        crop=Image.new("RGB", (16, 16), (9, 8, 7)),
+        embedding=[0.25, -0.5, 1.0],
+        detector="Haar",
+    )
+    add_reference_frame(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project_id,
+        upload=image_bytes(40, 30, (1, 2, 3)),
+        filename="look.png",
+        caption="cold light",
+    )
     first, third = view.shots[0].shot.id, view.shots[2].shot.id
     for seed, color in [(11, (200, 0, 0)), (12, (0, 200, 0))]:
-        add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=first, image=frame(color), seed=seed,
-                             params={"steps": seed}, bundle_id="tiny-v1",
-                             tokens=np.full((2, 4), seed / 10, np.float32))
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=third, image=frame((0, 0, 200)), seed=3)
+        add_keyframe_version(
+            session=session,
+            media=media,
+            owner=OWNER,
+            shot_id=first,
+            image=frame(color),
+            seed=seed,
+            params={"steps": seed},
+            bundle_id="tiny-v1",
+            tokens=np.full((2, 4), seed / 10, np.float32),
+        )
+    add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=third, image=frame((0, 0, 200)), seed=3
+    )
     lock_shot(session=session, owner=OWNER, shot_id=third)
-    update_project_settings(session=session, owner=OWNER, project_id=project_id, num_inference_steps=7,
-                            seed_policy="fixed", seed=9)
+    update_project_settings(
+        session=session,
+        owner=OWNER,
+        project_id=project_id,
+        num_inference_steps=7,
+        seed_policy="fixed",
+        seed=9,
+    )
     render = export_keyframe_zip(session=session, media=media, owner=OWNER, project_id=project_id)
     return project_id, media.resolve(render.media_path)
 
@@ -61,17 +91,25 @@ def made(session, media, lighthouse):
 def versions_of(session, view) -> list[list[tuple]]:
     rows = []
     for shot in view.shots:
-        rows.append([(v.seed, v.params, v.bundle_id, v.id == shot.shot.current_keyframe_id, v.width, v.height)
-                     for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.shot.id)])
+        rows.append(
+            [
+                (v.seed, v.params, v.bundle_id, v.id == shot.shot.current_keyframe_id, v.width, v.height)
+                for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.shot.id)
+            ]
+        )
     return rows
 
 
 def tokens_of(session, media, view) -> list[list[list[float] | None]]:
     from studio.services import load_keyframe_tokens
 
-    return [[None if v.tokens_path is None else load_keyframe_tokens(media, v.tokens_path).tolist()
-             for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.shot.id)]
-            for shot in view.shots]
+    return [
+        [
+            None if v.tokens_path is None else load_keyframe_tokens(media, v.tokens_path).tolist()
+            for v in keyframe_db.list_keyframe_versions(session=session, shot_id=shot.shot.id)
+        ]
+        for shot in view.shots
+    ]
 
 
 def test_the_backup_zip_restores_the_whole_project(session, media, made):
@@ -81,14 +119,17 @@ def test_the_backup_zip_restores_the_whole_project(session, media, made):
     before = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
     after = open_project(session=session, media=media, owner=OWNER, project_id=report.project.id)
     assert project_to_script(session=session, owner=OWNER, project_id=report.project.id) == project_to_script(
-        session=session, owner=OWNER, project_id=project_id)
+        session=session, owner=OWNER, project_id=project_id
+    )
     # cast photos, with the face step's crop, embedding and detector
     assert [len(c.photos) for c in after.cast] == [2, 1]
     photo = cast_db.list_face_photos(session=session, character_id=after.cast[0].character.id)[0]
     assert face_embedding(photo).tolist() == [0.25, -0.5, 1.0] and photo.detector == "Haar"
     assert Image.open(media.resolve(photo.crop_path)).getpixel((3, 3)) == (9, 8, 7)
     # references with captions
-    [reference] = list_reference_frames(session=session, media=media, owner=OWNER, project_id=report.project.id)
+    [reference] = list_reference_frames(
+        session=session, media=media, owner=OWNER, project_id=report.project.id
+    )
     assert reference.reference.caption == "cold light"
     # every keyframe version with seed, parameters, bundle, current flag and tokens; locks
     assert versions_of(session, after) == versions_of(session, before)
@@ -105,7 +146,13 @@ def test_the_backup_still_opens_as_a_sample_folder(session, media, made):
     _, path = made
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-    assert {"script.json", "backup.json", "frames/000000.png", "frames/000002.png", "cast/01_mara_0.png"} <= names
+    assert {
+        "script.json",
+        "backup.json",
+        "frames/000000.png",
+        "frames/000002.png",
+        "cast/01_mara_0.png",
+    } <= names
 
 
 def test_a_zip_without_a_manifest_restores_as_a_sample(session, media, made, tmp_path):

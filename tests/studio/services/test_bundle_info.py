@@ -31,9 +31,14 @@ def test_the_toy_bundle_gets_the_notice_and_a_paper_bundle_none(tmp_path):
     paper = bundle(tmp_path / "bundles" / "paper", "my-paper-bundle")
     models = ModelCache(default_bundle=toy, bundle_roots=[tmp_path / "bundles"])
     notice = bundle_notice(models, None)
-    assert notice.startswith("**This storyboard is drawn by the studio's default bundle, which knows only the "
-                             "toy-cinema world**")
-    assert "lighthouse" in notice and "--bundles DIR" in notice and "assets/bundles/paper-scale/manifest.json" in notice
+    assert notice.startswith(
+        "**This storyboard is drawn by the studio's default bundle, which knows only the toy-cinema world**"
+    )
+    assert (
+        "lighthouse" in notice
+        and "--bundles DIR" in notice
+        and "assets/bundles/paper-scale/manifest.json" in notice
+    )
     assert bundle_notice(models, str(paper)) == ""
     assert bundle_notice(models, "/etc") == ""  # the Settings tab says what is wrong
 

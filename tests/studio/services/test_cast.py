@@ -35,8 +35,13 @@ def project(session):
 
 
 def test_add_character_with_sentences_per_line(session, media, project):
-    result = add_character(session=session, owner=OWNER, project_id=project.id, name=" Ada ",
-                           description="A small woman with red hair.\n\n  She carries a lantern.  ")
+    result = add_character(
+        session=session,
+        owner=OWNER,
+        project_id=project.id,
+        name=" Ada ",
+        description="A small woman with red hair.\n\n  She carries a lantern.  ",
+    )
     assert result.ok
     assert result.value.name == "Ada"
     assert result.value.description == ["A small woman with red hair.", "She carries a lantern."]
@@ -46,8 +51,9 @@ def test_add_character_with_sentences_per_line(session, media, project):
 
 def test_character_problems_are_per_field(session, project):
     add_character(session=session, owner=OWNER, project_id=project.id, name="Ada")
-    duplicate = add_character(session=session, owner=OWNER, project_id=project.id, name="ADA",
-                              description=["word " * 61])
+    duplicate = add_character(
+        session=session, owner=OWNER, project_id=project.id, name="ADA", description=["word " * 61]
+    )
     assert not duplicate.ok and duplicate.value is None
     assert "already used" in duplicate.problems["name"]
     assert "61 words" in duplicate.problems["description"]
@@ -82,8 +88,14 @@ def test_remove_character_in_use_is_refused(session, media, lighthouse):
 
 def test_remove_character_deletes_photos_once_the_undo_is_forgotten(session, media, project):
     ada = add_character(session=session, owner=OWNER, project_id=project.id, name="Ada").value
-    photo = add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
-                           upload=image_bytes(24, 24), filename="ada.png").value
+    photo = add_face_photo(
+        session=session,
+        media=media,
+        owner=OWNER,
+        character_id=ada.id,
+        upload=image_bytes(24, 24),
+        filename="ada.png",
+    ).value
     assert media.exists(photo.media_path)
     remove_character(session=session, media=media, owner=OWNER, character_id=ada.id)
     assert session.exec(select(FacePhoto)).all() == []
@@ -102,48 +114,85 @@ def test_move_character_keeps_positions_dense(session, project):
 
 def test_face_photo_is_validated_stored_and_removed(session, media, project):
     ada = add_character(session=session, owner=OWNER, project_id=project.id, name="Ada").value
-    added = add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
-                           upload=image_bytes(30, 20, fmt="JPEG"), filename="ada.jpg")
+    added = add_face_photo(
+        session=session,
+        media=media,
+        owner=OWNER,
+        character_id=ada.id,
+        upload=image_bytes(30, 20, fmt="JPEG"),
+        filename="ada.jpg",
+    )
     photo = added.value
     assert photo.media_path.startswith(f"projects/{project.id}/faces/") and photo.media_path.endswith(".png")
     assert (photo.width, photo.height, photo.original_name) == (30, 20, "ada.jpg")
     with pytest.raises(StudioError, match="already one of Ada's photos"):
-        add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
-                       upload=image_bytes(30, 20, fmt="JPEG"), filename="again.jpg")
+        add_face_photo(
+            session=session,
+            media=media,
+            owner=OWNER,
+            character_id=ada.id,
+            upload=image_bytes(30, 20, fmt="JPEG"),
+            filename="again.jpg",
+        )
     remove_face_photo(session=session, media=media, owner=OWNER, photo_id=photo.id)
     forget_old_deletions(session, media, project.id, keep=0)
     assert media_files(media) == []
 
 
-@pytest.mark.parametrize(("data", "name"), [
-    (image_bytes(fmt="GIF"), "face.gif"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "face.svg"),
-    (image_bytes(64, 64)[:-20], "face.png"),
-    (image_bytes(fmt="JPEG"), "face.png"),
-    (image_bytes(fmt="TIFF"), "face.tif"),
-])
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (image_bytes(fmt="GIF"), "face.gif"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "face.svg"),
+        (image_bytes(64, 64)[:-20], "face.png"),
+        (image_bytes(fmt="JPEG"), "face.png"),
+        (image_bytes(fmt="TIFF"), "face.tif"),
+    ],
+)
 def test_bad_face_photo_writes_nothing(session, media, project, data, name):
     ada = add_character(session=session, owner=OWNER, project_id=project.id, name="Ada").value
     with pytest.raises(MediaError):
-        add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id, upload=data, filename=name)
+        add_face_photo(
+            session=session, media=media, owner=OWNER, character_id=ada.id, upload=data, filename=name
+        )
     assert session.exec(select(FacePhoto)).all() == []
     assert media_files(media) == []
 
 
 def test_face_analysis_is_kept(session, media, project):
     ada = add_character(session=session, owner=OWNER, project_id=project.id, name="Ada").value
-    photo = add_face_photo(session=session, media=media, owner=OWNER, character_id=ada.id,
-                           upload=image_bytes(40, 40), filename="ada.png").value
+    photo = add_face_photo(
+        session=session,
+        media=media,
+        owner=OWNER,
+        character_id=ada.id,
+        upload=image_bytes(40, 40),
+        filename="ada.png",
+    ).value
     embedding = np.linspace(-1, 1, 512, dtype=np.float32)
-    updated = set_face_analysis(session=session, media=media, owner=OWNER, photo_id=photo.id,
-                                crop=Image.new("RGB", (16, 16), (5, 5, 5)), embedding=embedding, detector="haar")
+    updated = set_face_analysis(
+        session=session,
+        media=media,
+        owner=OWNER,
+        photo_id=photo.id,
+        crop=Image.new("RGB", (16, 16), (5, 5, 5)),
+        embedding=embedding,
+        detector="haar",
+    )
     assert updated.detector == "haar" and updated.embedding_dim == 512
     assert media.exists(updated.crop_path)
     session.expire_all()
     np.testing.assert_array_equal(face_embedding(session.get(FacePhoto, photo.id)), embedding)
     with pytest.raises(ValueError, match="finite"):
-        set_face_analysis(session=session, media=media, owner=OWNER, photo_id=photo.id,
-                          crop=Image.new("RGB", (16, 16)), embedding=[np.nan], detector="haar")
+        set_face_analysis(
+            session=session,
+            media=media,
+            owner=OWNER,
+            photo_id=photo.id,
+            crop=Image.new("RGB", (16, 16)),
+            embedding=[np.nan],
+            detector="haar",
+        )
 
 
 def test_a_shot_can_only_name_cast_members(session, media, project):

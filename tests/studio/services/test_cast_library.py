@@ -27,21 +27,38 @@ from tests.studio.factories import OTHER, OWNER
 def mara(session, media, lighthouse):
     view = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
     mara = view.cast[0]
-    set_face_analysis(session=session, media=media, owner=OWNER, photo_id=mara.photos[0].photo.id,
-                      crop=Image.new("RGB", (12, 12), (5, 6, 7)), embedding=[1.0, 0.0, -1.0], detector="Haar")
+    set_face_analysis(
+        session=session,
+        media=media,
+        owner=OWNER,
+        photo_id=mara.photos[0].photo.id,
+        crop=Image.new("RGB", (12, 12), (5, 6, 7)),
+        embedding=[1.0, 0.0, -1.0],
+        detector="Haar",
+    )
     return mara
 
 
 def test_a_saved_character_is_added_to_another_project_with_photos_and_face_step(session, media, mara):
     entry = save_to_library(session=session, media=media, owner=OWNER, character_id=mara.character.id)
-    assert (entry.name, entry.description, len(entry.photos)) == ("Mara", tuple(mara.character.description), 2)
+    assert (entry.name, entry.description, len(entry.photos)) == (
+        "Mara",
+        tuple(mara.character.description),
+        2,
+    )
     other = create_project(session=session, owner=OWNER, name="Sequel")
-    added = add_from_library(session=session, media=media, owner=OWNER, entry_id=entry.id, project_id=other.id)
+    added = add_from_library(
+        session=session, media=media, owner=OWNER, entry_id=entry.id, project_id=other.id
+    )
     view = open_project(session=session, media=media, owner=OWNER, project_id=other.id)
     [character] = view.cast
     assert (character.character.name, character.character.description) == ("Mara", mara.character.description)
     photos = cast_db.list_face_photos(session=session, character_id=added.id)
-    assert len(photos) == 2 and face_embedding(photos[0]).tolist() == [1.0, 0.0, -1.0] and photos[0].detector == "Haar"
+    assert (
+        len(photos) == 2
+        and face_embedding(photos[0]).tolist() == [1.0, 0.0, -1.0]
+        and photos[0].detector == "Haar"
+    )
     assert photos[0].media_path.startswith(f"projects/{other.id}/faces/")
     # adding it twice to one project is refused: the name is taken
     with pytest.raises(StudioError, match="could not be added to Sequel: .*already used"):
@@ -57,7 +74,9 @@ def test_library_and_projects_keep_their_own_files(session, media, mara, lightho
     [kept] = list_cast_library(session=session, media=media, owner=OWNER)
     assert all(path.is_file() for path in kept.photos)
     other = create_project(session=session, owner=OWNER, name="Later")
-    added = add_from_library(session=session, media=media, owner=OWNER, entry_id=entry.id, project_id=other.id)
+    added = add_from_library(
+        session=session, media=media, owner=OWNER, entry_id=entry.id, project_id=other.id
+    )
     assert remove_from_library(session=session, media=media, owner=OWNER, entry_id=entry.id) == "Mara"
     assert list_cast_library(session=session, media=media, owner=OWNER) == []
     photos = cast_db.list_face_photos(session=session, character_id=added.id)

@@ -52,10 +52,23 @@ def frame(color: tuple[int, int, int]) -> np.ndarray:
 @pytest.fixture
 def project_id(session, media, lighthouse):
     view = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=view.shots[0].shot.id,
-                         image=frame((200, 30, 30)), seed=11, params={"steps": 20})
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=view.shots[2].shot.id,
-                         image=frame((30, 30, 200)), seed=12)
+    add_keyframe_version(
+        session=session,
+        media=media,
+        owner=OWNER,
+        shot_id=view.shots[0].shot.id,
+        image=frame((200, 30, 30)),
+        seed=11,
+        params={"steps": 20},
+    )
+    add_keyframe_version(
+        session=session,
+        media=media,
+        owner=OWNER,
+        shot_id=view.shots[2].shot.id,
+        image=frame((30, 30, 200)),
+        seed=12,
+    )
     return lighthouse.project.id
 
 
@@ -72,9 +85,17 @@ def test_zip_export_holds_frames_cast_and_script(session, media, project_id):
     assert render.params == {"frames": 2}
     with zipfile.ZipFile(io.BytesIO(media.read_bytes(render.media_path))) as archive:
         assert archive.testzip() is None
-        names = sorted(n for n in archive.namelist() if not n.startswith("backup"))  # the backup: test_backup.py
-        assert names == ["cast/01_mara_0.png", "cast/01_mara_1.png", "cast/02_tom_0.png",
-                         "frames/000000.png", "frames/000002.png", "script.json"]
+        names = sorted(
+            n for n in archive.namelist() if not n.startswith("backup")
+        )  # the backup: test_backup.py
+        assert names == [
+            "cast/01_mara_0.png",
+            "cast/01_mara_1.png",
+            "cast/02_tom_0.png",
+            "frames/000000.png",
+            "frames/000002.png",
+            "script.json",
+        ]
         first = Image.open(io.BytesIO(archive.read("frames/000000.png")))
         assert first.size == (224, 128) and first.getpixel((5, 5)) == (200, 30, 30)
         script = script_from_json(archive.read("script.json"))
@@ -88,7 +109,9 @@ def test_exported_zip_opens_as_a_sample(session, media, project_id, tmp_path):
     with zipfile.ZipFile(media.resolve(render.media_path)) as archive:
         archive.extractall(folder)
     [sample] = list_samples(folder.parent)
-    report = open_sample(session=session, media=media, owner=OWNER, name=sample.name, samples_dir=folder.parent)
+    report = open_sample(
+        session=session, media=media, owner=OWNER, name=sample.name, samples_dir=folder.parent
+    )
     view = open_project(session=session, media=media, owner=OWNER, project_id=report.project.id)
     assert [s.keyframe is not None for s in view.shots] == [True, False, True]
     assert report.num_photos == 3 and report.notes == ()
@@ -104,8 +127,12 @@ def test_a_project_without_keyframes_still_has_a_backup_zip(session, media, ligh
 def test_pdf_export(session, media, project_id):
     view = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
     # Unicode and a long plot must neither crash nor overflow.
-    edit_shot(session=session, owner=OWNER, shot_id=view.shots[1].shot.id,
-              plot="Tom knocks — «quiet» — at the door of Ærø's lighthouse " + "again and again " * 8 + "now.")
+    edit_shot(
+        session=session,
+        owner=OWNER,
+        shot_id=view.shots[1].shot.id,
+        plot="Tom knocks — «quiet» — at the door of Ærø's lighthouse " + "again and again " * 8 + "now.",
+    )
     render = export_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project_id)
     data = media.read_bytes(render.media_path)
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
@@ -127,10 +154,21 @@ def test_pdf_panels_keep_the_whole_camera_line_and_the_notes(session, media, pro
 
     monkeypatch.setattr(FPDF, "cell", recording_cell)
     view = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
-    edit_scene(session=session, owner=OWNER, scene_id=view.scenes[0].scene.id,
-               heading="EXT. THE OLD LIGHTHOUSE ON THE NORTHERN CLIFFS ABOVE THE HARBOUR - NIGHT")
-    edit_shot(session=session, owner=OWNER, shot_id=view.shots[1].shot.id, size="extreme-close-up",
-              angle="overhead", motion="dolly-out", notes="Rain on the lens; hold two beats.")
+    edit_scene(
+        session=session,
+        owner=OWNER,
+        scene_id=view.scenes[0].scene.id,
+        heading="EXT. THE OLD LIGHTHOUSE ON THE NORTHERN CLIFFS ABOVE THE HARBOUR - NIGHT",
+    )
+    edit_shot(
+        session=session,
+        owner=OWNER,
+        shot_id=view.shots[1].shot.id,
+        size="extreme-close-up",
+        angle="overhead",
+        motion="dolly-out",
+        notes="Rain on the lens; hold two beats.",
+    )
     build_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project_id)
     assert "extreme-close-up · overhead · dolly-out" in written  # one line, not cut
     assert "wide · low · tilt-up" in written
@@ -162,27 +200,55 @@ def test_a_unicode_font_is_found():
 def test_renders_are_listed_newest_first(session, media, project_id):
     first = export_script_json(session=session, media=media, owner=OWNER, project_id=project_id)
     second = export_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project_id)
-    assert [r.id for r in list_renders(session=session, owner=OWNER, project_id=project_id)] == [second.id, first.id]
-    assert [r.id for r in list_renders(session=session, owner=OWNER, project_id=project_id, kind="json")] == [first.id]
+    assert [r.id for r in list_renders(session=session, owner=OWNER, project_id=project_id)] == [
+        second.id,
+        first.id,
+    ]
+    assert [r.id for r in list_renders(session=session, owner=OWNER, project_id=project_id, kind="json")] == [
+        first.id
+    ]
 
 
 def test_clips_and_animatics_are_kept_as_renders(session, media, project_id, tmp_path):
     shot_id = open_project(session=session, media=media, owner=OWNER, project_id=project_id).shots[0].shot.id
     video = tmp_path / "render-output.MP4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 5000)
-    clip = add_render(session=session, media=media, owner=OWNER, project_id=project_id, kind="clip",
-                      source=video, params={"fps": 30}, shot_id=shot_id)
+    clip = add_render(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project_id,
+        kind="clip",
+        source=video,
+        params={"fps": 30},
+        shot_id=shot_id,
+    )
     assert clip.kind == RenderKind.CLIP and clip.shot_id == shot_id and clip.media_path.endswith(".mp4")
     assert media.read_bytes(clip.media_path) == video.read_bytes()
     with pytest.raises(StudioError, match="belongs to a shot"):
-        add_render(session=session, media=media, owner=OWNER, project_id=project_id, kind="clip", source=video)
+        add_render(
+            session=session, media=media, owner=OWNER, project_id=project_id, kind="clip", source=video
+        )
     with pytest.raises(StudioError, match="was not found"):
-        add_render(session=session, media=media, owner=OWNER, project_id=project_id, kind="animatic",
-                   source=tmp_path / "missing.mp4")
+        add_render(
+            session=session,
+            media=media,
+            owner=OWNER,
+            project_id=project_id,
+            kind="animatic",
+            source=tmp_path / "missing.mp4",
+        )
     other = create_project(session=session, owner=OWNER, name="Other")
     with pytest.raises(StudioError, match="another project"):
-        add_render(session=session, media=media, owner=OWNER, project_id=other.id, kind="clip", source=video,
-                   shot_id=shot_id)
+        add_render(
+            session=session,
+            media=media,
+            owner=OWNER,
+            project_id=other.id,
+            kind="clip",
+            source=video,
+            shot_id=shot_id,
+        )
     delete_render(session=session, media=media, owner=OWNER, render_id=clip.id)
     assert not media.exists(clip.media_path)
     assert list_renders(session=session, owner=OWNER, project_id=project_id) == []
@@ -192,8 +258,11 @@ def test_downloads_are_named_after_the_project(session, media, project_id):
     exports = [export_storyboard_pdf, export_script_json, export_keyframe_zip]
     renders = [export(session=session, media=media, owner=OWNER, project_id=project_id) for export in exports]
     paths = [render_download(session=session, media=media, owner=OWNER, render_id=r.id) for r in renders]
-    assert [p.name for p in paths] == ["The Lighthouse - storyboard.pdf", "The Lighthouse - script.json",
-                                       "The Lighthouse - backup.zip"]
+    assert [p.name for p in paths] == [
+        "The Lighthouse - storyboard.pdf",
+        "The Lighthouse - script.json",
+        "The Lighthouse - backup.zip",
+    ]
     for render, path in zip(renders, paths, strict=True):
         assert path.read_bytes() == media.read_bytes(render.media_path)
     # a name that is not a safe file name is made one; the stored file keeps its hash name

@@ -66,8 +66,14 @@ def run(studio, plan):
     """Run a plan as a job to its end; the events."""
     work = generation_job(plan, media=studio.media, models=studio.models)
     with studio.session() as session:
-        events = studio.runner.start(session=session, owner=OWNER, project_id=plan.project_id, kind=plan.kind,
-                                     model=plan.model_key, work=work)
+        events = studio.runner.start(
+            session=session,
+            owner=OWNER,
+            project_id=plan.project_id,
+            kind=plan.kind,
+            model=plan.model_key,
+            work=work,
+        )
     return list(events)
 
 
@@ -94,7 +100,8 @@ def test_generate_all_stores_each_keyframe_with_tokens_seed_and_params(studio, p
         assert version.params["sampler"] == "fake"
         assert version.params["frame_index"] == shot.number - 1
         np.testing.assert_array_equal(
-            load_keyframe_tokens(studio.media, version.tokens_path), fake_tokens(shot.number - 1, shot.number - 1)
+            load_keyframe_tokens(studio.media, version.tokens_path),
+            fake_tokens(shot.number - 1, shot.number - 1),
         )
         assert studio.media.resolve(version.media_path).is_file()
     assert events[-1].result["keyframes"] == [p.version_id for p in previews]
@@ -174,8 +181,14 @@ def test_regenerate_a_scene_skips_its_locked_shots(studio, project, loader):
     generate(studio, project.id)
     shots = shots_of(studio, project.id)
     studio.call(lock_shot, owner=OWNER, shot_id=shots[0].shot.id)
-    plan = studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="scene",
-                       scene_id=shots[0].shot.scene_id, seed_mode="new")
+    plan = studio.call(
+        plan_generation,
+        owner=OWNER,
+        project_id=project.id,
+        scope="scene",
+        scene_id=shots[0].shot.scene_id,
+        seed_mode="new",
+    )
     assert [t.number for t in plan.targets] == [2]
     run(studio, plan)
     call = loader.pipeline.calls[-1]
@@ -183,10 +196,17 @@ def test_regenerate_a_scene_skips_its_locked_shots(studio, project, loader):
 
     studio.call(lock_shot, owner=OWNER, shot_id=shots[1].shot.id)
     with pytest.raises(StudioError, match="Every shot of scene 1 is locked"):
-        studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="scene",
-                    scene_id=shots[0].shot.scene_id)
+        studio.call(
+            plan_generation,
+            owner=OWNER,
+            project_id=project.id,
+            scope="scene",
+            scene_id=shots[0].shot.scene_id,
+        )
     with pytest.raises(StudioError, match="Shot 1 is locked"):
-        studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[0].shot.id)
+        studio.call(
+            plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[0].shot.id
+        )
 
 
 def test_cancel_between_keyframes_keeps_the_finished_ones(studio, project, loader):
@@ -209,7 +229,10 @@ def test_cancel_between_keyframes_keeps_the_finished_ones(studio, project, loade
 def _active_jobs(*, session, project_id):
     from studio.jobs import list_project_jobs
 
-    return [job.id for job in list_project_jobs(session=session, owner=OWNER, project_id=project_id, active_only=True)]
+    return [
+        job.id
+        for job in list_project_jobs(session=session, owner=OWNER, project_id=project_id, active_only=True)
+    ]
 
 
 def test_a_pipeline_that_stops_itself_reports_what_was_kept(studio, project, loader):
@@ -244,13 +267,16 @@ def test_plan_errors_are_sentences(studio, project, tmp_path):
         studio.call(plan_generation, owner=OWNER, project_id=empty.id)
 
     # Settings offer only the studio's bundles ...
-    refused = studio.call(update_project_settings, owner=OWNER, project_id=project.id,
-                          bundle_path=str(tmp_path / "nowhere"))
+    refused = studio.call(
+        update_project_settings, owner=OWNER, project_id=project.id, bundle_path=str(tmp_path / "nowhere")
+    )
     assert "is not one of the bundles this studio offers" in refused.problems["bundle_path"]
     # ... and a folder saved before that rule (or by hand) is refused when generating.
     with studio.session() as session:
         update_project_settings(session=session, owner=OWNER, project_id=project.id, bundle_path="/etc")
-    with pytest.raises(StudioError, match=r"The model bundle folder /etc is not one of the bundles this studio offers"):
+    with pytest.raises(
+        StudioError, match=r"The model bundle folder /etc is not one of the bundles this studio offers"
+    ):
         studio.call(plan_generation, owner=OWNER, project_id=project.id)
     studio.call(update_project_settings, owner=OWNER, project_id=project.id, bundle_path=None)
 
@@ -299,8 +325,16 @@ def test_context_from_another_bundle_is_dropped_with_a_warning(studio, project, 
 
 
 def test_project_settings_reach_the_pipeline(studio, project, loader):
-    studio.call(update_project_settings, owner=OWNER, project_id=project.id, num_inference_steps=7,
-                guidance_scale=1.5, face_guidance_scale=4.0, seed_policy=SeedPolicy.FIXED, seed=99)
+    studio.call(
+        update_project_settings,
+        owner=OWNER,
+        project_id=project.id,
+        num_inference_steps=7,
+        guidance_scale=1.5,
+        face_guidance_scale=4.0,
+        seed_policy=SeedPolicy.FIXED,
+        seed=99,
+    )
     plan, _ = generate(studio, project.id)
     call = loader.pipeline.calls[-1]
     assert call.settings.num_inference_steps == 7 and call.settings.guidance_scale == 1.5
@@ -310,11 +344,15 @@ def test_project_settings_reach_the_pipeline(studio, project, loader):
     assert all(s.keyframe.params["face_guidance_scale"] == 4.0 for s in shots_of(studio, project.id))
 
 
-
 def test_imported_keyframes_without_tokens_are_not_context(studio, sample_script, sample_folder, loader):
     # The sample folder has frames for shots 1 and 3 (imported images, no tokens).
-    report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder,
-                         frames_dir=sample_folder / "frames")
+    report = studio.call(
+        new_project_from_script,
+        owner=OWNER,
+        script=sample_script,
+        photo_root=sample_folder,
+        frames_dir=sample_folder / "frames",
+    )
     shots = shots_of(studio, report.project.id)
     studio.call(lock_shot, owner=OWNER, shot_id=shots[0].shot.id)
     plan = studio.call(plan_generation, owner=OWNER, project_id=report.project.id)
@@ -334,7 +372,6 @@ def test_a_pipeline_error_fails_the_job_and_keeps_earlier_keyframes(studio, proj
     assert [s.keyframe is not None for s in shots_of(studio, project.id)] == [True, True, False]
 
 
-
 def test_token_files_follow_their_versions(studio, project):
     from studio.services import delete_shot, duplicate_project, unlock_shot
     from studio.services.media_files import sweep_orphan_media
@@ -352,8 +389,9 @@ def test_token_files_follow_their_versions(studio, project):
     copy = studio.call(duplicate_project, owner=OWNER, project_id=project.id)
     copied = shots_of(studio, copy.id)[1].keyframe.tokens_path
     assert copied != tokens_path and copied.startswith(f"projects/{copy.id}/")
-    np.testing.assert_array_equal(load_keyframe_tokens(studio.media, copied),
-                                  load_keyframe_tokens(studio.media, tokens_path))
+    np.testing.assert_array_equal(
+        load_keyframe_tokens(studio.media, copied), load_keyframe_tokens(studio.media, tokens_path)
+    )
 
     # deleting the shot deletes its token file too
     studio.call(lock_shot, owner=OWNER, shot_id=shots[1].shot.id)
@@ -371,7 +409,9 @@ def test_unreadable_tokens_of_a_kept_shot_are_a_warning_not_a_silent_gap(studio,
     generate(studio, project.id)
     shots = shots_of(studio, project.id)
     studio.media.resolve(shots[0].keyframe.tokens_path).write_bytes(b"not tokens")
-    plan = studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[2].shot.id)
+    plan = studio.call(
+        plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[2].shot.id
+    )
     assert [frame.frame_index for frame in plan.context] == [1]
     assert any(w.startswith("The stored tokens of shot 1 could not be read") for w in plan.warnings)
 

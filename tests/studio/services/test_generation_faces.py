@@ -62,15 +62,25 @@ def setup(tmp_path):
     studio.models = ModelCache(default_bundle=bundle, storyboard_loader=CountingLoader(pipeline))
     project = studio.call(create_project, owner=OWNER, name="Faces")
     character = studio.call(add_character, owner=OWNER, project_id=project.id, name="Mara").value
-    photo = studio.call(add_face_photo, owner=OWNER, character_id=character.id,
-                        upload=image_bytes(80, 60, (120, 90, 60)), filename="mara.png").value
+    photo = studio.call(
+        add_face_photo,
+        owner=OWNER,
+        character_id=character.id,
+        upload=image_bytes(80, 60, (120, 90, 60)),
+        filename="mara.png",
+    ).value
     yield studio, pipeline, project, photo
     studio.close()
 
 
 def analyse(studio, photo):
-    return analyse_face_photo(session_factory=studio.session, media=studio.media, models=studio.models,
-                              owner=OWNER, photo_id=photo.id)
+    return analyse_face_photo(
+        session_factory=studio.session,
+        media=studio.media,
+        models=studio.models,
+        owner=OWNER,
+        photo_id=photo.id,
+    )
 
 
 def test_the_face_is_cropped_and_embedded(setup):

@@ -30,8 +30,15 @@ def test_bundle_path_prefers_the_project_setting(tmp_path):
     assert cache.bundle_path(str(own)) == own.resolve()
     assert [(b.name, b.default) for b in cache.offered_bundles()] == [("default", True), ("paper", False)]
     # anything else on the server is refused, existing or not
-    for folder in ["/etc", str(root / "not-a-bundle"), str(tmp_path / "missing"), str(root / ".." / "default2")]:
-        with pytest.raises(StudioError, match="is not one of the bundles this studio offers; choose a bundle"):
+    for folder in [
+        "/etc",
+        str(root / "not-a-bundle"),
+        str(tmp_path / "missing"),
+        str(root / ".." / "default2"),
+    ]:
+        with pytest.raises(
+            StudioError, match="is not one of the bundles this studio offers; choose a bundle"
+        ):
             cache.bundle_path(folder)
     with pytest.raises(StudioError, match="default model bundle is not installed"):
         ModelCache(default_bundle=tmp_path / "absent").bundle_path(None)

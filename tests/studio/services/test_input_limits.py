@@ -34,7 +34,9 @@ def test_a_title_fits_a_project_name():
 
 def test_a_title_of_the_longest_allowed_length_is_kept_whole(session, media):
     data = {**sample_script_data(), "title": "T" * MAX_TITLE_LENGTH}
-    report = import_script_source(session=session, media=media, owner=OWNER, text=json.dumps(data), fmt="json")
+    report = import_script_source(
+        session=session, media=media, owner=OWNER, text=json.dumps(data), fmt="json"
+    )
     assert report.project.name == "T" * MAX_TITLE_LENGTH
 
 
@@ -42,8 +44,9 @@ def test_a_title_of_the_longest_allowed_length_is_kept_whole(session, media):
 def test_a_longer_title_is_refused_with_its_limit_not_cut(session, media, fmt):
     data = {**sample_script_data(), "title": "A" * 200}
     with pytest.raises(StudioError) as refused:
-        import_script_source(session=session, media=media, owner=OWNER, text=json.dumps(data), fmt=fmt,
-                             filename="long.json")
+        import_script_source(
+            session=session, media=media, owner=OWNER, text=json.dumps(data), fmt=fmt, filename="long.json"
+        )
     assert refused.value.problems == [
         f"title: this text has 200 characters but may have at most {MAX_TITLE_LENGTH}; shorten it"
     ]
@@ -56,7 +59,9 @@ def test_brackets_nested_beyond_reading_are_a_sentence(session, media, tmp_path,
     path.write_text(DEEP, encoding="utf-8")
     with pytest.raises(StudioError) as refused:
         import_script_source(session=session, media=media, owner=OWNER, path=path, fmt=fmt)
-    assert str(refused.value) == "The script could not be imported; fix the problems listed and import it again."
+    assert (
+        str(refused.value) == "The script could not be imported; fix the problems listed and import it again."
+    )
     assert len(refused.value.problems) == 1
     assert "nests lists or objects too deeply to be read" in refused.value.problems[0]
 
@@ -81,7 +86,9 @@ def test_an_imported_script_with_a_huge_field_is_refused(session, media):
 
 def test_edits_refuse_over_long_text_and_store_nothing(session):
     project = create_project(session=session, owner=OWNER, name="Limits")
-    result = update_project_details(session=session, owner=OWNER, project_id=project.id, logline="x" * 1_000_000)
+    result = update_project_details(
+        session=session, owner=OWNER, project_id=project.id, logline="x" * 1_000_000
+    )
     assert not result.ok and "at most 2,000" in result.problems["logline"]
     heading = add_scene(session=session, owner=OWNER, project_id=project.id, heading="H" * 100_000)
     assert not heading.ok and "at most 1,000" in heading.problems["heading"]
@@ -106,6 +113,13 @@ def test_the_published_schema_states_the_limits():
 def test_a_reference_caption_has_a_limit(session, media):
     project = create_project(session=session, owner=OWNER, name="Refs")
     with pytest.raises(StudioError, match=r"The caption has 5,000 characters but may have at most 1,000"):
-        add_reference_frame(session=session, media=media, owner=OWNER, project_id=project.id,
-                            upload=image_bytes(32, 32, (1, 2, 3)), filename="a.png", caption="c" * 5_000)
+        add_reference_frame(
+            session=session,
+            media=media,
+            owner=OWNER,
+            project_id=project.id,
+            upload=image_bytes(32, 32, (1, 2, 3)),
+            filename="a.png",
+            caption="c" * 5_000,
+        )
     assert media_files(media) == []

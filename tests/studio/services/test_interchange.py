@@ -44,8 +44,14 @@ from tests.studio.factories import OWNER, image_bytes, sample_script_data
 def project(session, media, sample_folder, sample_script):
     """The lighthouse sample (3 shots) with a keyframe for every shot."""
     (sample_folder / "frames" / "000001.png").write_bytes(image_bytes(56, 32, (10, 90, 10)))
-    report = new_project_from_script(session=session, media=media, owner=OWNER, script=sample_script,
-                                     photo_root=sample_folder, frames_dir=sample_folder / "frames")
+    report = new_project_from_script(
+        session=session,
+        media=media,
+        owner=OWNER,
+        script=sample_script,
+        photo_root=sample_folder,
+        frames_dir=sample_folder / "frames",
+    )
     return report.project
 
 
@@ -69,8 +75,10 @@ def _revised() -> Script:
 def test_resync_keeps_matching_shots_with_their_keyframes_and_locks(session, media, project):
     before = _rows(session, project.id)
     set_shot_locked(session=session, owner=OWNER, shot_id=before[0].id, locked=True)
-    versions = {shot.id: (shot.current_keyframe_id, session.get(KeyframeVersion, shot.current_keyframe_id).seed)
-                for shot in before}
+    versions = {
+        shot.id: (shot.current_keyframe_id, session.get(KeyframeVersion, shot.current_keyframe_id).seed)
+        for shot in before
+    }
     draft = _revised()
     preview = preview_resync(session=session, owner=OWNER, project_id=project.id, script=draft)
     assert preview.kept == 2
@@ -82,17 +90,23 @@ def test_resync_keeps_matching_shots_with_their_keyframes_and_locks(session, med
     assert refused.value.problems == ["shot 2 (Tom knocks at the door.)"]
     assert [s.id for s in _rows(session, project.id)] == [s.id for s in before]  # nothing changed yet
 
-    resync_project(session=session, media=media, owner=OWNER, project_id=project.id, script=draft,
-                   confirm_removal=True)
+    resync_project(
+        session=session, media=media, owner=OWNER, project_id=project.id, script=draft, confirm_removal=True
+    )
     after = _rows(session, project.id)
-    assert [s.plot for s in after] == ["Mara slowly climbs the spiral stairs.", "Mara and Tom look at the sea.",
-                                       "Lightning splits the sky."]
+    assert [s.plot for s in after] == [
+        "Mara slowly climbs the spiral stairs.",
+        "Mara and Tom look at the sea.",
+        "Lightning splits the sky.",
+    ]
     # kept shots are the same rows: current keyframe, its seed and the lock survive
     assert [after[0].id, after[1].id] == [before[0].id, before[2].id]
     assert after[0].locked is True
     for shot in after[:2]:
-        assert (shot.current_keyframe_id, session.get(KeyframeVersion, shot.current_keyframe_id).seed) == \
-            versions[shot.id]
+        assert (
+            shot.current_keyframe_id,
+            session.get(KeyframeVersion, shot.current_keyframe_id).seed,
+        ) == versions[shot.id]
     assert after[2].current_keyframe_id is None
     # the removed shot can be brought back like any deleted shot
     deletion = last_deletion(session=session, owner=OWNER, project_id=project.id)
@@ -116,7 +130,9 @@ def test_an_fdx_upload_becomes_a_script_and_errors_are_sentences(tmp_path, sampl
 @pytest.mark.parametrize("kind", ["fdx", "fountain", "otio", "edl", "fcpxml", "csv", "srt", "vtt"])
 def test_every_export_is_a_download_named_after_the_project(session, media, project, kind):
     path = export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind=kind)
-    assert path.name.startswith("The Lighthouse - ") and path.suffix == {"fcpxml": ".xml"}.get(kind, f".{kind}")
+    assert path.name.startswith("The Lighthouse - ") and path.suffix == {"fcpxml": ".xml"}.get(
+        kind, f".{kind}"
+    )
     text = path.read_text()
     if kind == "otio":
         timeline = otio.adapters.read_from_string(text, adapter_name="otio_json")
@@ -138,17 +154,22 @@ def test_voices_are_stored_per_character_and_checked(session, media, project):
 
     row = session.get(Project, project.id)
     mara, tom = cast_db.list_characters(session=session, project_id=project.id)
-    assert character_voice(session=session, owner=OWNER, character_id=mara.id) == \
-        project_voices(session=session, project=row)["Mara"]
-    set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3", pitch=30,
-                        speed=140)
+    assert (
+        character_voice(session=session, owner=OWNER, character_id=mara.id)
+        == project_voices(session=session, project=row)["Mara"]
+    )
+    set_character_voice(
+        session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3", pitch=30, speed=140
+    )
     assert project_voices(session=session, project=row)["Tom"].pitch == 30
     with pytest.raises(StudioError, match="give a pitch from 0 to 99"):
-        set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3",
-                            pitch=300, speed=140)
+        set_character_voice(
+            session=session, owner=OWNER, character_id=tom.id, voice="en", variant="m3", pitch=300, speed=140
+        )
     with pytest.raises(StudioError, match="has no voice"):
-        set_character_voice(session=session, owner=OWNER, character_id=tom.id, voice="zz", variant="m3",
-                            pitch=30, speed=140)
+        set_character_voice(
+            session=session, owner=OWNER, character_id=tom.id, voice="zz", variant="m3", pitch=30, speed=140
+        )
 
 
 @pytest.fixture
@@ -158,10 +179,17 @@ def studio(tmp_path):
     studio.close()
 
 
-def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(studio, tmp_path, sample_folder, sample_script):
+def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(
+    studio, tmp_path, sample_folder, sample_script
+):
     (sample_folder / "frames" / "000001.png").write_bytes(image_bytes(56, 32, (10, 90, 10)))
-    report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder,
-                         frames_dir=sample_folder / "frames")
+    report = studio.call(
+        new_project_from_script,
+        owner=OWNER,
+        script=sample_script,
+        photo_root=sample_folder,
+        frames_dir=sample_folder / "frames",
+    )
     project_id = report.project.id
     rate = 22050
     t = np.arange(rate) / rate
@@ -175,13 +203,22 @@ def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(studio, tmp_pat
     plan = studio.call(plan_animatic, owner=OWNER, project_id=project_id, transition="cut")
     assert plan.voices is not None and plan.music is not None and plan.music.is_file()
     with studio.session() as session:
-        events = list(studio.runner.start(session=session, owner=OWNER, project_id=project_id, kind=plan.kind,
-                                          model=plan.model_key, work=animatic_job(plan, media=studio.media)))
+        events = list(
+            studio.runner.start(
+                session=session,
+                owner=OWNER,
+                project_id=project_id,
+                kind=plan.kind,
+                model=plan.model_key,
+                work=animatic_job(plan, media=studio.media),
+            )
+        )
     assert events[-1].status == JobStatus.DONE, events[-1].message
     view = studio.call(latest_animatic, owner=OWNER, project_id=project_id)
     assert view.video.params["scratch_voice"] is True
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(view.video_path)], capture_output=True,
-                           text=True)
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(view.video_path)], capture_output=True, text=True
+    )
     assert "Audio: aac" in probe.stderr
     starts = view.video.params["shot_starts"]
     # "It will pass." and "Is anyone there?" fit the shots as written; the animatic and the SRT agree
@@ -194,20 +231,25 @@ def test_voiced_animatic_pdf_and_subtitles_share_the_held_timing(studio, tmp_pat
     assert pdf.params["panels"] == 3
 
 
-def test_with_the_scratch_voice_the_pdf_and_timelines_show_the_held_durations(session, media, sample_folder,
-                                                                                 monkeypatch):
+def test_with_the_scratch_voice_the_pdf_and_timelines_show_the_held_durations(
+    session, media, sample_folder, monkeypatch
+):
     from fpdf import FPDF
 
     from core.interchange.voiced_animatic import voiced_timing
 
     data = sample_script_data()
     data["scenes"][0]["shots"][1]["dialogue"][0]["text"] = (
-        "Is anyone there? The storm is coming in fast and the lamp has gone out, open the door!")
+        "Is anyone there? The storm is coming in fast and the lamp has gone out, open the door!"
+    )
     script = Script.model_validate(data)
-    project = new_project_from_script(session=session, media=media, owner=OWNER, script=script,
-                                      photo_root=sample_folder).project
+    project = new_project_from_script(
+        session=session, media=media, owner=OWNER, script=script, photo_root=sample_folder
+    ).project
     set_scratch_voice(session=session, media=media, owner=OWNER, project_id=project.id, enabled=True)
-    retimed, _, _ = voiced_timing(script, project_voices(session=session, project=session.get(Project, project.id)))
+    retimed, _, _ = voiced_timing(
+        script, project_voices(session=session, project=session.get(Project, project.id))
+    )
     held = retimed.scenes[0].shots[1].duration
     assert held > 2.5  # the line needs longer than the 2.5 s the shot was given
     written: list[str] = []
@@ -219,9 +261,12 @@ def test_with_the_scratch_voice_the_pdf_and_timelines_show_the_held_durations(se
 
     monkeypatch.setattr(FPDF, "cell", recording_cell)
     export_storyboard_pdf(session=session, media=media, owner=OWNER, project_id=project.id)
-    assert any(f"·  {held:g} s" in line for line in written), [w for w in written if w.startswith("Shot")] + [held]
+    assert any(f"·  {held:g} s" in line for line in written), [w for w in written if w.startswith("Shot")] + [
+        held
+    ]
     timeline = otio.adapters.read_from_file(
-        str(export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind="otio")))
+        str(export_interchange(session=session, media=media, owner=OWNER, project_id=project.id, kind="otio"))
+    )
     clips = [c for c in timeline.tracks[0] if isinstance(c, otio.schema.Clip)]
     assert clips[1].duration().to_seconds() == pytest.approx(held, abs=1 / 24)
 
@@ -245,8 +290,14 @@ def test_a_scene_the_draft_drops_goes_as_one_undoable_delete(session, media, pro
     data["scenes"].pop(1)
     for member in data["cast"]:
         member["photos"] = []
-    resync_project(session=session, media=media, owner=OWNER, project_id=project.id,
-                   script=Script.model_validate(data), confirm_removal=True)
+    resync_project(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project.id,
+        script=Script.model_validate(data),
+        confirm_removal=True,
+    )
     assert [s.id for s in _rows(session, project.id)] == [before[0].id, before[1].id]
     assert len(storyboard_db.list_scenes(session=session, project_id=project.id)) == 1
     deletion = last_deletion(session=session, owner=OWNER, project_id=project.id)
@@ -265,13 +316,20 @@ def test_a_music_path_into_another_project_is_never_used(session, media, project
     from core.interchange.scratch_track import write_wav
 
     write_wav(np.zeros(rate, dtype=np.float32), rate, tmp_path / "bed.wav")
-    own = set_scratch_voice(session=session, media=media, owner=OWNER, project_id=project.id, enabled=True,
-                            music=tmp_path / "bed.wav")
+    own = set_scratch_voice(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project.id,
+        enabled=True,
+        music=tmp_path / "bed.wav",
+    )
     row = session.get(Project, project.id)
     assert project_music(session=session, media=media, project=row) == media.resolve(own)
     # settings restored from a (crafted) backup name another project's file
-    other = new_project_from_script(session=session, media=media, owner="someone-else",
-                                    script=Script.model_validate(sample_script_data())).project
+    other = new_project_from_script(
+        session=session, media=media, owner="someone-else", script=Script.model_validate(sample_script_data())
+    ).project
     foreign = own.replace(f"projects/{project.id}/", f"projects/{other.id}/")
     for path in (foreign, "../../etc/passwd", f"projects/{project.id}/renders/../../x.wav"):
         settings = row.project_settings().model_copy(update={"music_path": path})
@@ -285,7 +343,8 @@ def test_a_stored_voice_that_is_not_a_voice_falls_back_to_the_default(session, p
 
     row = session.get(Project, project.id)
     settings = row.project_settings().model_copy(
-        update={"voices": {"mara": {"voice": "en", "pitch": 500}, "tom": {"rm -rf": 1}}})
+        update={"voices": {"mara": {"voice": "en", "pitch": 500}, "tom": {"rm -rf": 1}}}
+    )
     project_db.set_project_settings(session=session, project=row, settings=settings)
     voices = project_voices(session=session, project=row)
     assert voices == {"Mara": default_voice("Mara"), "Tom": default_voice("Tom")}

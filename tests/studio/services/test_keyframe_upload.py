@@ -35,16 +35,31 @@ def make_studio(tmp_path, bundle, loader=None):
 
 
 def upload(studio, shot_id, data, name="sketch.png"):
-    return upload_keyframe(session_factory=studio.session, media=studio.media, models=studio.models, owner=OWNER,
-                           shot_id=shot_id, upload=data, filename=name)
+    return upload_keyframe(
+        session_factory=studio.session,
+        media=studio.media,
+        models=studio.models,
+        owner=OWNER,
+        shot_id=shot_id,
+        upload=data,
+        filename=name,
+    )
 
 
 def run(studio, project_id, **kwargs):
     plan = studio.call(plan_generation, owner=OWNER, project_id=project_id, **kwargs)
     work = generation_job(plan, media=studio.media, models=studio.models)
     with studio.session() as session:
-        events = list(studio.runner.start(session=session, owner=OWNER, project_id=project_id, kind=plan.kind,
-                                          model=plan.model_key, work=work))
+        events = list(
+            studio.runner.start(
+                session=session,
+                owner=OWNER,
+                project_id=project_id,
+                kind=plan.kind,
+                model=plan.model_key,
+                work=work,
+            )
+        )
     assert events[-1].status == JobStatus.DONE, events[-1].message
     return events
 
@@ -108,7 +123,9 @@ def test_end_to_end_the_next_shots_tokens_follow_the_uploaded_panel(tmp_path, sa
     try:
         drawn = []
         for color in [(250, 250, 250), (0, 0, 90)]:
-            report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder)
+            report = studio.call(
+                new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder
+            )
             shots = studio.call(open_project, owner=OWNER, project_id=report.project.id).shots
             panel = Image.new("RGB", (224, 128), color)
             for x in range(0, 224, 16):  # a few strokes, as a sketch has

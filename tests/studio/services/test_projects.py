@@ -67,9 +67,12 @@ def test_rename_moves_project_to_the_top(session, media):
 def test_thumbnail_is_the_first_keyframe_in_story_order(session, media, lighthouse):
     view = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
     first, second, third = view.shots
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=third.shot.id, image=keyframe(30), seed=1)
-    later = add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=second.shot.id,
-                                 image=keyframe(60), seed=2)
+    add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=third.shot.id, image=keyframe(30), seed=1
+    )
+    later = add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=second.shot.id, image=keyframe(60), seed=2
+    )
     [summary] = list_projects(session=session, media=media, owner=OWNER)
     assert summary.thumbnail == media.resolve(later.media_path)
     assert (summary.num_scenes, summary.num_shots, summary.num_characters) == (2, 3, 2)
@@ -77,29 +80,55 @@ def test_thumbnail_is_the_first_keyframe_in_story_order(session, media, lighthou
 
 def test_settings_are_validated_per_field(session):
     project = create_project(session=session, owner=OWNER, name="P")
-    result = update_project_settings(session=session, owner=OWNER, project_id=project.id,
-                                     num_inference_steps=0, guidance_scale=7.5, seed_policy="sometimes")
+    result = update_project_settings(
+        session=session,
+        owner=OWNER,
+        project_id=project.id,
+        num_inference_steps=0,
+        guidance_scale=7.5,
+        seed_policy="sometimes",
+    )
     assert not result.ok
     assert set(result.problems) == {"num_inference_steps", "seed_policy"}
     assert "1 to 1000" in result.problems["num_inference_steps"]
 
-    result = update_project_settings(session=session, owner=OWNER, project_id=project.id,
-                                     num_inference_steps=30, guidance_scale=7.5, seed_policy="fixed", seed=42,
-                                     bundle_path="/models/tiny")
+    result = update_project_settings(
+        session=session,
+        owner=OWNER,
+        project_id=project.id,
+        num_inference_steps=30,
+        guidance_scale=7.5,
+        seed_policy="fixed",
+        seed=42,
+        bundle_path="/models/tiny",
+    )
     assert result.ok
     settings = result.value.settings
     assert (settings.num_inference_steps, settings.guidance_scale, settings.seed_policy, settings.seed) == (
-        30, 7.5, SeedPolicy.FIXED, 42)
+        30,
+        7.5,
+        SeedPolicy.FIXED,
+        42,
+    )
     session.expire_all()
     assert session.get(Project, project.id).project_settings().bundle_path == "/models/tiny"
 
 
 def test_face_guidance_is_a_checked_setting_and_older_projects_lack_it(session):
     project = create_project(session=session, owner=OWNER, name="P")
-    result = update_project_settings(session=session, owner=OWNER, project_id=project.id, face_guidance_scale=-1)
-    assert set(result.problems) == {"face_guidance_scale"} and "1 = off" in result.problems["face_guidance_scale"]
-    assert update_project_settings(session=session, owner=OWNER, project_id=project.id,
-                                   face_guidance_scale=4.0).value.settings.face_guidance_scale == 4.0
+    result = update_project_settings(
+        session=session, owner=OWNER, project_id=project.id, face_guidance_scale=-1
+    )
+    assert (
+        set(result.problems) == {"face_guidance_scale"}
+        and "1 = off" in result.problems["face_guidance_scale"]
+    )
+    assert (
+        update_project_settings(
+            session=session, owner=OWNER, project_id=project.id, face_guidance_scale=4.0
+        ).value.settings.face_guidance_scale
+        == 4.0
+    )
     # a project saved before the setting existed has no such key in its JSON column
     row = session.get(Project, project.id)
     row.settings = {k: v for k, v in row.settings.items() if k != "face_guidance_scale"}
@@ -113,8 +142,9 @@ def test_style_is_checked_like_a_script_style(session):
     project = create_project(session=session, owner=OWNER, name="P")
     result = update_project_details(session=session, owner=OWNER, project_id=project.id, style="word " * 61)
     assert "61 words" in result.problems["style"]
-    result = update_project_details(session=session, owner=OWNER, project_id=project.id, style="noir",
-                                    logline="Two people, one storm.")
+    result = update_project_details(
+        session=session, owner=OWNER, project_id=project.id, style="noir", logline="Two people, one storm."
+    )
     assert result.ok and result.value.style == "noir"
 
 
@@ -122,11 +152,20 @@ def test_duplicate_copies_rows_and_media(session, media, lighthouse):
     source_id = lighthouse.project.id
     view = open_project(session=session, media=media, owner=OWNER, project_id=source_id)
     shot = view.shots[0].shot
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot.id, image=keyframe(10), seed=1)
-    current = add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=shot.id,
-                                   image=keyframe(20), seed=2)
-    add_reference_frame(session=session, media=media, owner=OWNER, project_id=source_id,
-                        upload=image_bytes(20, 20), filename="ref.png")
+    add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=shot.id, image=keyframe(10), seed=1
+    )
+    current = add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=shot.id, image=keyframe(20), seed=2
+    )
+    add_reference_frame(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=source_id,
+        upload=image_bytes(20, 20),
+        filename="ref.png",
+    )
 
     copy = duplicate_project(session=session, media=media, owner=OWNER, project_id=source_id)
     assert copy.name == "Copy of The Lighthouse" and copy.id != source_id
@@ -140,30 +179,48 @@ def test_duplicate_copies_rows_and_media(session, media, lighthouse):
 
     # Every file of the copy is its own file, inside the copy's folder, with the same content.
     copy_dir = media.project_dir(copy.id) + "/"
-    paths = [p.photo.media_path for c in copied.cast for p in c.photos] + [copied_current.media_path,
-                                                                          copied.references[0].reference.media_path]
+    paths = [p.photo.media_path for c in copied.cast for p in c.photos] + [
+        copied_current.media_path,
+        copied.references[0].reference.media_path,
+    ]
     assert all(path.startswith(copy_dir) for path in paths)
     assert media.read_bytes(copied_current.media_path) == media.read_bytes(current.media_path)
 
     # Deleting the original leaves the copy whole.
     delete_project(session=session, media=media, owner=OWNER, project_id=source_id)
     assert all(media.exists(path) for path in paths)
-    assert open_project(session=session, media=media, owner=OWNER, project_id=copy.id).shots[0].keyframe is not None
+    assert (
+        open_project(session=session, media=media, owner=OWNER, project_id=copy.id).shots[0].keyframe
+        is not None
+    )
 
 
 def test_delete_cascades_rows_and_files(session, media, lighthouse):
     project_id = lighthouse.project.id
     view = open_project(session=session, media=media, owner=OWNER, project_id=project_id)
-    add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=view.shots[0].shot.id,
-                         image=keyframe(5), seed=3)
-    add_reference_frame(session=session, media=media, owner=OWNER, project_id=project_id,
-                        upload=image_bytes(20, 20), filename="ref.png")
+    add_keyframe_version(
+        session=session, media=media, owner=OWNER, shot_id=view.shots[0].shot.id, image=keyframe(5), seed=3
+    )
+    add_reference_frame(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project_id,
+        upload=image_bytes(20, 20),
+        filename="ref.png",
+    )
     export_script_json(session=session, media=media, owner=OWNER, project_id=project_id)
     session.add(Job(project_id=project_id, kind="generate"))
     session.commit()
     other = create_project(session=session, owner=OWNER, name="Other")
-    add_reference_frame(session=session, media=media, owner=OWNER, project_id=other.id,
-                        upload=image_bytes(21, 21), filename="other.png")
+    add_reference_frame(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=other.id,
+        upload=image_bytes(21, 21),
+        filename="other.png",
+    )
     assert any(path.startswith(f"projects/{project_id}/") for path in media_files(media))
 
     delete_project(session=session, media=media, owner=OWNER, project_id=project_id)
@@ -180,15 +237,23 @@ def test_the_project_list_comes_in_pages_with_the_same_summaries(session, media,
     from studio.services import add_keyframe_version as add_version
 
     view = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
-    add_version(session=session, media=media, owner=OWNER, shot_id=view.shots[2].shot.id,
-                image=np.full((8, 8, 3), 9, np.uint8), seed=1)
+    add_version(
+        session=session,
+        media=media,
+        owner=OWNER,
+        shot_id=view.shots[2].shot.id,
+        image=np.full((8, 8, 3), 9, np.uint8),
+        seed=1,
+    )
     for i in range(29):
         create_project(session=session, owner=OWNER, name=f"Empty {i}")
     create_project(session=session, owner="someone else", name="Not mine")
     everything = list_projects(session=session, media=media, owner=OWNER)
     first = list_project_page(session=session, media=media, owner=OWNER, page=0, per_page=12)
     assert (first.total, first.pages, len(first.summaries)) == (30, 3, 12)
-    pages = [list_project_page(session=session, media=media, owner=OWNER, page=n, per_page=12) for n in range(3)]
+    pages = [
+        list_project_page(session=session, media=media, owner=OWNER, page=n, per_page=12) for n in range(3)
+    ]
     assert [s for page in pages for s in page.summaries] == everything
     last = list_project_page(session=session, media=media, owner=OWNER, page=99, per_page=12)
     assert last.page == 2 and len(last.summaries) == 6
@@ -196,5 +261,7 @@ def test_the_project_list_comes_in_pages_with_the_same_summaries(session, media,
     assert (lighthouse_row.num_scenes, lighthouse_row.num_shots, lighthouse_row.num_characters) == (2, 3, 2)
     # the thumbnail is the first shot (story order) that has a keyframe: shot 3 here
     again = open_project(session=session, media=media, owner=OWNER, project_id=lighthouse.project.id)
-    assert again.shots[2].keyframe_path is not None and lighthouse_row.thumbnail == again.shots[2].keyframe_path
+    assert (
+        again.shots[2].keyframe_path is not None and lighthouse_row.thumbnail == again.shots[2].keyframe_path
+    )
     assert all(s.thumbnail is None for s in everything if s.id != lighthouse.project.id)

@@ -41,12 +41,21 @@ Steam rises from two cups.
 """
 
 MOVIEBENCH = [
-    {"Characters": {"Juno": "A teenage girl in a red hoodie."}, "Style Elements": ["Muted colours"],
-     "Plot": "Juno walks into the store.", "Background Description": "A small convenience store.",
-     "Camera Motion": "The camera slowly pans left.", "Shot Size": "Medium shot"},
-    {"Characters": {"Juno": "A teenage girl in a red hoodie."}, "Style Elements": ["Muted colours"],
-     "Plot": "Juno pays for a soda.", "Background Description": "A small convenience store.",
-     "Camera Motion": "Static shot."},
+    {
+        "Characters": {"Juno": "A teenage girl in a red hoodie."},
+        "Style Elements": ["Muted colours"],
+        "Plot": "Juno walks into the store.",
+        "Background Description": "A small convenience store.",
+        "Camera Motion": "The camera slowly pans left.",
+        "Shot Size": "Medium shot",
+    },
+    {
+        "Characters": {"Juno": "A teenage girl in a red hoodie."},
+        "Style Elements": ["Muted colours"],
+        "Plot": "Juno pays for a soda.",
+        "Background Description": "A small convenience store.",
+        "Camera Motion": "Static shot.",
+    },
 ]
 
 
@@ -74,8 +83,9 @@ def test_round_trip_with_photos(session, media, lighthouse, sample_script):
 
     # Exported, then imported again: the same script.
     again = new_project_from_script(session=session, media=media, owner=OWNER, script=exported)
-    assert without_photos(project_to_script(session=session, owner=OWNER, project_id=again.project.id)) == \
-        without_photos(sample_script)
+    assert without_photos(
+        project_to_script(session=session, owner=OWNER, project_id=again.project.id)
+    ) == without_photos(sample_script)
 
 
 def test_json_text_import_into_a_new_project(session, media, sample_script):
@@ -85,12 +95,15 @@ def test_json_text_import_into_a_new_project(session, media, sample_script):
     assert report.num_photos == 0
     # The photos could not come with a single file: one note per photo, naming who and which.
     assert len(report.notes) == 3 and "Mara's photo 'cast/mara_0.png'" in report.notes[0]
-    assert without_photos(project_to_script(session=session, owner=OWNER, project_id=report.project.id)) == \
-        without_photos(sample_script)
+    assert without_photos(
+        project_to_script(session=session, owner=OWNER, project_id=report.project.id)
+    ) == without_photos(sample_script)
 
 
 def test_json_file_import(session, media, sample_folder):
-    report = import_script_source(session=session, media=media, owner=OWNER, path=str(sample_folder / "script.json"))
+    report = import_script_source(
+        session=session, media=media, owner=OWNER, path=str(sample_folder / "script.json")
+    )
     assert report.num_shots == 3
 
 
@@ -147,12 +160,22 @@ def test_import_into_a_project_with_content_needs_replace(session, media, lighth
     project_id = lighthouse.project.id
     faces_before = [p for p in media_files(media) if "/faces/" in p]
     with pytest.raises(StudioError, match="already has a script"):
-        import_script_source(session=session, media=media, owner=OWNER, text=FOUNTAIN, fmt="fountain",
-                             project_id=project_id)
-    report = import_script_source(session=session, media=media, owner=OWNER, text=FOUNTAIN, fmt="fountain",
-                                  project_id=project_id, replace=True)
+        import_script_source(
+            session=session, media=media, owner=OWNER, text=FOUNTAIN, fmt="fountain", project_id=project_id
+        )
+    report = import_script_source(
+        session=session,
+        media=media,
+        owner=OWNER,
+        text=FOUNTAIN,
+        fmt="fountain",
+        project_id=project_id,
+        replace=True,
+    )
     assert report.project.id == project_id and report.project.name == "Night Shift"
-    assert project_to_script(session=session, owner=OWNER, project_id=project_id) == parse_script(FOUNTAIN, "fountain")
+    assert project_to_script(session=session, owner=OWNER, project_id=project_id) == parse_script(
+        FOUNTAIN, "fountain"
+    )
     # The old cast photos went with the old cast.
     assert session.exec(select(FacePhoto)).all() == []
     assert not any(media.exists(p) for p in faces_before)
@@ -160,8 +183,14 @@ def test_import_into_a_project_with_content_needs_replace(session, media, lighth
 
 def test_import_into_an_empty_project(session, media, sample_script, sample_folder):
     project = create_project(session=session, owner=OWNER, name="Empty")
-    report = import_script(session=session, media=media, owner=OWNER, project_id=project.id,
-                           script=sample_script, photo_root=sample_folder)
+    report = import_script(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project.id,
+        script=sample_script,
+        photo_root=sample_folder,
+    )
     assert report.num_photos == 3 and report.project.id == project.id
 
 
@@ -169,8 +198,13 @@ def test_photo_paths_cannot_leave_the_folder(session, media, sample_folder, tmp_
     (tmp_path / "secret.png").write_bytes((sample_folder / "cast" / "tom_0.png").read_bytes())
     data = sample_script_data()
     data["cast"][1]["photos"] = ["../../secret.png", "/etc/passwd", "cast/missing.png", "cast/tom_0.png"]
-    report = new_project_from_script(session=session, media=media, owner=OWNER,
-                                     script=Script.model_validate(data), photo_root=sample_folder)
+    report = new_project_from_script(
+        session=session,
+        media=media,
+        owner=OWNER,
+        script=Script.model_validate(data),
+        photo_root=sample_folder,
+    )
     assert report.num_photos == 3  # Mara's two and Tom's real one
     assert sum("outside the script's folder" in note for note in report.notes) == 2
     assert any("'cast/missing.png' was not found" in note for note in report.notes)
@@ -178,9 +212,13 @@ def test_photo_paths_cannot_leave_the_folder(session, media, sample_folder, tmp_
 
 def test_bad_photo_is_skipped_with_a_note(session, media, sample_folder):
     (sample_folder / "cast" / "mara_1.png").write_bytes(b"GIF89a not really")
-    report = new_project_from_script(session=session, media=media, owner=OWNER,
-                                     script=parse_script(sample_folder / "script.json", "json"),
-                                     photo_root=sample_folder)
+    report = new_project_from_script(
+        session=session,
+        media=media,
+        owner=OWNER,
+        script=parse_script(sample_folder / "script.json", "json"),
+        photo_root=sample_folder,
+    )
     assert report.num_photos == 2
     assert any(note.startswith("Mara:") and "GIF" in note for note in report.notes)
 
@@ -193,7 +231,9 @@ def test_samples_list_and_open(session, media, sample_folder):
     [sample] = list_samples(samples_dir)
     assert (sample.name, sample.title, sample.num_shots) == ("lighthouse", "The Lighthouse", 3)
 
-    report = open_sample(session=session, media=media, owner=OWNER, name="lighthouse", samples_dir=samples_dir)
+    report = open_sample(
+        session=session, media=media, owner=OWNER, name="lighthouse", samples_dir=samples_dir
+    )
     view = open_project(session=session, media=media, owner=OWNER, project_id=report.project.id)
     assert [len(c.photos) for c in view.cast] == [2, 1]
     # frames/000000.png and 000002.png become the keyframes of shots 1 and 3.

@@ -42,23 +42,43 @@ def project_id(session, media, lighthouse, tmp_path):
     view = view_of(session, media, project_id)
     first = view.shots[0].shot.id
     for seed in (4, 5):
-        add_keyframe_version(session=session, media=media, owner=OWNER, shot_id=first,
-                             image=np.full((8, 8, 3), seed * 10, np.uint8), seed=seed,
-                             tokens=np.full((2, 3), seed, np.float32))
+        add_keyframe_version(
+            session=session,
+            media=media,
+            owner=OWNER,
+            shot_id=first,
+            image=np.full((8, 8, 3), seed * 10, np.uint8),
+            seed=seed,
+            tokens=np.full((2, 3), seed, np.float32),
+        )
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42 fake clip")
-    add_render(session=session, media=media, owner=OWNER, project_id=project_id, kind=RenderKind.CLIP, source=clip,
-               shot_id=first)
+    add_render(
+        session=session,
+        media=media,
+        owner=OWNER,
+        project_id=project_id,
+        kind=RenderKind.CLIP,
+        source=clip,
+        shot_id=first,
+    )
     return project_id
 
 
 def state(session, media, project_id):
     """Everything the user sees of the project, ids left out."""
     view = view_of(session, media, project_id)
-    versions = [[(v.seed, v.media_path, v.tokens_path, v.id == s.shot.current_keyframe_id)
-                 for v in keyframe_db.list_keyframe_versions(session=session, shot_id=s.shot.id)] for s in view.shots]
+    versions = [
+        [
+            (v.seed, v.media_path, v.tokens_path, v.id == s.shot.current_keyframe_id)
+            for v in keyframe_db.list_keyframe_versions(session=session, shot_id=s.shot.id)
+        ]
+        for s in view.shots
+    ]
     photos = [[p.photo.media_path for p in c.photos] for c in view.cast]
-    clips = [r.media_path for r in list_renders(session=session, owner=OWNER, project_id=project_id, kind="clip")]
+    clips = [
+        r.media_path for r in list_renders(session=session, owner=OWNER, project_id=project_id, kind="clip")
+    ]
     return project_to_script(session=session, owner=OWNER, project_id=project_id), versions, photos, clips
 
 

@@ -63,8 +63,14 @@ def studio(tmp_path, video_bundle):
 
 def run(studio, plan, work):
     with studio.session() as session:
-        events = studio.runner.start(session=session, owner=OWNER, project_id=plan.project_id, kind=plan.kind,
-                                     model=plan.model_key, work=work)
+        events = studio.runner.start(
+            session=session,
+            owner=OWNER,
+            project_id=plan.project_id,
+            kind=plan.kind,
+            model=plan.model_key,
+            work=work,
+        )
     return list(events)
 
 
@@ -73,7 +79,9 @@ def project(studio, sample_script, sample_folder):
     """The lighthouse script (3 shots) with generated keyframes."""
     report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder)
     plan = studio.call(plan_generation, owner=OWNER, project_id=report.project.id)
-    assert run(studio, plan, generation_job(plan, media=studio.media, models=studio.models))[-1].status == "done"
+    assert (
+        run(studio, plan, generation_job(plan, media=studio.media, models=studio.models))[-1].status == "done"
+    )
     return report.project
 
 
@@ -90,8 +98,9 @@ def test_segments_cover_the_shot_up_to_the_cap():
 def test_clips_are_rendered_and_stored_per_shot(studio, project):
     shots = shots_of(studio, project.id)
     chosen = [shots[2].shot.id, shots[0].shot.id]
-    plan = studio.call(plan_clips, owner=OWNER, project_id=project.id, shot_ids=chosen, num_inference_steps=2,
-                       max_segments=2)
+    plan = studio.call(
+        plan_clips, owner=OWNER, project_id=project.id, shot_ids=chosen, num_inference_steps=2, max_segments=2
+    )
     assert [t.number for t in plan.targets] == [1, 3]  # story order, whatever the selection order
     assert plan.targets[0].next_keyframe_path == shots[1].keyframe_path  # ends on the next keyframe
     assert plan.targets[1].next_keyframe_path is None  # the last shot has no next one
@@ -116,12 +125,24 @@ def test_clips_are_rendered_and_stored_per_shot(studio, project):
 
 def test_cancelling_a_clip_render_saves_nothing_for_it(studio, project):
     shots = shots_of(studio, project.id)
-    plan = studio.call(plan_clips, owner=OWNER, project_id=project.id, shot_ids=[shots[0].shot.id],
-                       num_inference_steps=50, max_segments=4)
+    plan = studio.call(
+        plan_clips,
+        owner=OWNER,
+        project_id=project.id,
+        shot_ids=[shots[0].shot.id],
+        num_inference_steps=50,
+        max_segments=4,
+    )
     work = clip_job(plan, media=studio.media, models=studio.models)
     with studio.session() as session:
-        events = studio.runner.start(session=session, owner=OWNER, project_id=project.id, kind=plan.kind,
-                                     model=plan.model_key, work=work)
+        events = studio.runner.start(
+            session=session,
+            owner=OWNER,
+            project_id=project.id,
+            kind=plan.kind,
+            model=plan.model_key,
+            work=work,
+        )
     seen = []
     for event in events:
         seen.append(event)
@@ -141,13 +162,19 @@ def test_clip_plan_errors_are_sentences(studio, project, sample_script, tmp_path
     with pytest.raises(StudioError, match="Shot 2 has no keyframe yet; generate the keyframes"):
         studio.call(plan_clips, owner=OWNER, project_id=fresh.id, shot_ids=[shot.id])
     with pytest.raises(StudioError, match="not in this project"):
-        studio.call(plan_clips, owner=OWNER, project_id=fresh.id, shot_ids=[shots_of(studio, project.id)[0].shot.id])
+        studio.call(
+            plan_clips, owner=OWNER, project_id=fresh.id, shot_ids=[shots_of(studio, project.id)[0].shot.id]
+        )
 
     no_video = tmp_path / "keyframes-only"
     no_video.mkdir()
     studio.models = ModelCache(default_bundle=no_video)
-    with pytest.raises(StudioError, match="has no video model, so clips cannot be rendered .* the animatic still works"):
-        studio.call(plan_clips, owner=OWNER, project_id=project.id, shot_ids=[shots_of(studio, project.id)[0].shot.id])
+    with pytest.raises(
+        StudioError, match="has no video model, so clips cannot be rendered .* the animatic still works"
+    ):
+        studio.call(
+            plan_clips, owner=OWNER, project_id=project.id, shot_ids=[shots_of(studio, project.id)[0].shot.id]
+        )
 
 
 def test_the_animatic_is_stored_as_mp4_and_gif(studio, project):
@@ -161,21 +188,38 @@ def test_the_animatic_is_stored_as_mp4_and_gif(studio, project):
     assert view.video_path.is_file() and view.gif_path.is_file()
     assert view.duration == pytest.approx(2.0 + 4.0 + 2.5 + 3.0)  # title card + the three shots
     assert view.video.params["shot_starts"] == [2.0, 6.0, 8.5]
-    assert events[-1].result == {"video_render_id": view.video.id, "gif_render_id": view.gif.id, "warnings": []}
+    assert events[-1].result == {
+        "video_render_id": view.video.id,
+        "gif_render_id": view.gif.id,
+        "warnings": [],
+    }
     frames = load_clip(view.video_path)
     assert frames.frames.shape[1:] == (32, 56, 3)
 
 
 def test_the_animatic_uses_clips_of_current_keyframes_only(studio, project):
     shots = shots_of(studio, project.id)
-    plan = studio.call(plan_clips, owner=OWNER, project_id=project.id, shot_ids=[shots[0].shot.id],
-                       num_inference_steps=1, max_segments=1)
+    plan = studio.call(
+        plan_clips,
+        owner=OWNER,
+        project_id=project.id,
+        shot_ids=[shots[0].shot.id],
+        num_inference_steps=1,
+        max_segments=1,
+    )
     run(studio, plan, clip_job(plan, media=studio.media, models=studio.models))
     animatic = studio.call(plan_animatic, owner=OWNER, project_id=project.id)
     assert list(animatic.clips) == [0]
     # a new keyframe for shot 1 makes its clip stale
-    regen = studio.call(plan_generation, owner=OWNER, project_id=project.id, scope="shot", shot_id=shots[0].shot.id,
-                        seed_mode="fixed", seed=7)
+    regen = studio.call(
+        plan_generation,
+        owner=OWNER,
+        project_id=project.id,
+        scope="shot",
+        shot_id=shots[0].shot.id,
+        seed_mode="fixed",
+        seed=7,
+    )
     run(studio, regen, generation_job(regen, media=studio.media, models=studio.models))
     assert studio.call(plan_animatic, owner=OWNER, project_id=project.id).clips == {}
     assert [v.current for v in studio.call(list_clips, owner=OWNER, project_id=project.id)] == [False]
@@ -189,8 +233,13 @@ def test_animatic_plan_errors_and_placeholders(studio, sample_script, sample_fol
     with pytest.raises(StudioError, match="No shot has a keyframe yet"):
         studio.call(plan_animatic, owner=OWNER, project_id=bare.id)
     # frames for shots 1 and 3 only
-    partial = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder,
-                          frames_dir=sample_folder / "frames").project
+    partial = studio.call(
+        new_project_from_script,
+        owner=OWNER,
+        script=sample_script,
+        photo_root=sample_folder,
+        frames_dir=sample_folder / "frames",
+    ).project
     plan = studio.call(plan_animatic, owner=OWNER, project_id=partial.id)
     assert plan.warnings == (
         "Shot 2 has no keyframe yet, so the animatic shows a card with the plot there; generate them and build the "
@@ -205,8 +254,14 @@ def test_cancelling_the_animatic_leaves_no_render(studio, project):
     plan = studio.call(plan_animatic, owner=OWNER, project_id=project.id)
     work = animatic_job(plan, media=studio.media)
     with studio.session() as session:
-        events = studio.runner.start(session=session, owner=OWNER, project_id=project.id, kind=plan.kind,
-                                     model=plan.model_key, work=work)
+        events = studio.runner.start(
+            session=session,
+            owner=OWNER,
+            project_id=project.id,
+            kind=plan.kind,
+            model=plan.model_key,
+            work=work,
+        )
     last = None
     for event in events:
         last = event

@@ -29,8 +29,15 @@ def test_importing_app_touches_no_data_and_loads_no_model(tmp_path):
         " 'tabs': [b.label for b in app.demo.blocks.values() if type(b).__name__ == 'Tab']}))\n"
     )
     env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"heavy": [], "open": False, "tabs": TABS}
     assert not data_dir.exists()
@@ -93,7 +100,9 @@ def test_launch_reads_flags_opens_the_studio_and_queues(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
     demo = build_demo(StudioHandle())
-    launch(demo, argv=["--data-dir", str(tmp_path / "d"), "--auth", "ann:pw", "--max-upload-mb", "2"], environ={})
+    launch(
+        demo, argv=["--data-dir", str(tmp_path / "d"), "--auth", "ann:pw", "--max-upload-mb", "2"], environ={}
+    )
     assert seen["open"] is True and (tmp_path / "d" / "studio.sqlite3").is_file()
     assert seen["queue"] == (1, QUEUE_MAX_SIZE)
     assert seen["options"]["auth"] == [("ann", "pw")] and seen["options"]["max_file_size"] == 2 * 1024 * 1024

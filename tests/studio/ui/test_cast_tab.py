@@ -11,8 +11,11 @@ def fn(demo, name):
 
 
 def shown(found, updates) -> dict:
-    return {c.elem_id: (dict(u.constructor_args) if hasattr(u, "constructor_args") else u)
-            for c, u in zip(found.outputs, updates, strict=True) if c.elem_id}
+    return {
+        c.elem_id: (dict(u.constructor_args) if hasattr(u, "constructor_args") else u)
+        for c, u in zip(found.outputs, updates, strict=True)
+        if c.elem_id
+    }
 
 
 def test_a_character_saved_to_the_library_is_added_to_another_project(page):
@@ -41,5 +44,6 @@ def test_a_removed_character_comes_back_with_undo(page):
     assert after["undo-cast"] == {"value": "Undo: delete Ada", "visible": True}
     undo = fn(demo, "undo_cast_removal")
     undo.fn({"id": view.project.id, "stamp": 1}, None, request=None)
-    assert [c.character.name for c in studio.call(open_project, owner=owner, project_id=view.project.id).cast] == [
-        "Mara", "Tom", "Ada"]
+    assert [
+        c.character.name for c in studio.call(open_project, owner=owner, project_id=view.project.id).cast
+    ] == ["Mara", "Tom", "Ada"]

@@ -29,8 +29,9 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, clock):
     """(base url) of the studio launched with its own launch options and a login."""
-    settings = StudioSettings(data_dir=tmp_path_factory.mktemp("guard") / "data", auth=(("ann", "right-pw"),),
-                              port=_free_port())
+    settings = StudioSettings(
+        data_dir=tmp_path_factory.mktemp("guard") / "data", auth=(("ann", "right-pw"),), port=_free_port()
+    )
     handle = StudioHandle(settings)
     demo = build_demo(handle)
     options = launch_options(settings, environ={})
@@ -63,8 +64,12 @@ def test_a_space_may_be_framed_by_huggingface_only():
 
 
 def test_thirty_wrong_passwords_are_not_thirty_guesses(served, clock):
-    statuses = [httpx.post(served + "/login", data={"username": "ann", "password": f"guess-{i}"}, timeout=30)
-                .status_code for i in range(30)]
+    statuses = [
+        httpx.post(
+            served + "/login", data={"username": "ann", "password": f"guess-{i}"}, timeout=30
+        ).status_code
+        for i in range(30)
+    ]
     assert statuses == [400] * 5 + [429] * 25  # only 5 passwords were checked
     refused = httpx.post(served + "/login", data={"username": "ann", "password": "right-pw"}, timeout=30)
     assert refused.status_code == 429  # not even the right one, while locked
@@ -74,10 +79,17 @@ def test_thirty_wrong_passwords_are_not_thirty_guesses(served, clock):
     assert refused.headers["retry-after"] == "30"
 
     clock.now += 31
-    assert httpx.post(served + "/login", data={"username": "ann", "password": "right-pw"},
-                      timeout=30).status_code == 200
+    assert (
+        httpx.post(
+            served + "/login", data={"username": "ann", "password": "right-pw"}, timeout=30
+        ).status_code
+        == 200
+    )
     # A good login clears the count: the next mistake is checked again.
-    assert httpx.post(served + "/login", data={"username": "ann", "password": "nope"}, timeout=30).status_code == 400
+    assert (
+        httpx.post(served + "/login", data={"username": "ann", "password": "nope"}, timeout=30).status_code
+        == 400
+    )
 
 
 def test_the_lockout_doubles_with_each_checked_failure_up_to_its_cap():

@@ -37,7 +37,9 @@ def test_a_new_draft_is_compared_then_applied_after_confirmation(page, tmp_path)
     draft.write_text(script_to_fdx(Script.model_validate(data)))
     summary = fn(demo, "compare_draft")(ref, str(draft), request=None)
     assert "**2** shot(s) stay with their keyframes" in summary and "Tom knocks at the door" in summary
-    assert "Rewritten" not in summary  # the FDX carries the same text; camera and durations are not its business
+    assert (
+        "Rewritten" not in summary
+    )  # the FDX carries the same text; camera and durations are not its business
     from gradio import Error
 
     with pytest.raises(Error, match="no longer has 1 shot"):

@@ -52,7 +52,9 @@ def test_an_address_naming_a_missing_project_opens_nothing_and_says_so(page, mon
     said = []
     monkeypatch.setattr("studio.ui.project_link.warn", said.append)
     assert callback(demo, "open_from_address").fn(request({PARAMETER: "999"}))["id"] is None
-    assert said and said[0].startswith("The project in this page's address was not opened: Project 999 does not exist")
+    assert said and said[0].startswith(
+        "The project in this page's address was not opened: Project 999 does not exist"
+    )
 
 
 def test_opening_a_project_writes_its_address(page):

@@ -24,8 +24,11 @@ def as_update(value) -> object:
 
 
 def by_id(outputs, updates) -> dict:
-    return {component.elem_id: as_update(update) for component, update in zip(outputs, updates, strict=True)
-            if component.elem_id}
+    return {
+        component.elem_id: as_update(update)
+        for component, update in zip(outputs, updates, strict=True)
+        if component.elem_id
+    }
 
 
 def component(demo: gr.Blocks, elem_id: str):
@@ -36,11 +39,32 @@ def save_shot(demo, view, shot_id=NEW, loaded=None, **changes):
     """Press "Save shot" with the form showing `changes` (a new shot unless `shot_id`)."""
     fn, outputs = callback(demo, "save_shot_form")
     scene = view.scenes[0]
-    values = {"plot": "Mara looks out.", "characters": ["Mara"], "size": "medium", "angle": "eye-level",
-              "motion": "static", "duration": 3.0, "notes": "", "dialogue": [], **changes}
-    updates = fn({"id": view.project.id, "stamp": 1}, scene.scene.id, shot_id, values["plot"], values["characters"],
-                 values["size"], values["angle"], values["motion"], values["duration"], values["notes"],
-                 values["dialogue"], loaded, request=None)
+    values = {
+        "plot": "Mara looks out.",
+        "characters": ["Mara"],
+        "size": "medium",
+        "angle": "eye-level",
+        "motion": "static",
+        "duration": 3.0,
+        "notes": "",
+        "dialogue": [],
+        **changes,
+    }
+    updates = fn(
+        {"id": view.project.id, "stamp": 1},
+        scene.scene.id,
+        shot_id,
+        values["plot"],
+        values["characters"],
+        values["size"],
+        values["angle"],
+        values["motion"],
+        values["duration"],
+        values["notes"],
+        values["dialogue"],
+        loaded,
+        request=None,
+    )
     return by_id(outputs, updates)
 
 
@@ -74,8 +98,9 @@ def test_a_bad_duration_is_shown_by_the_duration_field_and_nothing_is_saved(page
 def test_an_empty_plot_and_seven_characters_are_marked_at_their_fields(page):
     demo, studio, view = page
     for name in ["Ann", "Ben", "Cy", "Dot", "Eve"]:
-        studio.call(add_character, owner=studio.owner_of(None), project_id=view.project.id, name=name,
-                    description="")
+        studio.call(
+            add_character, owner=studio.owner_of(None), project_id=view.project.id, name=name, description=""
+        )
     shown = save_shot(demo, view, plot="", characters=["Mara", "Tom", "Ann", "Ben", "Cy", "Dot", "Eve"])
     assert "the plot is empty" in shown["shot-plot"]["info"]
     assert "7 characters are in this shot" in shown["shot-characters"]["info"]
@@ -113,7 +138,9 @@ def test_a_deleted_shot_can_be_brought_back_with_the_undo_button(page):
     shown = by_id(outputs, delete(ref, view.scenes[0].scene.id, view.shots[1].shot.id, request=None))
     assert shots_of(studio, view) == [before[0], before[2]]
     assert shown["undo-script"]["visible"] is True
-    assert shown["undo-script"]["value"].startswith("Undo: delete shot 2 of scene 1 (Tom knocks at the door.)")
+    assert shown["undo-script"]["value"].startswith(
+        "Undo: delete shot 2 of scene 1 (Tom knocks at the door.)"
+    )
     undo, outputs = callback(demo, "undo_script_delete")
     shown = by_id(outputs, undo(ref, view.scenes[0].scene.id, None, request=None))
     assert shots_of(studio, view) == before
@@ -127,11 +154,20 @@ def test_a_stale_form_in_a_second_tab_does_not_overwrite_the_first_tabs_save(pag
     tom = view.shots[1].shot
     # both tabs loaded the shot as it was
     opened = stale_forms.shot_fingerprint(tom)
-    form = {"plot": tom.plot, "characters": list(tom.characters), "size": tom.size, "angle": tom.angle,
-            "motion": tom.motion, "duration": tom.duration, "notes": tom.notes,
-            "dialogue": [[d["character"], d["text"], d.get("parenthetical", "")] for d in tom.dialogue]}
+    form = {
+        "plot": tom.plot,
+        "characters": list(tom.characters),
+        "size": tom.size,
+        "angle": tom.angle,
+        "motion": tom.motion,
+        "duration": tom.duration,
+        "notes": tom.notes,
+        "dialogue": [[d["character"], d["text"], d.get("parenthetical", "")] for d in tom.dialogue],
+    }
     # tab 1 saves a new duration and notes
-    save_shot(demo, view, shot_id=tom.id, loaded=opened, **{**form, "duration": 6.0, "notes": "hold on the door"})
+    save_shot(
+        demo, view, shot_id=tom.id, loaded=opened, **{**form, "duration": 6.0, "notes": "hold on the door"}
+    )
     # tab 2, still showing the old values, saves a new plot
     save_shot(demo, view, shot_id=tom.id, loaded=opened, **{**form, "plot": "Tom hammers at the door."})
     again = studio.call(open_project, owner=studio.owner_of(None), project_id=view.project.id).shots[1].shot
@@ -143,8 +179,22 @@ def test_a_stale_form_in_a_second_tab_does_not_overwrite_the_first_tabs_save(pag
 
 def page_status(demo, view, tom, opened, form) -> str:
     fn, outputs = callback(demo, "save_shot_form")
-    updates = fn({"id": view.project.id, "stamp": 1}, view.scenes[0].scene.id, tom.id, "Another plot.",
-                 form["characters"], form["size"], form["angle"], form["motion"], form["duration"], form["notes"],
-                 form["dialogue"], opened, request=None)
-    status = next(u for c, u in zip(outputs, updates, strict=True) if isinstance(u, str) and "another tab" in u)
+    updates = fn(
+        {"id": view.project.id, "stamp": 1},
+        view.scenes[0].scene.id,
+        tom.id,
+        "Another plot.",
+        form["characters"],
+        form["size"],
+        form["angle"],
+        form["motion"],
+        form["duration"],
+        form["notes"],
+        form["dialogue"],
+        opened,
+        request=None,
+    )
+    status = next(
+        u for c, u in zip(outputs, updates, strict=True) if isinstance(u, str) and "another tab" in u
+    )
     return status

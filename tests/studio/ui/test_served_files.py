@@ -41,8 +41,10 @@ def test_a_removed_media_file_takes_its_served_copy_with_it(tmp_path):
     media.removal_hooks.append(forget_served_copy)
     kept = media.write_bytes(media.kind_dir(1, "faces"), image_bytes(20, 20, (1, 2, 3)), ".png")
     stored = media.write_bytes(media.kind_dir(2, "keyframes"), image_bytes(20, 20, (9, 9, 9)), ".png")
-    copies = [Path(processing_utils.save_file_to_cache(media.resolve(p.path), str(gradio_cache())))
-              for p in (kept, stored)]
+    copies = [
+        Path(processing_utils.save_file_to_cache(media.resolve(p.path), str(gradio_cache())))
+        for p in (kept, stored)
+    ]
     media.remove_tree(media.project_dir(2))
     assert copies[0].exists() and not copies[1].exists()
     media.remove(kept.path)
@@ -62,7 +64,9 @@ def _paths_in(value) -> list[str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    settings = StudioSettings(data_dir=tmp_path_factory.mktemp("served") / "data", auth=USERS, port=_free_port())
+    settings = StudioSettings(
+        data_dir=tmp_path_factory.mktemp("served") / "data", auth=USERS, port=_free_port()
+    )
     handle = StudioHandle(settings)
     demo = build_demo(handle)
     options = launch_options(settings, environ={}, handle=handle)
@@ -92,7 +96,9 @@ def test_media_are_served_to_their_owner_only_and_go_with_their_project(served, 
     photo.write_bytes(image_bytes(64, 64, (120, 80, 60)))
     disguised = tmp_path / f"page-{uuid.uuid4().hex}.png"
     disguised.write_text("<html><script>alert(1)</script></html>")
-    form = ann.predict(character_id, [handle_file(str(photo)), handle_file(str(disguised))], api_name="/add_photos")
+    form = ann.predict(
+        character_id, [handle_file(str(photo)), handle_file(str(disguised))], api_name="/add_photos"
+    )
     # The uploads are gone from Gradio's cache, the refused one included; the photo is stored.
     assert list(gradio_cache().rglob(disguised.name)) == []
     assert list(gradio_cache().rglob("mara.png")) == []

@@ -18,7 +18,9 @@ def page(tmp_path):
     default.mkdir()
     (root / "paper").mkdir(parents=True)
     (root / "paper" / "manifest.json").write_text("{}")
-    handle = StudioHandle(StudioSettings(data_dir=tmp_path / "data", bundle_path=default, bundle_roots=(root,)))
+    handle = StudioHandle(
+        StudioSettings(data_dir=tmp_path / "data", bundle_path=default, bundle_roots=(root,))
+    )
     demo = build_demo(handle)
     studio = handle.get()
     project = studio.call(create_project, owner=studio.owner_of(None), name="Harbour")
@@ -33,8 +35,12 @@ def callback(demo, name):
 
 def test_the_bundle_dropdown_lists_the_offered_bundles(page):
     demo, _, project, paper = page
-    refresh = [f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", None) == "refresh"
-               and any(getattr(o, "elem_id", None) == "bundle-choice" for o in f.outputs)][0]
+    refresh = [
+        f.fn
+        for f in demo.fns.values()
+        if getattr(f.fn, "__name__", None) == "refresh"
+        and any(getattr(o, "elem_id", None) == "bundle-choice" for o in f.outputs)
+    ][0]
     dropdown = refresh({"id": project.id, "stamp": 1}, request=None)[0]
     assert [value for _, value in dropdown.constructor_args["choices"]] == [DEFAULT, str(paper.resolve())]
 
@@ -46,10 +52,14 @@ def test_an_offered_bundle_is_saved_and_a_server_path_is_refused(page, monkeypat
     ref = {"id": project.id, "stamp": 1}
     save(ref, str(paper.resolve()), None, None, None, "per-shot", 0, request=None)
     owner = studio.owner_of(None)
-    assert studio.call(get_project, owner=owner, project_id=project.id).settings.bundle_path == str(paper.resolve())
+    assert studio.call(get_project, owner=owner, project_id=project.id).settings.bundle_path == str(
+        paper.resolve()
+    )
     shown = save(ref, "/etc", None, None, None, "per-shot", 0, request=None)
     assert "is not one of the bundles this studio offers" in shown[0]["info"]
-    assert studio.call(get_project, owner=owner, project_id=project.id).settings.bundle_path == str(paper.resolve())
+    assert studio.call(get_project, owner=owner, project_id=project.id).settings.bundle_path == str(
+        paper.resolve()
+    )
     # a negative seed is a sentence by the seed field, not a broken form
     shown = save(ref, DEFAULT, None, None, None, "per-shot", -3, request=None)
     assert "the seed must be a whole number of 0 or more" in shown[5]["info"]

@@ -25,8 +25,17 @@ UPLOADS = {
 }
 
 
-@pytest.mark.parametrize("path", ["https://example.com/a.png", "http://10.0.0.1/x", " HTTPS://EXAMPLE.COM/a",
-                                  "ftp://host/a.png", "file:///etc/passwd", "data:image/png;base64,AAAA"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://example.com/a.png",
+        "http://10.0.0.1/x",
+        " HTTPS://EXAMPLE.COM/a",
+        "ftp://host/a.png",
+        "file:///etc/passwd",
+        "data:image/png;base64,AAAA",
+    ],
+)
 def test_urls_are_recognised(path):
     assert is_url(path)
 
@@ -40,8 +49,9 @@ def test_paths_are_not_urls(path):
 def served(tmp_path_factory):
     handle = StudioHandle(StudioSettings(data_dir=tmp_path_factory.mktemp("upload") / "data"))
     demo = build_demo(handle)
-    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
-                        show_error=False)
+    demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), show_error=False
+    )
     try:
         yield Client(demo.local_url, verbose=False)
     finally:
@@ -74,8 +84,11 @@ def test_a_url_given_as_a_file_is_refused_before_any_lookup(served, lookups, end
 
 def test_every_upload_of_the_page_is_an_upload_field(tmp_path):
     demo = build_demo(StudioHandle(StudioSettings(data_dir=tmp_path / "data")))
-    interactive_files = [block for block in demo.blocks.values()
-                         if isinstance(block, gr.File | gr.UploadButton | gr.Image | gr.Video)
-                         and block.interactive is not False]
+    interactive_files = [
+        block
+        for block in demo.blocks.values()
+        if isinstance(block, gr.File | gr.UploadButton | gr.Image | gr.Video)
+        and block.interactive is not False
+    ]
     assert len(interactive_files) >= 3  # photos, references, scripts (and any added since)
     assert all(getattr(block, "refuses_urls", False) for block in interactive_files)

@@ -58,7 +58,9 @@ def studio(tmp_path):
 def view(studio, sample_script, sample_folder):
     report = studio.call(new_project_from_script, owner=OWNER, script=sample_script, photo_root=sample_folder)
     shot = studio.call(open_project, owner=OWNER, project_id=report.project.id).shots[0]
-    studio.call(add_keyframe_version, owner=OWNER, shot_id=shot.shot.id, image=Image.new("RGB", (56, 32)), seed=11)
+    studio.call(
+        add_keyframe_version, owner=OWNER, shot_id=shot.shot.id, image=Image.new("RGB", (56, 32)), seed=11
+    )
     studio.call(lock_shot, owner=OWNER, shot_id=shot.shot.id)
     return studio.call(open_project, owner=OWNER, project_id=report.project.id)
 
@@ -68,7 +70,10 @@ def test_storyboard_items_show_every_shot_in_story_order(view):
     assert ids == [s.shot.id for s in view.shots]
     first, second = items[0], items[1]
     # a locked shot's caption starts with the lock mark, visible on the thumbnail
-    assert first == (str(view.shots[0].keyframe_path), "🔒 1 · Mara climbs the spiral stairs. · seed 11 · locked")
+    assert first == (
+        str(view.shots[0].keyframe_path),
+        "🔒 1 · Mara climbs the spiral stairs. · seed 11 · locked",
+    )
     assert isinstance(second[0], Image.Image)  # a card, since shot 2 has no keyframe yet
     assert second[1] == "2 · Tom knocks at the door."
     assert storyboard_items(None) == ([], [])
@@ -76,7 +81,9 @@ def test_storyboard_items_show_every_shot_in_story_order(view):
 
 def test_a_new_keyframe_replaces_its_shot_only(view, tmp_path):
     items, ids = storyboard_items(view)
-    made = KeyframeMade(shot_id=ids[1], frame_index=1, number=2, version_id=9, path=tmp_path / "k.png", seed=5)
+    made = KeyframeMade(
+        shot_id=ids[1], frame_index=1, number=2, version_id=9, path=tmp_path / "k.png", seed=5
+    )
     updated = with_keyframe(items, ids, made, "Tom knocks at the door.")
     assert updated[1] == (str(tmp_path / "k.png"), "2 · Tom knocks at the door. · seed 5")
     assert updated[0] == items[0] and updated[2] == items[2]
@@ -104,7 +111,9 @@ def test_labels_for_dropdowns(view):
         ("Scene 2: INT. LAMP ROOM - NIGHT", view.scenes[1].scene.id),
         ("+ New scene", NEW),
     ]
-    assert [label for label, _ in shot_choices(view, view.scenes[1].scene.id)] == ["3 · Mara and Tom look at the sea."]
+    assert [label for label, _ in shot_choices(view, view.scenes[1].scene.id)] == [
+        "3 · Mara and Tom look at the sea."
+    ]
     assert [label for label, _ in character_choices(view)] == ["Mara (2 photos)", "Tom (1 photo)"]
     assert shot_choices(None, new="+ New shot") == [("+ New shot", NEW)]
 
@@ -131,7 +140,11 @@ def test_project_list_and_header(studio, view):
 
 
 def test_field_messages_go_next_to_their_field():
-    problems = {"plot": "A shot needs a plot.", GENERAL: "Scene 2: the <b> heading is empty.", "dialogue": "x"}
+    problems = {
+        "plot": "A shot needs a plot.",
+        GENERAL: "Scene 2: the <b> heading is empty.",
+        "dialogue": "x",
+    }
     updates = field_infos(problems, ("plot", "duration"), {"duration": "Seconds on screen."})
     assert updates[0]["info"] == PROBLEM_MARK + "A shot needs a plot."
     assert updates[1]["info"] == "Seconds on screen."
@@ -143,7 +156,10 @@ def test_job_status_lines():
     def event(status, progress=0.5, message="Keyframe 1 of 2 done (shot *1*)."):
         return JobEvent(job_id=1, status=JobStatus(status), progress=progress, message=message)
 
-    assert job_status(event("running"), "Generation") == "**Generation: 50%** — Keyframe 1 of 2 done \\(shot \\*1\\*\\)\\."
+    assert (
+        job_status(event("running"), "Generation")
+        == "**Generation: 50%** — Keyframe 1 of 2 done \\(shot \\*1\\*\\)\\."
+    )
     assert job_status(event("done", 1.0, "Done."), "Generation") == "**Generation: done.**"
     assert job_status(event("cancelled", 0.5, "Cancelled."), "Clips") == "**Clips: cancelled** — Cancelled\\."
 
@@ -157,8 +173,9 @@ def test_bundle_note_says_which_bundle_or_what_is_wrong(studio, tmp_path):
 def test_cancel_jobs_stops_only_the_kinds_asked_for(studio, view):
     plan = studio.call(plan_generation, owner=OWNER, project_id=view.project.id)
     work = generation_job(plan, media=studio.media, models=studio.models)
-    events = start_job(studio, owner=OWNER, project_id=view.project.id, kind=plan.kind, model=plan.model_key,
-                       work=work)
+    events = start_job(
+        studio, owner=OWNER, project_id=view.project.id, kind=plan.kind, model=plan.model_key, work=work
+    )
     first = next(events)  # the job is running now
     assert cancel_jobs(studio, owner=OWNER, project_id=view.project.id, kinds=["render-clips"]) == 0
     assert cancel_jobs(studio, owner=OWNER, project_id=view.project.id, kinds=[plan.kind]) == 1
@@ -166,13 +183,17 @@ def test_cancel_jobs_stops_only_the_kinds_asked_for(studio, view):
     assert first.status == JobStatus.RUNNING and rest[-1].status == JobStatus.CANCELLED
 
 
-
 def test_a_photo_without_a_face_says_so_in_its_caption_as_in_its_toast():
     def photo(detector, crop):
         return SimpleNamespace(photo=SimpleNamespace(detector=detector), crop=crop, path=Path("p.png"))
 
-    character = SimpleNamespace(photos=[photo(WHOLE_IMAGE, Path("c1.png")), photo("HaarFaceDetector", Path("c2.png")),
-                                        photo(None, None)])
+    character = SimpleNamespace(
+        photos=[
+            photo(WHOLE_IMAGE, Path("c1.png")),
+            photo("HaarFaceDetector", Path("c2.png")),
+            photo(None, None),
+        ]
+    )
     assert photo_items(character) == [
         ("c1.png", "Photo 1 · no face found, the whole photo is used"),
         ("c2.png", "Photo 2 · face found (HaarFaceDetector)"),

@@ -218,9 +218,7 @@ class Identity:
         items = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
         subject = self.pronoun.capitalize()
         if self.beard != "none":
-            second = (
-                f"{subject} {self.verb('has', 'have')} {self._beard()} and {self.verb('wears', 'wear')} {items}."
-            )
+            second = f"{subject} {self.verb('has', 'have')} {self._beard()} and {self.verb('wears', 'wear')} {items}."
         else:
             second = f"{subject} {self.verb('wears', 'wear')} {items}."
         return [first, second]

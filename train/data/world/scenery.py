@@ -37,7 +37,11 @@ from train.data.world.places import get_place
 FAR_M = 60.0  # distance at which haze reaches its full strength
 # variant -> (tint, strength) mixed into the large surfaces; variant 0 keeps the place's own
 # colours. Magenta and teal, so no variant looks like a time of day's warm or blue light.
-VARIANT_TINTS: tuple[tuple[RGB, float], ...] = (((0, 0, 0), 0.0), ((196, 70, 150), 0.38), ((30, 168, 150), 0.38))
+VARIANT_TINTS: tuple[tuple[RGB, float], ...] = (
+    ((0, 0, 0), 0.0),
+    ((196, 70, 150), 0.38),
+    ((30, 168, 150), 0.38),
+)
 
 
 class _Canvas:
@@ -222,7 +226,9 @@ def _sea(
     atm = c.atm
     if bottom_y <= top_y:
         return
-    c.gradient((0, top_y, c.width, bottom_y), c.paint(c.surface(deep), FAR_M), c.paint(c.surface(shallow), 20))
+    c.gradient(
+        (0, top_y, c.width, bottom_y), c.paint(c.surface(deep), FAR_M), c.paint(c.surface(shallow), 20)
+    )
     foam = c.paint((230, 240, 245), 30)
     for k in range(7):
         y = top_y + (bottom_y - top_y) * (0.15 + 0.12 * k)

@@ -17,269 +17,284 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0001'
+revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('librarycharacter',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('description', sa.JSON(), nullable=False),
-    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "librarycharacter",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("description", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('librarycharacter', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_librarycharacter_owner'), ['owner'], unique=False)
+    with op.batch_alter_table("librarycharacter", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_librarycharacter_owner"), ["owner"], unique=False)
 
-    op.create_table('project',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('logline', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('style', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('settings', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "project",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("logline", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("style", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("settings", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_project_owner'), ['owner'], unique=False)
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_project_owner"), ["owner"], unique=False)
 
-    op.create_table('character',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('description', sa.JSON(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "character",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("description", sa.JSON(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('character', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_character_project_id'), ['project_id'], unique=False)
+    with op.batch_alter_table("character", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_character_project_id"), ["project_id"], unique=False)
 
-    op.create_table('deletion',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('snapshot', sa.JSON(), nullable=False),
-    sa.Column('media_paths', sa.JSON(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "deletion",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("media_paths", sa.JSON(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('deletion', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_deletion_project_id'), ['project_id'], unique=False)
+    with op.batch_alter_table("deletion", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deletion_project_id"), ["project_id"], unique=False)
 
-    op.create_table('job',
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('model', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('progress', sa.Float(), nullable=False),
-    sa.Column('message', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('result', sa.JSON(), nullable=False),
-    sa.Column('cancel_requested', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('pid', sa.Integer(), nullable=True),
-    sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name='job_status_known'),
-    sa.CheckConstraint('progress >= 0 AND progress <= 1', name='job_progress_fraction'),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "job",
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("model", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("progress", sa.Float(), nullable=False),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column("heartbeat_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="job_status_known"
+        ),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="job_progress_fraction"),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('job', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_job_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_job_status'), ['status'], unique=False)
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_project_id"), ["project_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_job_status"), ["status"], unique=False)
 
-    op.create_table('libraryphoto',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('character_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('media_path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('crop_path', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('embedding', sa.LargeBinary(), nullable=True),
-    sa.Column('embedding_dim', sa.Integer(), nullable=True),
-    sa.Column('detector', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['character_id'], ['librarycharacter.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "libraryphoto",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("character_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("media_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("crop_path", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("embedding", sa.LargeBinary(), nullable=True),
+        sa.Column("embedding_dim", sa.Integer(), nullable=True),
+        sa.Column("detector", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("original_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["character_id"], ["librarycharacter.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('libraryphoto', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_libraryphoto_character_id'), ['character_id'], unique=False)
+    with op.batch_alter_table("libraryphoto", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_libraryphoto_character_id"), ["character_id"], unique=False)
 
-    op.create_table('referenceframe',
-    sa.Column('caption', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('media_path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "referenceframe",
+        sa.Column("caption", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("original_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("media_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('referenceframe', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_referenceframe_content_hash'), ['content_hash'], unique=False)
-        batch_op.create_index(batch_op.f('ix_referenceframe_project_id'), ['project_id'], unique=False)
+    with op.batch_alter_table("referenceframe", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referenceframe_content_hash"), ["content_hash"], unique=False)
+        batch_op.create_index(batch_op.f("ix_referenceframe_project_id"), ["project_id"], unique=False)
 
-    op.create_table('scene',
-    sa.Column('heading', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('time_of_day', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('elements', sa.JSON(), nullable=False),
-    sa.Column('style', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "scene",
+        sa.Column("heading", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("time_of_day", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("elements", sa.JSON(), nullable=False),
+        sa.Column("style", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('scene', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_scene_project_id'), ['project_id'], unique=False)
+    with op.batch_alter_table("scene", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_scene_project_id"), ["project_id"], unique=False)
 
-    op.create_table('facephoto',
-    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('character_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('media_path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('crop_path', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('embedding', sa.LargeBinary(), nullable=True),
-    sa.Column('embedding_dim', sa.Integer(), nullable=True),
-    sa.Column('detector', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "facephoto",
+        sa.Column("original_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("character_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("media_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("crop_path", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("embedding", sa.LargeBinary(), nullable=True),
+        sa.Column("embedding_dim", sa.Integer(), nullable=True),
+        sa.Column("detector", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["character_id"], ["character.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('facephoto', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_facephoto_character_id'), ['character_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_facephoto_content_hash'), ['content_hash'], unique=False)
+    with op.batch_alter_table("facephoto", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_facephoto_character_id"), ["character_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_facephoto_content_hash"), ["content_hash"], unique=False)
 
-    op.create_table('shot',
-    sa.Column('plot', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('characters', sa.JSON(), nullable=False),
-    sa.Column('size', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('angle', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('motion', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('duration', sa.Float(), nullable=False),
-    sa.Column('dialogue', sa.JSON(), nullable=False),
-    sa.Column('notes', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('scene_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('locked', sa.Boolean(), nullable=False),
-    sa.Column('current_keyframe_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['current_keyframe_id'], ['keyframeversion.id'], ondelete='SET NULL', use_alter=True),
-    sa.ForeignKeyConstraint(['scene_id'], ['scene.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "shot",
+        sa.Column("plot", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("characters", sa.JSON(), nullable=False),
+        sa.Column("size", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("angle", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("motion", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("duration", sa.Float(), nullable=False),
+        sa.Column("dialogue", sa.JSON(), nullable=False),
+        sa.Column("notes", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scene_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("locked", sa.Boolean(), nullable=False),
+        sa.Column("current_keyframe_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["current_keyframe_id"], ["keyframeversion.id"], ondelete="SET NULL", use_alter=True
+        ),
+        sa.ForeignKeyConstraint(["scene_id"], ["scene.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('shot', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_shot_scene_id'), ['scene_id'], unique=False)
+    with op.batch_alter_table("shot", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_shot_scene_id"), ["scene_id"], unique=False)
 
-    op.create_table('keyframeversion',
-    sa.Column('seed', sa.BigInteger(), nullable=True),
-    sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('bundle_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('shot_id', sa.Integer(), nullable=False),
-    sa.Column('media_path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('tokens_path', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['shot_id'], ['shot.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "keyframeversion",
+        sa.Column("seed", sa.BigInteger(), nullable=True),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("bundle_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("shot_id", sa.Integer(), nullable=False),
+        sa.Column("media_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("tokens_path", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["shot_id"], ["shot.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('keyframeversion', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_keyframeversion_shot_id'), ['shot_id'], unique=False)
+    with op.batch_alter_table("keyframeversion", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_keyframeversion_shot_id"), ["shot_id"], unique=False)
 
-    op.create_table('render',
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('shot_id', sa.Integer(), nullable=True),
-    sa.Column('media_path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('size_bytes', sa.Integer(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.CheckConstraint("kind IN ('clip', 'animatic', 'pdf', 'zip', 'json')", name='render_kind_known'),
-    sa.ForeignKeyConstraint(['project_id'], ['project.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['shot_id'], ['shot.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "render",
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("shot_id", sa.Integer(), nullable=True),
+        sa.Column("media_path", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("kind IN ('clip', 'animatic', 'pdf', 'zip', 'json')", name="render_kind_known"),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["shot_id"], ["shot.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('render', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_render_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_render_shot_id'), ['shot_id'], unique=False)
-
+    with op.batch_alter_table("render", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_render_project_id"), ["project_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_render_shot_id"), ["shot_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('render', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_render_shot_id'))
-        batch_op.drop_index(batch_op.f('ix_render_project_id'))
+    with op.batch_alter_table("render", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_render_shot_id"))
+        batch_op.drop_index(batch_op.f("ix_render_project_id"))
 
-    op.drop_table('render')
-    with op.batch_alter_table('keyframeversion', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_keyframeversion_shot_id'))
+    op.drop_table("render")
+    with op.batch_alter_table("keyframeversion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_keyframeversion_shot_id"))
 
-    op.drop_table('keyframeversion')
-    with op.batch_alter_table('shot', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_shot_scene_id'))
+    op.drop_table("keyframeversion")
+    with op.batch_alter_table("shot", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shot_scene_id"))
 
-    op.drop_table('shot')
-    with op.batch_alter_table('facephoto', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_facephoto_content_hash'))
-        batch_op.drop_index(batch_op.f('ix_facephoto_character_id'))
+    op.drop_table("shot")
+    with op.batch_alter_table("facephoto", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_facephoto_content_hash"))
+        batch_op.drop_index(batch_op.f("ix_facephoto_character_id"))
 
-    op.drop_table('facephoto')
-    with op.batch_alter_table('scene', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_scene_project_id'))
+    op.drop_table("facephoto")
+    with op.batch_alter_table("scene", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scene_project_id"))
 
-    op.drop_table('scene')
-    with op.batch_alter_table('referenceframe', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_referenceframe_project_id'))
-        batch_op.drop_index(batch_op.f('ix_referenceframe_content_hash'))
+    op.drop_table("scene")
+    with op.batch_alter_table("referenceframe", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referenceframe_project_id"))
+        batch_op.drop_index(batch_op.f("ix_referenceframe_content_hash"))
 
-    op.drop_table('referenceframe')
-    with op.batch_alter_table('libraryphoto', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_libraryphoto_character_id'))
+    op.drop_table("referenceframe")
+    with op.batch_alter_table("libraryphoto", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_libraryphoto_character_id"))
 
-    op.drop_table('libraryphoto')
-    with op.batch_alter_table('job', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_job_status'))
-        batch_op.drop_index(batch_op.f('ix_job_project_id'))
+    op.drop_table("libraryphoto")
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_status"))
+        batch_op.drop_index(batch_op.f("ix_job_project_id"))
 
-    op.drop_table('job')
-    with op.batch_alter_table('deletion', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_deletion_project_id'))
+    op.drop_table("job")
+    with op.batch_alter_table("deletion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deletion_project_id"))
 
-    op.drop_table('deletion')
-    with op.batch_alter_table('character', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_character_project_id'))
+    op.drop_table("deletion")
+    with op.batch_alter_table("character", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_character_project_id"))
 
-    op.drop_table('character')
-    with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_project_owner'))
+    op.drop_table("character")
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_project_owner"))
 
-    op.drop_table('project')
-    with op.batch_alter_table('librarycharacter', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_librarycharacter_owner'))
+    op.drop_table("project")
+    with op.batch_alter_table("librarycharacter", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_librarycharacter_owner"))
 
-    op.drop_table('librarycharacter')
+    op.drop_table("librarycharacter")

@@ -34,13 +34,17 @@ def _named_phrases(identity: Identity) -> dict[str, list[str]]:
     """What each attribute group puts into a sentence."""
     accessories = []
     if identity.glasses != "none":
-        accessories.append("sunglasses" if identity.glasses == "sunglasses" else f"{identity.glasses} glasses")
+        accessories.append(
+            "sunglasses" if identity.glasses == "sunglasses" else f"{identity.glasses} glasses"
+        )
     if identity.hat != "none":
         accessories.append(f"{identity.hat_colour} {identity.hat}")
     if identity.earrings != "none":
         accessories.append(f"{identity.earrings} earrings")
     if identity.beard != "none":
-        accessories.append({"full": "full beard", "goatee": "goatee", "moustache": "moustache"}[identity.beard])
+        accessories.append(
+            {"full": "full beard", "goatee": "goatee", "moustache": "moustache"}[identity.beard]
+        )
     return {
         "hair": [identity.hair_colour] if identity.hair_style != "bald" else ["bald"],
         "eyes": [f"{identity.eye_colour} eyes"],
