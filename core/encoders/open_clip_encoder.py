@@ -366,8 +366,14 @@ def _load_image_tower(folder: Path, device) -> torch.nn.Module:
     import open_clip
     from safetensors.torch import load_file
 
-    with torch.random.fork_rng(devices=[]):  # the skipped random init must not move callers' RNG
-        model = open_clip.create_model(f"local-dir:{folder}", load_weights=False, device=device)
+    # open_clip warns that "no pretrained weights" were loaded: true of its call, not of ours
+    quiet = _DropMessage("No pretrained weights loaded")
+    logging.getLogger().addFilter(quiet)
+    try:
+        with torch.random.fork_rng(devices=[]):  # the skipped random init must not move callers' RNG
+            model = open_clip.create_model(f"local-dir:{folder}", load_weights=False, device=device)
+    finally:
+        logging.getLogger().removeFilter(quiet)
     for name in TEXT_PARTS:
         if hasattr(model, name):
             delattr(model, name)
@@ -379,3 +385,12 @@ def _load_image_tower(folder: Path, device) -> torch.nn.Module:
             f"unexpected {sorted(unexpected)[:5]}); the folder is damaged or from another architecture."
         )
     return model
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
