@@ -230,9 +230,14 @@ class KeyframeSampler:
     ) -> Tensor:
         total = len(targets)
         drawn = self._iterate(movie, tokens, list(targets), lambda t: generator, temperatures)
-        for done, t in enumerate(drawn, start=1):
-            if callback is not None:
-                callback(SamplerProgress(done, total, t, tokens[t].clone()))
+        try:
+            for done, t in enumerate(drawn, start=1):
+                if callback is not None:
+                    callback(SamplerProgress(done, total, t, tokens[t].clone()))
+        finally:
+            # Close it here, inside this call's no_grad: a generator stopped by a raising callback
+            # and closed later by the garbage collector would switch gradients off at that moment.
+            drawn.close()
         return tokens
 
     @torch.no_grad()

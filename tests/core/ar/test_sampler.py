@@ -179,8 +179,13 @@ def test_progress_is_reported_per_frame_and_a_raising_callback_cancels():
         if progress.done == 2:
             raise Cancelled
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled) as cancelled:
         sampler(sample.frames, sample.sentence_embeddings, sample.face_embeddings, callback=cancel)
+    del cancelled
+    import gc
+
+    gc.collect()
+    assert torch.is_grad_enabled()  # a cancelled draw leaves gradients on, also after collection
 
 
 def test_sampling_leaves_a_training_model_in_training_mode_and_uses_no_dropout():
