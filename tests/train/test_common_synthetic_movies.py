@@ -7,6 +7,7 @@ clip_paths, cast_photos), so the stage tests do not depend on the toy-world gene
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 
 from core.script import Character, Scene, Script, Shot
+from core.script.inputs import keyframe_inputs
 from train.common.toy_samples import identity_samples, keyframe_samples, open_movies
 
 PEOPLE = {
@@ -148,14 +150,19 @@ def test_keyframe_samples_follow_the_ground_truth(tmp_path):
     assert [p.name for p in samples[0].people] == ["Mara", "Tom"]
     assert samples[0].people[0].description == tuple(PEOPLE["id0001"][1])
     assert len(samples[0].people[0].photos) == 2
-    # The plot first, then the characters' sentences taken in turn.
-    assert samples[0].sentences(4) == [
+    # The sentences generation gives the decoder (core.script.inputs), in its order.
+    frame = keyframe_inputs(movies[0].script)[0]
+    assert samples[0].sentences(15) == list(frame.sentences)
+    assert samples[0].plot in frame.sentences
+    assert len(samples[0].sentences(2)) == 2
+    # A sample without a script: the plot, then the characters' sentences taken in turn.
+    bare = dataclasses.replace(samples[0], script_sentences=())
+    assert bare.sentences(4) == [
         samples[0].plot,
         "Mara has short red hair.",
         "Tom has a grey beard.",
         "Mara wears a blue coat.",
     ]
-    assert len(samples[0].sentences(2)) == 2
 
 
 def test_identity_samples_pool_cast_photos_and_frame_faces(tmp_path):
