@@ -146,7 +146,7 @@ def prepare_frames(storyboard, movies, count: int, min_face: int, seed: int) -> 
         inputs = keyframe_inputs(movie.script)[t]
         if movie.movie_id not in cast_cache:
             cast_cache[movie.movie_id] = storyboard.encode_cast(movie.cast_photos)
-        sentences = storyboard.encode_sentences([inputs])[0]  # (S, e)
+        sentences = storyboard.encode_sentences([inputs], for_decoder=True)[0]  # (S, e)
         faces = storyboard.face_slots([inputs], cast_cache[movie.movie_id])[0]  # (C, f)
         frames.append(
             HeldOutFrame(

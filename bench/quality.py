@@ -188,7 +188,7 @@ def decode_directly(
     """The decoder alone on each shot's text + faces, with null tokens or ground-truth tokens."""
     frames = keyframe_inputs(task.script)
     chosen = [frames[t] for t in task.shots]
-    sentences = pipeline.encode_sentences(chosen)  # (T, S, e)
+    sentences = pipeline.encode_sentences(chosen, for_decoder=True)  # (T, S, e)
     faces = pipeline.face_slots(chosen, pipeline.encode_cast(task.record.cast_photos))  # (T, C, f)
     tokens = None
     if from_ground_truth:

@@ -76,6 +76,7 @@ PRESETS: dict[str, dict] = {
         "vae_path": None,
         "tokenizer_path": None,
         "init_decoder": None,
+        "shot_sentence": False,
         "compressor": "tiny",
         "unet": "tiny",
         "image_size": [32, 56],
@@ -125,6 +126,7 @@ PRESETS: dict[str, dict] = {
         "vae_path": None,
         "tokenizer_path": None,
         "init_decoder": None,
+        "shot_sentence": False,
         "compressor": "default",
         "unet": "xattn",
         "image_size": [128, 224],
@@ -345,6 +347,7 @@ def build_model(
         drop_all_prob=cfg["drop_all_prob"],
         drop_tokens_prob=cfg["drop_tokens_prob"],
         input_norm=True,
+        reads_shot_sentence=bool(cfg.get("shot_sentence", False)),
     )
     scheduler = default_scheduler("v_zero_snr")
     return DiffusionAutoencoder(
@@ -480,7 +483,8 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
     pipeline.set_progress_bar_config(disable=True)
     tokens = model.compressor.eval()(clip.encode_image_tokens(clip.to_pixels(held.images))[1])
     text = sentence_cache.padded(
-        [s.sentences(ccfg.max_descriptions) for s in held.samples], ccfg.max_descriptions
+        [s.sentences(ccfg.max_descriptions, with_shot=ccfg.reads_shot_sentence) for s in held.samples],
+        ccfg.max_descriptions,
     )
     faces = face_cache.padded(
         [draw_faces(s, cfg["eval_seed"] + i, ccfg.max_faces) for i, s in enumerate(held.samples)],
@@ -614,7 +618,11 @@ def main(argv: list[str] | None = None) -> int:
             sentence_cache,
             "sentences",
             sentence_print,
-            {t for s in samples for t in s.sentences(ccfg.max_descriptions)},
+            {
+                t
+                for s in samples
+                for t in s.sentences(ccfg.max_descriptions, with_shot=ccfg.reads_shot_sentence)
+            },
         ),
         (face_cache, "faces", face_print, {p for s in samples for person in s.people for p in person.photos}),
     ):
@@ -691,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         latents = scale_latents(vae, latents_all[index]).to(run.device)
         clip_tokens = tokens_all[index].float().to(run.device)
         description_embeds = sentence_cache.padded(
-            [s.sentences(ccfg.max_descriptions) for s in batch_samples], ccfg.max_descriptions
+            [s.sentences(ccfg.max_descriptions, with_shot=ccfg.reads_shot_sentence) for s in batch_samples],
+            ccfg.max_descriptions,
         ).to(run.device)
         face_embeds = face_cache.padded(
             [draw_faces(s, draw, ccfg.max_faces) for s, (_, draw) in zip(batch_samples, items, strict=True)],

@@ -24,6 +24,10 @@ the null condition used by classifier-free guidance. With probability `drop_toke
 (our addition, 0 by default) a sample loses all its visual tokens but keeps its sentences and
 faces: 32 token numbers already describe the whole frame, so without it the decoder learns to
 ignore the description and face slots.
+
+`reads_shot_sentence` records how the weights were trained: True when the description slots
+held `KeyframeInputs.decoder_sentences` (the script sentences plus the shot's framing and
+time, `core.script.inputs.shot_sentence`), so generation gives it those sentences too.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class DecoderConditioner(ModelMixin, ConfigMixin):
         drop_all_prob: float = 0.1,
         drop_tokens_prob: float = 0.0,
         input_norm: bool = False,
+        reads_shot_sentence: bool = False,
     ):
         super().__init__()
         for name, p in (

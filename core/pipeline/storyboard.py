@@ -76,15 +76,28 @@ class StoryboardPipeline:
 
     # -- encoding the script ------------------------------------------------------------
 
-    def encode_sentences(self, frames: Sequence[KeyframeInputs]) -> torch.Tensor:
-        """(T, S, e): each frame's description sentences, zero rows where it has fewer."""
+    @property
+    def decoder_reads_shot_sentence(self) -> bool:
+        """Whether the bundle's decoder was trained with the shot's framing sentence."""
+        return bool(getattr(self.bundle.decoder.conditioner.config, "reads_shot_sentence", False))
+
+    def encode_sentences(
+        self, frames: Sequence[KeyframeInputs], *, for_decoder: bool = False
+    ) -> torch.Tensor:
+        """(T, S, e): each frame's description sentences, zero rows where it has fewer.
+
+        for_decoder: the sentences the bundle's decoder reads (with the shot sentence when it
+        was trained with it); otherwise those of the AR model.
+        """
+        with_shot = for_decoder and self.decoder_reads_shot_sentence
+        per_frame = [frame.sentences_for_decoder(with_shot) for frame in frames]
         width = self.bundle.descriptions.embedding_dim
-        unique = list(dict.fromkeys(s for frame in frames for s in frame.sentences))
+        unique = list(dict.fromkeys(s for sentences in per_frame for s in sentences))
         table = self.bundle.descriptions.encode(unique) if unique else torch.zeros(0, width)
         row = {sentence: i for i, sentence in enumerate(unique)}
         out = torch.zeros(len(frames), MAX_DESCRIPTIONS_PER_SHOT, width)
-        for t, frame in enumerate(frames):
-            for i, sentence in enumerate(frame.sentences):
+        for t, sentences in enumerate(per_frame):
+            for i, sentence in enumerate(sentences):
                 out[t, i] = table[row[sentence]]
         return out
 
@@ -163,7 +176,12 @@ class StoryboardPipeline:
                 raise ValueError(f"Shot {t + 1} does not exist; the script has {total} shots.")
         seeds = {t: int((seeds or {}).get(t, t)) for t in targets}
 
-        sentence_embeddings = self.encode_sentences(frames)  # (T, S, e)
+        sentence_embeddings = self.encode_sentences(frames)  # (T, S, e) for the AR model
+        decoder_sentences = (
+            self.encode_sentences(frames, for_decoder=True)
+            if self.decoder_reads_shot_sentence
+            else sentence_embeddings
+        )
         faces = self.encode_cast(cast_photos or {}) if settings.use_faces else {}
         face_embeddings = self.face_slots(frames, faces)  # (T, C, f)
         reference_tokens = self.encode_references(references)
@@ -195,7 +213,7 @@ class StoryboardPipeline:
                 )
             image = self.render(
                 tokens,
-                sentence_embeddings[t],
+                decoder_sentences[t],
                 face_embeddings[t],
                 seed=seeds[t],
                 settings=settings,

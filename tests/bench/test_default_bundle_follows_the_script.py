@@ -33,7 +33,7 @@ def test_one_seed_different_scenes_different_places(bench_cache):
                 shots.append(t)
         # the decoder on each shot's script sentences and cast faces alone (the bench's t2i row)
         chosen = [keyframe_inputs(record.script)[t] for t in shots]
-        sentences = pipeline.encode_sentences(chosen)
+        sentences = pipeline.encode_sentences(chosen, for_decoder=True)
         faces = pipeline.face_slots(chosen, pipeline.encode_cast(record.cast_photos))
         images += [
             pipeline.render(None, sentences[i], faces[i], seed=SEED, settings=pipeline.defaults)

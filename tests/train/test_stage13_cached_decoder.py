@@ -177,3 +177,25 @@ def test_the_sweep_renders_every_guidance_and_step_count_of_an_exported_decoder(
     with pytest.raises(SystemExit) as stopped:
         decoder_sweep.main(["--run", str(tmp / "nothing"), "--data", str(tmp / "data")])
     assert stopped.value.code == 2 and "has exported its models" in capsys.readouterr().err
+
+
+def test_a_run_with_the_shot_sentence_trains_and_exports_a_decoder_that_reads_it(setup):
+    tmp = setup
+    out = tmp / "shot"
+    base = ["--preset", "tiny", "--data", str(tmp / "data"), "--init", str(tmp / "stage0")]
+    assert stage13.main(base + ["--out", str(out), "--set", "shot_sentence=true", "--max-steps", "2"]) == 0
+    decoder = KeyframeDecoderPipeline.from_pretrained(out / "decoder")
+    assert decoder.conditioner.config.reads_shot_sentence is True
+    from safetensors import safe_open
+
+    with safe_open(out / "features" / "sentences.safetensors", "pt") as f:
+        metadata = f.metadata()
+    assert any("shot from" in key for key in json.loads(metadata["keys"])), (
+        "the shot sentences were not encoded"
+    )
+    plain = tmp / "plain"
+    assert stage13.main(base + ["--out", str(plain), "--max-steps", "1"]) == 0
+    assert (
+        KeyframeDecoderPipeline.from_pretrained(plain / "decoder").conditioner.config.reads_shot_sentence
+        is False
+    )

@@ -55,14 +55,19 @@ class KeyframeSample:
     # (core.script.inputs: characters, scene heading and elements, plot, style), when the
     # sample comes from a script; training on them conditions the decoder as generation does.
     script_sentences: tuple[str, ...] = ()
+    # The same with the shot's framing sentence (KeyframeInputs.decoder_sentences).
+    shot_sentences: tuple[str, ...] = ()
 
-    def sentences(self, limit: int) -> list[str]:
-        """The keyframe's script sentences (as in generation), at most `limit`.
+    def sentences(self, limit: int, *, with_shot: bool = False) -> list[str]:
+        """The keyframe's script sentences (as in generation), at most `limit`; `with_shot`
+        gives those of a decoder that reads the shot sentence.
 
         A sample without a script gives the plot, then the characters' description sentences
         taken in turn (one of each character, then the second of each...), so every character
         stays represented when the slots run out.
         """
+        if with_shot and self.shot_sentences:
+            return list(self.shot_sentences[:limit])
         if self.script_sentences:
             return list(self.script_sentences[:limit])
         out = [self.plot] if self.plot.strip() else []
@@ -136,6 +141,7 @@ def keyframe_samples(movies: Iterable[Any], *, max_people: int = 5) -> list[Keyf
                     plot=row.get("plot", ""),
                     people=people,
                     script_sentences=frame.sentences,
+                    shot_sentences=frame.decoder_sentences,
                 )
             )
     return samples

@@ -176,3 +176,38 @@ def test_bad_requests_get_clear_errors(pipeline, sample):
     empty = Script(title="Empty")
     with pytest.raises(ValueError, match="no shots yet"):
         list(pipeline.generate(empty, settings=FAST))
+
+
+def test_a_decoder_trained_with_the_shot_sentence_gets_it_and_the_ar_model_does_not(tiny_bundle, sample):
+    from core.script import keyframe_inputs
+
+    script, photos = sample
+    pipeline = load_pipeline(tiny_bundle)
+    frames = keyframe_inputs(script)
+    plain = pipeline.encode_sentences(frames)
+    assert not pipeline.decoder_reads_shot_sentence  # an older decoder keeps the AR model's sentences
+    assert np.array_equal(pipeline.encode_sentences(frames, for_decoder=True).numpy(), plain.numpy())
+
+    pipeline.bundle.decoder.conditioner.register_to_config(reads_shot_sentence=True)
+    assert pipeline.decoder_reads_shot_sentence
+    framed = pipeline.encode_sentences(frames, for_decoder=True)
+    for t, frame in enumerate(frames):
+        assert int((framed[t].abs().sum(-1) > 0).sum()) == len(frame.decoder_sentences)
+    assert not np.array_equal(framed.numpy(), plain.numpy())
+
+    rendered, drawn = [], []
+    render, stream = pipeline.render, pipeline.sampler.stream
+
+    def spy_render(tokens, sentence_embeddings, *args, **kwargs):
+        rendered.append(sentence_embeddings.clone())
+        return render(tokens, sentence_embeddings, *args, **kwargs)
+
+    def spy_stream(frames_, sentence_embeddings, *args, **kwargs):
+        drawn.append(sentence_embeddings.clone())
+        return stream(frames_, sentence_embeddings, *args, **kwargs)
+
+    pipeline.render, pipeline.sampler.stream = spy_render, spy_stream
+    list(pipeline.generate(script, cast_photos=photos, targets=[0, 1], settings=FAST))
+    assert np.array_equal(drawn[0].numpy(), plain.numpy())  # the AR model reads its own sentences
+    for got, t in zip(rendered, [0, 1], strict=True):
+        assert np.array_equal(got.numpy(), framed[t].numpy())  # the decoder reads the shot sentence

@@ -306,3 +306,31 @@ def test_slot_marker_range() -> None:
     assert slot_marker(4) == "<char_4>"
     with pytest.raises(ValueError, match="slots are 0 to 4"):
         slot_marker(5)
+
+
+def test_the_decoder_reads_the_shot_sentence_before_the_plot_and_the_ar_model_does_not() -> None:
+    frames = keyframe_inputs(two_shot_script())
+    first = frames[0]
+    assert (
+        first.decoder_sentences
+        == first.sentences[:5] + ("A close up shot from a low angle, at sunset.",) + first.sentences[5:]
+    )
+    assert first.sentences_for_decoder(True) == first.decoder_sentences
+    assert first.sentences_for_decoder(False) == first.sentences  # decoders trained without it
+    # every identifier the sentence names is the shot's; day reads as a phrase
+    script = two_shot_script()
+    script.scenes[1].time_of_day = TimeOfDay.DAY
+    script.scenes[1].shots[0].size = ShotSize.EXTREME_WIDE
+    script.scenes[1].shots[0].angle = CameraAngle.EYE_LEVEL
+    lamp = keyframe_inputs(script)[1]
+    assert "An extreme wide shot from an eye level angle, during the day." in lamp.decoder_sentences
+    assert "Shot:" not in " ".join(lamp.sentences)
+
+
+def test_a_full_frame_keeps_the_shot_sentence_and_drops_the_lowest_priority_sentence() -> None:
+    frame = keyframe_inputs(budget_script())[0]
+    assert len(frame.decoder_sentences) == MAX_DESCRIPTIONS_PER_SHOT
+    shot = [s for s in frame.decoder_sentences if s not in frame.sentences]
+    assert len(shot) == 1 and shot[0].endswith("angle, during the day.")
+    # the AR model's last round-robin sentence (Cy detail 2) makes room for it
+    assert set(frame.sentences) - set(frame.decoder_sentences) == {"Cy detail 2."}
