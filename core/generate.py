@@ -17,10 +17,11 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from core.files import write_bytes_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +36,6 @@ def shot_seed(base: int, frame_index: int) -> int:
     storyboard made with seed N in either is the same storyboard.
     """
     return base + frame_index
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         path = frames_dir / f"{result.frame_index:06d}.png"
         buffer = io.BytesIO()
         result.image.save(buffer, format="PNG")
-        _write_atomically(path, buffer.getvalue())
+        write_bytes_atomically(path, buffer.getvalue())
         tokens.append(result.tokens)
         records.append(
             {
@@ -150,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     bar.close()
     buffer = io.BytesIO()
     np.save(buffer, np.stack(tokens))
-    _write_atomically(args.out / "tokens.npy", buffer.getvalue())
-    _write_atomically(args.out / "keyframes.json", json.dumps(records, indent=2).encode())
+    write_bytes_atomically(args.out / "tokens.npy", buffer.getvalue())
+    write_bytes_atomically(args.out / "keyframes.json", json.dumps(records, indent=2).encode())
     print(f"Wrote {len(records)} keyframes to {frames_dir}")
     return 0
 

@@ -1,6 +1,7 @@
 """Tune a trained keyframe decoder's sampling on the judge: guidance scales x denoising steps.
 
-    python -m train.decoder_sweep --run runs/decoder --data TEST_DATASET --guidance 1 2 3 5 --steps 20 12
+    python -m train.decoder_sweep --run runs/decoder --data TEST_DATASET --guidance 1 2 3 5 --steps 20 12 \
+        --face-guidance 1 2
 
 Renders held-out keyframes of `--data` (a `--split test` export) with the run's exported
 decoder (RUN/decoder, RUN/tokenizer, as train.stage13_cached_decoder writes them) from their
@@ -36,6 +37,7 @@ def sweep(
     frames: int = 32,
     seed: int = 1234,
     judge_dir: str | None = None,
+    face_guidances: list[float] | None = None,
 ) -> list[dict]:
     for name in ("decoder", "tokenizer", "config.json"):
         if not (run / name).exists():
@@ -68,7 +70,13 @@ def sweep(
     for n in steps:
         out = run / "sweep" / f"steps_{n}"
         out.mkdir(parents=True, exist_ok=True)
-        settings = cfg | {"sample_steps": n, "eval_guidance": guidances, "eval_t2i": True, "eval_seed": seed}
+        settings = cfg | {
+            "sample_steps": n,
+            "eval_guidance": guidances,
+            "eval_face_guidance": face_guidances or [1.0],
+            "eval_t2i": True,
+            "eval_seed": seed,
+        }
         with torch.no_grad():
             for row in evaluate(
                 step or 0, parts, pipeline.vae, clip, held, sentence_cache, face_cache, settings, out
@@ -92,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="a toy-cinema export with a test split")
     parser.add_argument("--guidance", type=float, nargs="+", default=[1.0, 2.0, 3.0, 5.0])
     parser.add_argument("--steps", type=int, nargs="+", default=[20])
+    parser.add_argument(
+        "--face-guidance", type=float, nargs="+", default=[1.0], help="identity guidance scales (1 = off)"
+    )
     parser.add_argument("--frames", type=int, default=32, help="held-out keyframes per setting")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--judge", default=None, help="judge folder (default: bench.judge's)")
@@ -100,7 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     try:
-        rows = sweep(Path(args.run), args.data, args.guidance, args.steps, args.frames, args.seed, args.judge)
+        rows = sweep(
+            Path(args.run),
+            args.data,
+            args.guidance,
+            args.steps,
+            args.frames,
+            args.seed,
+            args.judge,
+            face_guidances=args.face_guidance,
+        )
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
     for row in rows:
@@ -109,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{k} {judged[k]:.2f}" for k in ("place", "time", "style", "shot_size", "lt") if k in judged
         )
         print(
-            f"{row['row']:<15} guidance {row['guidance']:<4g} steps {row['sweep_steps']:<3} "
+            f"{row['row']:<15} guidance {row['guidance']:<4g} face {row['face_guidance']:<4g} "
+            f"steps {row['sweep_steps']:<3} "
             f"{scores} latent_l1 {row['latent_l1']:.3f} s/kf {row['seconds_per_keyframe']:.2f}"
         )
     return 0

@@ -493,10 +493,12 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
     truth_latents = vae.encode(held.pixels).latent_dist.mode()
     rows = []
     (out / "samples").mkdir(exist_ok=True)
-    runs = [("reconstruction", guidance) for guidance in cfg["eval_guidance"]]
+    # identity guidance (face_guidance_scale, 1 = off): the sweep may try several
+    face_guidances = cfg.get("eval_face_guidance") or [1.0]
+    runs = [("reconstruction", g, f) for g in cfg["eval_guidance"] for f in face_guidances]
     if cfg.get("eval_t2i"):
-        runs.append(("t2i", max(cfg["eval_guidance"])))  # script only: no visual tokens
-    for row_name, guidance in runs:
+        runs.append(("t2i", max(cfg["eval_guidance"]), 1.0))  # script only: no visual tokens
+    for row_name, guidance, face_guidance in runs:
         started = time.perf_counter()
         generator = torch.Generator().manual_seed(cfg["eval_seed"])
         latents = pipeline(
@@ -505,7 +507,7 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
             faces,
             num_inference_steps=cfg["sample_steps"],
             guidance_scale=guidance,
-            face_guidance_scale=1.0,
+            face_guidance_scale=face_guidance,
             generator=generator,
             output_type="latent",
         ).images
@@ -516,6 +518,7 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
             "step": step,
             "row": row_name,
             "guidance": guidance,
+            "face_guidance": face_guidance,
             "sampler": f"dpmsolver++ {cfg['sample_steps']} steps",
             "frames": len(images),
             "latent_l1": float((unscaled - truth_latents).abs().mean()),
@@ -525,7 +528,9 @@ def evaluate(step, model, vae, clip, held: HeldOut, sentence_cache, face_cache, 
         if judged is not None:
             row["judge"] = judged
         rows.append(row)
-        suffix = "" if row_name == "reconstruction" else f"_{row_name}"
+        suffix = ("" if row_name == "reconstruction" else f"_{row_name}") + (
+            f"_f{face_guidance:g}" if face_guidance != 1.0 else ""
+        )
         save_grid(out / "samples" / f"step_{step:06d}_g{guidance:g}{suffix}.png", held.images, images)
     return rows
 

@@ -304,7 +304,7 @@ class LatentCache:
             return
         from safetensors.torch import save_file
 
-        from core.video.atomic_output import atomic_output
+        from core.files import atomic_output
 
         keys = list(self.store)
         with atomic_output(self.path) as tmp:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from core.files import atomic_output, open_rgb, write_json_atomically
 from core.script import Script
 from core.script.inputs import KeyframeInputs, keyframe_inputs
 
@@ -237,13 +237,12 @@ def build_token_cache(
             }
             _check_widths(index["fingerprint"], widths, movie.movie_id)
             index["fingerprint"].update(widths)
-            _write_atomically(
-                path, lambda tmp, tensors=tensors, metadata=metadata: save_file(tensors, tmp, metadata)
-            )
+            with atomic_output(path) as tmp:
+                save_file(tensors, str(tmp), metadata)
             index["frames"][movie.movie_id] = int(tensors["tokens"].shape[0])
         if movie.movie_id not in listed:
             listed.append(movie.movie_id)
-        _write_atomically(index_path, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=2)))
+        write_json_atomically(index_path, index)
     return TokenCache(root)
 
 
@@ -264,7 +263,7 @@ def _encode_movie(
         )
     tokens, flipped = [], []
     for start in range(0, len(movie.frame_paths), batch_size):
-        images = [_open_rgb(path) for path in movie.frame_paths[start : start + batch_size]]
+        images = [open_rgb(path) for path in movie.frame_paths[start : start + batch_size]]
         tokens.append(_checked(encode_keyframes(images), len(images), 3, "keyframe encoder"))
         flipped.append(
             _checked(
@@ -294,7 +293,7 @@ def _encode_movie(
                 f"{name!r} appears in movie {movie.movie_id} but has no cast photos; the AR model needs a face "
                 "for every character it places. Add photos of this character."
             )
-        face_images[name] = [_open_rgb(path) for path in photos]
+        face_images[name] = [open_rgb(path) for path in photos]
         photo_counts[name] = len(photos)
     if frame_face_crops:
         for name, crop in _face_crops(movie, min_face_crop):
@@ -346,7 +345,7 @@ def _face_crops(movie: MovieSource, min_size: int) -> Iterable[tuple[str, Image.
         boxes = [(c["name"], c.get("face_box")) for c in record.get("characters", []) if c.get("face_box")]
         if not boxes:
             continue
-        image = _open_rgb(path)
+        image = open_rgb(path)
         for name, (x0, y0, x1, y1) in boxes:
             x0, y0 = max(0, int(x0)), max(0, int(y0))
             x1, y1 = min(image.width, int(round(x1))), min(image.height, int(round(y1)))
@@ -375,17 +374,3 @@ def _check_widths(fingerprint: Mapping[str, Any], widths: Mapping[str, int], mov
                 f"Movie {movie_id} encodes to {key}={value} but the cache holds {key}={fingerprint[key]}; "
                 "the encoders changed while the cache was being built. Use an empty folder."
             )
-
-
-def _open_rgb(path: str | Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
-
-
-def _write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Write to a temp file beside `path`, fsync, then rename: a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(str(tmp))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

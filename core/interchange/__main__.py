@@ -19,10 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
+from core.files import atomic_output
 from core.interchange.formats import EXPORT_FORMATS, export_text, load_screenplay, read_shot_media
 from core.interchange.timing import DEFAULT_FPS, DEFAULT_LEAD_IN, story_timing
 from core.script import ScriptError, load_script, script_to_json
-from core.video.atomic_output import atomic_output
 
 logger = logging.getLogger("core.interchange")
 

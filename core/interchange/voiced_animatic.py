@@ -18,9 +18,9 @@ from pathlib import Path
 from core.interchange.scratch_track import ScratchTrack, load_music, scratch_track, write_wav
 from core.interchange.timing import StoryTiming, story_timing
 from core.interchange.voice import EspeakVoice, VoiceSettings
+from core.progress import CancelCheck, ProgressCallback, raise_if_cancelled
 from core.script import Script
 from core.video.animatic import AnimaticResult, AnimaticSettings, ShotKey, render_animatic
-from core.video.cancellation import CancelCheck, ProgressCallback, raise_if_cancelled
 
 logger = logging.getLogger(__name__)
 

@@ -3,18 +3,11 @@
 from core.pipeline.bundle import BundleError, BundleManifest, ModelBundle, load_bundle, read_manifest
 from core.pipeline.storyboard import StoryboardPipeline, load_pipeline
 from core.pipeline.tiny import build_tiny_bundle
-from core.pipeline.types import (
-    GenerationCancelled,
-    GenerationProgress,
-    GenerationSettings,
-    KeyframeResult,
-)
+from core.pipeline.types import GenerationSettings, KeyframeResult
 
 __all__ = [
     "BundleError",
     "BundleManifest",
-    "GenerationCancelled",
-    "GenerationProgress",
     "GenerationSettings",
     "KeyframeResult",
     "ModelBundle",

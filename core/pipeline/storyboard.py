@@ -28,15 +28,10 @@ import torch
 from PIL import Image
 
 from core.ar.sampler import KeyframeSampler
+from core.files import open_rgb
 from core.pipeline.bundle import ModelBundle, load_bundle
-from core.pipeline.types import (
-    CancelCheck,
-    GenerationCancelled,
-    GenerationProgress,
-    GenerationSettings,
-    KeyframeResult,
-    ProgressCallback,
-)
+from core.pipeline.types import GenerationSettings, KeyframeResult
+from core.progress import CancelCheck, Cancelled, Progress, ProgressCallback
 from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT, Script
 from core.script.inputs import KeyframeInputs, keyframe_inputs
 
@@ -44,11 +39,6 @@ if TYPE_CHECKING:
     from core.encoders.faces import FaceEncoder
 
 logger = logging.getLogger(__name__)
-
-
-def _open_rgb(path: str | Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
 
 
 class StoryboardPipeline:
@@ -111,7 +101,7 @@ class StoryboardPipeline:
         for name, photos in cast_photos.items():
             if not photos:
                 continue
-            crops = [_open_rgb(p) for p in photos]
+            crops = [open_rgb(p) for p in photos]
             embeddings = self.bundle.faces.embed_crops(crops).float()  # (P, f)
             mean = embeddings.mean(0)
             faces[name.casefold()] = mean / mean.norm().clamp_min(1e-6)
@@ -137,7 +127,7 @@ class StoryboardPipeline:
         """(R, L, d) tokens of the user's few-shot reference frames, or None."""
         if not references:
             return None
-        return self.bundle.tokenizer.encode([_open_rgb(p) for p in references])
+        return self.bundle.tokenizer.encode([open_rgb(p) for p in references])
 
     # -- generation ---------------------------------------------------------------------
 
@@ -160,7 +150,7 @@ class StoryboardPipeline:
         the AR model reads them as history. A shot before the last target that is neither a
         target nor in `context` has its tokens drawn (not rendered), so the history never has
         holes. seeds: per target shot; a missing seed defaults to the shot's index, so results
-        stay reproducible. Raises GenerationCancelled between keyframes when `should_cancel()`.
+        stay reproducible. Raises core.progress.Cancelled between keyframes when `should_cancel()`.
         """
         settings = settings or self.defaults
         frames = keyframe_inputs(script)
@@ -199,7 +189,7 @@ class StoryboardPipeline:
 
         report = on_progress or (lambda progress: None)
         cancelled = should_cancel or (lambda: False)
-        report(GenerationProgress(0, len(targets), "Preparing the script"))
+        report(Progress(0, len(targets), "Preparing the script"))
         params = {**settings.to_dict(), "bundle": self.bundle_id}
         done = 0
         for t, tokens in self._draw_tokens(
@@ -208,9 +198,7 @@ class StoryboardPipeline:
             if t not in seeds:
                 continue
             if cancelled():
-                raise GenerationCancelled(
-                    f"Generation was cancelled after {done} of {len(targets)} keyframes."
-                )
+                raise Cancelled(f"Generation was cancelled after {done} of {len(targets)} keyframes.")
             image = self.render(
                 tokens,
                 decoder_sentences[t],
@@ -229,7 +217,7 @@ class StoryboardPipeline:
                 seed=seeds[t],
                 params=params,
             )
-            report(GenerationProgress(done, len(targets), f"Keyframe {done} of {len(targets)} done"))
+            report(Progress(done, len(targets), f"Keyframe {done} of {len(targets)} done"))
 
     def _draw_tokens(
         self,

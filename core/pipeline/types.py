@@ -8,7 +8,7 @@ that made it, so every image can be reproduced exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -17,6 +17,8 @@ import numpy as np
 from PIL import Image
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as validated_dataclass
+
+from core.progress import CancelCheck, ProgressCallback
 
 if TYPE_CHECKING:
     from core.encoders.faces import FaceEncoder
@@ -58,23 +60,6 @@ class KeyframeResult:
     tokens: np.ndarray  # (L, d) float32 visual tokens
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GenerationProgress:
-    """Reported between keyframes: `done` of `total` keyframes finished."""
-
-    done: int
-    total: int
-    message: str = ""
-
-
-ProgressCallback = Callable[[GenerationProgress], None]
-CancelCheck = Callable[[], bool]
-
-
-class GenerationCancelled(RuntimeError):
-    """Raised between keyframes when the caller's cancel check says stop."""
 
 
 @runtime_checkable

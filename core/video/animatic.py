@@ -23,11 +23,11 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from core.files import atomic_output
+from core.progress import CancelCheck, Progress, ProgressCallback, raise_if_cancelled
 from core.script import Script
 from core.video.animatic_timeline import CardSource, ClipSource, Segment, Source, StillSource, Timeline
-from core.video.atomic_output import atomic_output
 from core.video.camera_moves import CameraMoveConfig
-from core.video.cancellation import CancelCheck, ProgressCallback, raise_if_cancelled
 from core.video.captions import CaptionStyle, caption_overlay, placeholder_card, title_card
 from core.video.encoding import GIF_EXACT_FPS, H264Settings, write_gif, write_h264
 from core.video.media_reader import load_clip, load_still
@@ -276,7 +276,7 @@ def render_animatic(
     `core.interchange.scratch_track`), written into the MP4 as AAC; `caption_starts` times
     the captions to it (see `build_timeline`).
 
-    `progress(done, total)` counts encoded frames (MP4, then GIF); `cancel_check()` returning
+    `progress(Progress(done, total))` counts encoded frames (MP4, then GIF); `cancel_check()` returning
     True stops the job with `Cancelled`, leaving neither file behind.
     """
     video_path = Path(video_path)
@@ -300,7 +300,7 @@ def render_animatic(
         raise_if_cancelled(cancel_check, "The animatic export")
         done += 1
         if progress is not None:
-            progress(min(done, total), total)
+            progress(Progress(min(done, total), total))
 
     def video_frame(i: int) -> np.ndarray:
         tick()

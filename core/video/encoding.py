@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.video.atomic_output import atomic_output
+from core.files import atomic_output
 
 # GIF frame delays are stored in 1/100 s, so only these rates play at their true speed.
 GIF_EXACT_FPS = (1, 2, 4, 5, 10, 20, 25, 50)

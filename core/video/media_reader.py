@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+from core.files import IMAGE_FORMATS
+
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".gif")
 
 

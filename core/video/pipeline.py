@@ -44,7 +44,7 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
 from core.decoder.pipeline import combine_guidance
-from core.video.cancellation import CancelCheck, ProgressCallback, raise_if_cancelled
+from core.progress import CancelCheck, Progress, ProgressCallback, raise_if_cancelled
 from core.video.conditioning import (
     added_time_ids,
     check_added_time_ids,
@@ -233,7 +233,7 @@ class AnchoredVideoPipeline(DiffusionPipeline):
 
         `image` is the shot's keyframe; `last_image` optionally the next shot's keyframe, which
         the final segment ends on. `anchor=False` re-embeds each segment's start frame (the
-        drifting baseline). `progress(done, total)` counts denoising steps and decoded
+        drifting baseline). `progress(Progress(done, total))` counts denoising steps and decoded
         segments; `cancel_check()` returning True raises `Cancelled` between steps.
         """
         if output_type not in ("np", "pt", "pil"):
@@ -283,7 +283,7 @@ class AnchoredVideoPipeline(DiffusionPipeline):
             raise_if_cancelled(cancel_check, "The video render")
             done += 1
             if progress is not None:
-                progress(done, total)
+                progress(Progress(done, total))
 
         raise_if_cancelled(cancel_check, "The video render")
         anchor_embedding = self.encode_image(pixels)

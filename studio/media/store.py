@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from core.files import atomic_output
 from studio.errors import MediaError
 from studio.media.upload import UploadLimits
 
@@ -153,16 +154,8 @@ class MediaStore:
         target_dir = self._ensure_dir(directory)
         final = target_dir / f"{digest}{suffix}"
         if not final.exists():
-            temp = target_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}{suffix}"
-            try:
-                with open(temp, "xb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, final)
-            finally:
-                temp.unlink(missing_ok=True)
-            _fsync_dir(target_dir)
+            with atomic_output(final, temporary_prefix=TEMP_PREFIX) as temp:
+                temp.write_bytes(data)
         return StoredFile(path=f"{directory}/{final.name}", sha256=digest, size=len(data))
 
     def write_file(self, directory: str, source: str | Path, suffix: str | None = None) -> StoredFile:

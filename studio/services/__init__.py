@@ -116,6 +116,7 @@ Video (clips.py, animatic.py)
         -> AnimaticPlan;  animatic_job(plan, media=)   MP4 + GIF as two "animatic" renders
     latest_animatic(session, media, owner, project_id) -> AnimaticView | None
     list_clips(session, media, owner, project_id) -> [ClipView]
+    clip_frames(session, media, owner, project_id, render_id, count=12) -> [ClipFrame]  (a strip to look at)
 
 Long jobs live in studio.jobs (JobRunner, JobUpdate, recover_stale_jobs); start-up wiring in
 studio.context (open_studio).
@@ -141,7 +142,16 @@ from studio.services.cast_library import (
     remove_from_library,
     save_to_library,
 )
-from studio.services.clips import ClipMade, ClipPlan, ClipView, clip_job, list_clips, plan_clips
+from studio.services.clips import (
+    ClipFrame,
+    ClipMade,
+    ClipPlan,
+    ClipView,
+    clip_frames,
+    clip_job,
+    list_clips,
+    plan_clips,
+)
 from studio.services.downloads import export_filename, render_download
 from studio.services.face_analysis import FaceAnalysis, analyse_face_photo
 from studio.services.generation import (
@@ -237,6 +247,8 @@ __all__ = [
     "generation_job",
     "latest_animatic",
     "list_clips",
+    "clip_frames",
+    "ClipFrame",
     "load_keyframe_tokens",
     "plan_animatic",
     "plan_clips",

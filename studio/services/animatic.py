@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from core.progress import Cancelled, Progress
 from core.script import Script
 from core.video.animatic import AnimaticSettings, render_animatic
-from core.video.cancellation import Cancelled
 from studio.db import KeyframeVersion, Render, RenderKind, RenderPublic
 from studio.db import project as project_db
 from studio.db import render as render_db
@@ -228,7 +228,8 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
                     cancel_check=lambda: stopped() or ctx.cancelled(),
                 )
 
-            def describe(done: int, total: int) -> JobUpdate:
+            def describe(report: Progress) -> JobUpdate:
+                done, total = report.done, report.total
                 return JobUpdate(
                     progress=0.98 * done / max(total, 1), message=f"Encoding frame {done} of {total}."
                 )

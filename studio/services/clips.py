@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.video.cancellation import Cancelled
+from core.progress import Cancelled, Progress
 from studio.db import KeyframeVersion, RenderKind, RenderPublic
 from studio.db import render as render_db
 from studio.db import storyboard as storyboard_db
@@ -257,9 +257,9 @@ def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFun
                     cancel_check=lambda: stopped() or ctx.cancelled(),
                 ).frames[0]  # (N, H, W, 3) in [0, 1]
 
-            def describe(done: int, steps: int, n=n, number=target.number) -> JobUpdate:
+            def describe(report: Progress, n=n, number=target.number) -> JobUpdate:
                 return JobUpdate(
-                    progress=(n + done / max(steps, 1)) / total,
+                    progress=(n + report.done / max(report.total, 1)) / total,
                     message=f"Rendering the clip of shot {number} ({n + 1} of {total}).",
                 )
 
@@ -340,3 +340,52 @@ def list_clips(*, session: Session, media: MediaStore, owner: str, project_id: i
             )
         )
     return sorted(clips, key=lambda clip: clip.number)
+
+
+@dataclass(frozen=True)
+class ClipFrame:
+    """One frame of a rendered clip, for looking at where a clip goes wrong."""
+
+    index: int  # 0-based frame number in the clip
+    seconds: float  # its time in the clip
+    image: Any  # (H, W, 3) uint8 array
+
+    @property
+    def caption(self) -> str:
+        return f"{self.seconds:.2f} s (frame {self.index + 1})"
+
+
+MAX_STRIP_FRAMES = 12
+
+
+def clip_frames(
+    *,
+    session: Session,
+    media: MediaStore,
+    owner: str,
+    project_id: int,
+    render_id: int,
+    count: int = MAX_STRIP_FRAMES,
+) -> list[ClipFrame]:
+    """Up to `count` frames of one of the project's clips, evenly spaced, first and last included."""
+    from core.video.media_reader import load_clip  # imported here: numpy/moviepy are not page imports
+
+    require_project(session, project_id, owner)
+    if count < 1:
+        raise ValueError(f"A frame strip needs at least one frame, not {count}.")
+    render = session.get(render_db.Render, render_id)
+    if render is None or render.project_id != project_id or render.kind != RenderKind.CLIP:
+        raise StudioError(
+            "That clip no longer exists in this project; refresh the Video tab and pick another."
+        )
+    try:
+        clip = load_clip(media.resolve(render.media_path))
+    except (FileNotFoundError, ValueError) as error:
+        raise StudioError(
+            f"The clip's video file cannot be read ({error}); render the shot's clip again."
+        ) from error
+    total = len(clip.frames)
+    fps = clip.fps or DEFAULT_CLIP_FPS
+    shown = min(count, total)
+    picks = sorted({round(i * (total - 1) / max(shown - 1, 1)) for i in range(shown)})
+    return [ClipFrame(index=i, seconds=i / fps, image=clip.frames[i]) for i in picks]

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from sqlmodel import Session
 
+from core.progress import Cancelled
 from core.script import Script
 from studio.db import KeyframeVersion, ProjectSettings, SeedPolicy
 from studio.db import cast as cast_db
@@ -332,9 +333,6 @@ def _kept_message(count: int) -> str:
 def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCache) -> JobFunction:
     """The job function that generates and stores the plan's keyframes (see the module docstring)."""
 
-    # Imported here: core.pipeline imports torch, which the page does not need.
-    from core.pipeline.types import GenerationCancelled
-
     def work(ctx: JobContext) -> Iterator[JobUpdate]:
         total = len(plan.targets)
         made: list[int] = []
@@ -429,7 +427,7 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                         seed=int(result.seed),
                     ),
                 )
-        except GenerationCancelled as cancelled:
+        except Cancelled as cancelled:
             raise JobCancelledError(_kept_message(len(made))) from cancelled
         except ValueError as error:
             # core refuses requests it cannot serve with a sentence (a shot that does not exist,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
+from core.progress import Progress, ProgressCallback
 from studio.jobs import JobUpdate
 
 logger = logging.getLogger(__name__)
@@ -25,16 +26,15 @@ PROGRESS_INTERVAL_SECONDS = 0.5
 
 _DONE = object()
 
-Progress = Callable[[int, int], None]
 StopCheck = Callable[[], bool]
 
 
 def run_reporting(
-    work: Callable[[Progress, StopCheck], T],
+    work: Callable[[ProgressCallback, StopCheck], T],
     *,
     interval: float = PROGRESS_INTERVAL_SECONDS,
-) -> Generator[tuple[int, int], None, T]:
-    """Run `work(progress, stopped)` on a thread; yield its (done, total) reports, at most one per
+) -> Generator[Progress, None, T]:
+    """Run `work(progress, stopped)` on a thread; yield its progress reports, at most one per
     `interval` seconds; return its result (or raise its error).
 
     If the caller stops iterating early (the job was cancelled or its caller went away),
@@ -47,7 +47,7 @@ def run_reporting(
 
     def target() -> None:
         try:
-            outcome["value"] = work(lambda done, total: reports.put((done, total)), stop.is_set)
+            outcome["value"] = work(reports.put, stop.is_set)
         except BaseException as error:  # noqa: BLE001 - re-raised in the job's thread below
             outcome["error"] = error
         finally:
@@ -56,7 +56,7 @@ def run_reporting(
     thread = threading.Thread(target=target, name="studio-video-work", daemon=True)
     thread.start()
     try:
-        pending: tuple[int, int] | None = None
+        pending: Progress | None = None
         last_sent = -math.inf
         while True:
             try:
@@ -80,17 +80,17 @@ def run_reporting(
 
 
 def as_updates(
-    work: Callable[[Progress, StopCheck], T],
-    describe: Callable[[int, int], JobUpdate],
+    work: Callable[[ProgressCallback, StopCheck], T],
+    describe: Callable[[Progress], JobUpdate],
 ) -> Generator[JobUpdate, None, T]:
     """`run_reporting` with each progress report turned into a job update; returns `work`'s result."""
     reporting = run_reporting(work)
     try:
         while True:
             try:
-                done, total = next(reporting)
+                report = next(reporting)
             except StopIteration as stop:
                 return stop.value
-            yield describe(done, total)
+            yield describe(report)
     finally:
         reporting.close()

@@ -75,6 +75,15 @@ def build(shell: Shell) -> None:
                 clip_status = gr.Markdown()
                 clip_choice = gr.Dropdown(label="Play a clip", choices=[], elem_id="clip-choice")
                 clip_player = gr.Video(label="Clip", interactive=False, height=200)
+                clip_strip = gr.Gallery(
+                    label="The clip's frames (first to last)",
+                    columns=6,
+                    height="auto",
+                    object_fit="contain",
+                    allow_preview=True,
+                    interactive=False,
+                    elem_id="clip-strip",
+                )
         clip_paths = gr.State({})
 
     def refresh_outputs(owner: str, ref) -> list:
@@ -87,6 +96,7 @@ def build(shell: Shell) -> None:
                 None,
                 None,
                 None,
+                [],
             ]
         studio = shell.studio()
         view = studio.call(services.open_project, owner=owner, project_id=project_id)
@@ -100,9 +110,10 @@ def build(shell: Shell) -> None:
             None,
             str(animatic.video_path) if animatic else None,
             str(animatic.gif_path) if animatic and animatic.gif_path else None,
+            [],
         ]
 
-    refreshed = [shots, clip_choice, clip_paths, clip_player, player, gif]
+    refreshed = [shots, clip_choice, clip_paths, clip_player, player, gif, clip_strip]
 
     @guarded
     def refresh(ref, request: gr.Request):
@@ -111,10 +122,19 @@ def build(shell: Shell) -> None:
     tab.select(refresh, [shell.project], refreshed)
     shell.project.change(refresh, [shell.project], refreshed)
 
-    def play_clip(paths: dict, render_id):
-        return paths.get(render_id) if render_id is not None else None
+    @guarded
+    def play_clip(ref, paths: dict, render_id, request: gr.Request):
+        if render_id is None or render_id not in paths:
+            return None, []
+        frames = shell.studio().call(
+            services.clip_frames,
+            owner=shell.owner(request),
+            project_id=require_project_id(ref),
+            render_id=render_id,
+        )
+        return paths[render_id], [(frame.image, frame.caption) for frame in frames]
 
-    clip_choice.input(play_clip, [clip_paths, clip_choice], [clip_player])
+    clip_choice.input(play_clip, [shell.project, clip_paths, clip_choice], [clip_player, clip_strip])
 
     @guarded
     def render_clips(
@@ -157,16 +177,17 @@ def build(shell: Shell) -> None:
     def refresh_clip_list(ref, request: gr.Request):
         project_id = project_id_of(ref)
         if project_id is None:
-            return gr.Dropdown(choices=[], value=None), {}
+            return gr.Dropdown(choices=[], value=None), {}, []
         clips = shell.studio().call(services.list_clips, owner=shell.owner(request), project_id=project_id)
-        return gr.Dropdown(choices=clip_choices(clips)), {clip.render.id: str(clip.path) for clip in clips}
+        paths = {clip.render.id: str(clip.path) for clip in clips}
+        return gr.Dropdown(choices=clip_choices(clips), value=None), paths, []
 
     render.click(
         render_clips,
         [shell.project, shots, steps, max_segments, connect],
         [clip_status, clip_player],
         show_progress_on=[clip_status],
-    ).then(refresh_clip_list, [shell.project], [clip_choice, clip_paths])
+    ).then(refresh_clip_list, [shell.project], [clip_choice, clip_paths, clip_strip])
 
     @guarded
     def make_animatic(

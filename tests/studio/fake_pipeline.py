@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.pipeline.types import GenerationCancelled, GenerationProgress, GenerationSettings, KeyframeResult
+from core.pipeline.types import GenerationSettings, KeyframeResult
+from core.progress import Cancelled, Progress
 
 TOKEN_SHAPE = (2, 4)  # (L, d)
 IMAGE_SIZE = (56, 32)  # (W, H)
@@ -90,7 +91,7 @@ class FakePipeline:
         frames = sorted(targets) if targets is not None else list(range(len(shots)))
         for done, index in enumerate(frames):
             if should_cancel is not None and should_cancel():
-                raise GenerationCancelled("stopped between keyframes")
+                raise Cancelled("stopped between keyframes")
             seed = seeds.get(index, 0)
             scene_index, shot_index, _ = shots[index]
             yield KeyframeResult(
@@ -103,7 +104,7 @@ class FakePipeline:
                 params={"sampler": "fake"},
             )
             if on_progress is not None:
-                on_progress(GenerationProgress(done=done + 1, total=len(frames)))
+                on_progress(Progress(done=done + 1, total=len(frames)))
             if self.after_keyframe is not None:
                 self.after_keyframe(index)
 

@@ -164,13 +164,19 @@ def test_the_sweep_renders_every_guidance_and_step_count_of_an_exported_decoder(
         "1",
         "--frames",
         "2",
+        "--face-guidance",
+        "1",
+        "3",
     ]
     assert decoder_sweep.main(argv) == 0
     rows = [json.loads(line) for line in (out / "sweep.jsonl").read_text().splitlines()]
-    assert [(r["row"], r["guidance"], r["sweep_steps"]) for r in rows] == [
-        ("reconstruction", 1.0, 2), ("reconstruction", 2.0, 2), ("t2i", 2.0, 2),
-        ("reconstruction", 1.0, 1), ("reconstruction", 2.0, 1), ("t2i", 2.0, 1),
+    assert [(r["row"], r["guidance"], r["face_guidance"], r["sweep_steps"]) for r in rows] == [
+        ("reconstruction", 1.0, 1.0, 2), ("reconstruction", 1.0, 3.0, 2),
+        ("reconstruction", 2.0, 1.0, 2), ("reconstruction", 2.0, 3.0, 2), ("t2i", 2.0, 1.0, 2),
+        ("reconstruction", 1.0, 1.0, 1), ("reconstruction", 1.0, 3.0, 1),
+        ("reconstruction", 2.0, 1.0, 1), ("reconstruction", 2.0, 3.0, 1), ("t2i", 2.0, 1.0, 1),
     ]  # fmt: skip
+    assert (out / "sweep" / "steps_2" / "samples" / "step_000001_g2_f3.png").is_file()
     assert all(r["judge"] == {"frames": 2.0} and r["checkpoint_step"] == 1 for r in rows)
     assert (out / "sweep" / "steps_1" / "samples" / "step_000001_g2_t2i.png").is_file()
     assert "reconstruction  guidance 2" in capsys.readouterr().out

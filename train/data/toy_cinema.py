@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.files import write_json_atomically
 from train.data.world import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
@@ -89,12 +90,6 @@ def movie_split(index: int, test_fraction: float) -> str:
 def movie_seed(seed: int, index: int) -> int:
     """A well-mixed per-movie seed, stable across Python and numpy versions."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _export_movie(job: _MovieJob) -> tuple[str, str, int, int]:
@@ -230,7 +225,7 @@ def export(args: argparse.Namespace) -> dict:
 
     identities = {i.identity_id: i.to_json("train") for i in train_ids}
     identities.update({i.identity_id: i.to_json("test") for i in test_ids})
-    _write_json(out / "identities.json", dict(sorted(identities.items())))
+    write_json_atomically(out / "identities.json", dict(sorted(identities.items())))
     manifest = {
         "seed": args.seed,
         "width": FRAME_WIDTH,
@@ -243,7 +238,7 @@ def export(args: argparse.Namespace) -> dict:
             "test": [i.identity_id for i in test_ids],
         },
     }
-    _write_json(out / "manifest.json", manifest)
+    write_json_atomically(out / "manifest.json", manifest)
     return {
         "out": str(out),
         "movies": len(jobs),

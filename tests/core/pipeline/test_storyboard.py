@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.pipeline import GenerationCancelled, GenerationSettings, load_pipeline
+from core.pipeline import GenerationSettings, load_pipeline
+from core.progress import Cancelled
 from core.script import Script
 
 SAMPLES = Path(__file__).parents[3] / "assets" / "samples"
@@ -138,7 +139,7 @@ def test_locked_shots_between_targets_are_read_not_redrawn(pipeline, sample):
 def test_cancel_stops_between_keyframes_and_keeps_the_finished_ones(pipeline, sample):
     script, photos = sample
     made = []
-    with pytest.raises(GenerationCancelled, match="after 2 of"):
+    with pytest.raises(Cancelled, match="after 2 of"):
         for result in pipeline.generate(
             script, cast_photos=photos, settings=FAST, should_cancel=lambda: len(made) >= 2
         ):

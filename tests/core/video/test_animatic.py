@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.progress import Cancelled
 from core.script import CameraMotion, Character, DialogueLine, Scene, Script, Shot
 from core.video.animatic import AnimaticSettings, build_timeline, render_animatic
-from core.video.cancellation import Cancelled
 
 SIZE = (64, 36)  # (W, H): small and even so encoding takes milliseconds
 
@@ -217,7 +217,7 @@ def test_cancelling_during_the_gif_removes_the_video_too(tmp_path):
             out / "a.mp4",
             gif_path=out / "a.gif",
             settings=settings,
-            progress=lambda d, t: progress.append((d, t)),
+            progress=lambda p: progress.append((p.done, p.total)),
             cancel_check=cancel,
         )
     assert list(out.iterdir()) == []
@@ -242,7 +242,7 @@ def test_progress_reaches_the_total(tmp_path):
         tmp_path / "a.mp4",
         gif_path=tmp_path / "a.gif",
         settings=AnimaticSettings(fps=10, size=SIZE),
-        progress=lambda d, t: seen.append((d, t)),
+        progress=lambda p: seen.append((p.done, p.total)),
     )
     done, total = seen[-1]
     assert done == total and total > 10

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.video.cancellation import Cancelled
+from core.progress import Cancelled
 from core.video.config import (
     build_random_pipeline,
     build_unet,
@@ -214,14 +214,14 @@ def test_expanded_svd_unet_computes_what_it_did_before():
 
 def test_progress_and_cancellation(pipe):
     seen = []
-    _run(pipe, num_segments=2, progress=lambda d, t: seen.append((d, t)))
+    _run(pipe, num_segments=2, progress=lambda p: seen.append((p.done, p.total)))
     assert seen[-1] == (2 * 3, 2 * 3)  # 2 steps + 1 decode per segment
     with pytest.raises(Cancelled):
         _run(
             pipe,
             num_segments=2,
             cancel_check=lambda: len(seen) > 7,
-            progress=lambda d, t: seen.append((d, t)),
+            progress=lambda p: seen.append((p.done, p.total)),
         )
 
 

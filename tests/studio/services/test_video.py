@@ -3,6 +3,7 @@ clip renders; the animatic as an MP4 + GIF pair; cancellation and the sentences 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +17,7 @@ from studio.errors import StudioError
 from studio.services import (
     ModelCache,
     animatic_job,
+    clip_frames,
     clip_job,
     create_project,
     generation_job,
@@ -121,6 +123,19 @@ def test_clips_are_rendered_and_stored_per_shot(studio, project):
 
     views = studio.call(list_clips, owner=OWNER, project_id=project.id)
     assert [v.number for v in views] == [1, 3] and all(v.current for v in views)
+
+    # The frames of a clip, to look at where it goes wrong: evenly spaced, first and last kept.
+    strip = studio.call(clip_frames, owner=OWNER, project_id=project.id, render_id=first.id, count=4)
+    assert [f.index for f in strip] == [0, 2, 4, 6]
+    assert all(np.array_equal(f.image, clip.frames[f.index]) for f in strip)
+    assert strip[-1].caption == f"{6 / first.params['fps']:.2f} s (frame 7)"
+    everything = studio.call(clip_frames, owner=OWNER, project_id=project.id, render_id=first.id, count=50)
+    assert [f.index for f in everything] == list(range(7))
+    with pytest.raises(StudioError, match="no longer exists in this project"):
+        studio.call(clip_frames, owner=OWNER, project_id=project.id, render_id=10_000)
+    studio.media.resolve(first.media_path).unlink()
+    with pytest.raises(StudioError, match="render the shot's clip again"):
+        studio.call(clip_frames, owner=OWNER, project_id=project.id, render_id=first.id)
 
 
 def test_cancelling_a_clip_render_saves_nothing_for_it(studio, project):

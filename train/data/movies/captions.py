@@ -21,13 +21,14 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from core.files import write_json_atomically
 from train.data.movies.characters import Character
 from train.data.movies.errors import VideoError
 from train.data.movies.ground_truth import face_identities, majority_identity
 from train.data.movies.keyframes import Keyframe, KeyframeSet
 from train.data.movies.people import PeopleSet
 from train.data.movies.toy_video import ToyGroundTruth
-from train.data.movies.work import read_json, write_json
+from train.data.movies.work import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class CaptionModels:
 def write_captions(
     folder: Path, captioner: str, keyframes: list[str], characters: list[CharacterCaption]
 ) -> None:
-    write_json(
+    write_json_atomically(
         folder / CAPTIONS_FILE,
         {
             "captioner": captioner,

@@ -29,8 +29,9 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist, squareform
 
+from core.files import write_json_atomically
 from train.data.movies.people import PeopleSet
-from train.data.movies.work import read_json, write_json
+from train.data.movies.work import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def _area(box: list[float]) -> float:
 
 
 def write_characters(folder: Path, casting: Casting) -> None:
-    write_json(
+    write_json_atomically(
         folder / CHARACTERS_FILE,
         {
             "characters": [

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.files import write_json_atomically
 from train.data.movies.errors import VideoError
-from train.data.movies.work import read_json, write_json
+from train.data.movies.work import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +282,6 @@ def extract_keyframes(video: Path, folder: Path, config: KeyframeConfig) -> Keyf
     if not keyframes:
         raise VideoError(f"The video {video} has no frames; check that it is a complete video file.")
     result = KeyframeSet(fps, source_size, crop, size, count, keyframes)
-    write_json(folder / KEYFRAMES_FILE, result.to_json())
+    write_json_atomically(folder / KEYFRAMES_FILE, result.to_json())
     logger.info("%s: %d frames, %d shots, %d keyframes", video.name, count, shot + 1, len(keyframes))
     return result

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from core.ar.token_cache import CACHE_FORMAT, INDEX_FILE, TokenCache, build_token_cache
+from core.files import atomic_output, write_json_atomically
 from core.script import Script
 from train.data.movies.characters import Casting
 from train.data.movies.keyframes import KeyframeSet
 from train.data.movies.people import PeopleSet
-from train.data.movies.work import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,6 @@ def _read_parquet(paths: Sequence[Path], cache: Path):
 def write_parquet(paths: Sequence[Path], target: Path, cache: Path) -> int:
     """Join the Parquet files `paths` into `target` (atomically); returns the number of rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
     if paths:
         dataset = _read_parquet(paths, cache)
         rows = dataset.num_rows
@@ -168,8 +167,8 @@ def write_parquet(paths: Sequence[Path], target: Path, cache: Path) -> int:
 
         dataset = Dataset.from_list([], features=features())
         rows = 0
-    dataset.to_parquet(str(tmp))
-    os.replace(tmp, target)
+    with atomic_output(target) as tmp:
+        dataset.to_parquet(str(tmp))
     return rows
 
 
@@ -273,6 +272,6 @@ def merge_token_caches(sources: Sequence[Path], target: Path) -> TokenCache:
                 merged["frames"][movie_id] = index["frames"][movie_id]
     if merged is None:
         raise ValueError("There are no token caches to merge; run the workers with --tokenizer first.")
-    write_json(tmp / INDEX_FILE, merged)
+    write_json_atomically(tmp / INDEX_FILE, merged)
     os.replace(tmp, target)
     return TokenCache(target)

@@ -33,10 +33,11 @@ import torch
 from PIL import Image
 
 from core.encoders.faces import FaceBox, FaceDetector, FaceEmbedder, square_crop
+from core.files import write_json_atomically
 from train.data.movies.errors import VideoError
 from train.data.movies.keyframes import Keyframe, KeyframeSet, open_keyframe
 from train.data.movies.toy_video import ToyGroundTruth
-from train.data.movies.work import read_json, write_json
+from train.data.movies.work import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def find_people(
     dim = int(embedder.embedding_dim)
     embeddings = torch.cat(rows).numpy() if rows else np.zeros((0, dim), np.float32)
     np.save(folder / EMBEDDINGS_FILE, embeddings.astype(np.float32))
-    write_json(
+    write_json_atomically(
         folder / PEOPLE_FILE,
         {
             "embedder": config.face_embedder,

@@ -34,6 +34,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from core.files import write_json_atomically
 from train.data.movies.captions import CaptionConfig, CaptionModels, load_captions, write_captions
 from train.data.movies.characters import CharacterConfig, find_characters, load_characters, write_characters
 from train.data.movies.errors import VideoError
@@ -69,7 +70,7 @@ from train.data.movies.structuring import (
     write_script,
 )
 from train.data.movies.toy_video import ToyGroundTruth
-from train.data.movies.work import VideoWork, fingerprint, read_json, video_id_for, write_json
+from train.data.movies.work import VideoWork, fingerprint, read_json, video_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +303,9 @@ class MoviePipeline:
         }
         if until == "export":
             summary.update(self._write_shard(reports, worker, workers))
-            write_json(self.out / SHARDS_DIR / shard_name("report", worker, workers, ".json"), summary)
+            write_json_atomically(
+                self.out / SHARDS_DIR / shard_name("report", worker, workers, ".json"), summary
+            )
         return summary
 
     def _write_shard(self, reports: list[VideoReport], worker: int, workers: int) -> dict[str, Any]:

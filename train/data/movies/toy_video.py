@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from core.files import write_json_atomically
 from train.data.movies.errors import VideoError
-from train.data.movies.work import write_json
 from train.data.world import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
@@ -112,7 +112,7 @@ def render_toy_video(
         return np.asarray(render_keyframe(specs[i])[0])
 
     write_h264(frame_at, len(specs), (FRAME_WIDTH, FRAME_HEIGHT), fps, path)
-    write_json(
+    write_json_atomically(
         sidecar_path(path),
         {
             "format": SIDECAR_FORMAT,

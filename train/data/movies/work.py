@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.files import write_json_atomically
+
 DONE_FILE = "done.json"
 ERROR_FILE = "error.json"
 
@@ -40,13 +42,6 @@ def video_id_for(path: Path) -> str:
     """A file-system-safe id from the video's file name (`My Film (1954).mp4` -> `My_Film_1954`)."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem).strip("._-")
     return slug or "video"
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> Any:
@@ -113,7 +108,7 @@ class VideoWork:
             output.keyframes,
             reused=False,
         )
-        write_json(
+        write_json_atomically(
             partial / DONE_FILE,
             {
                 "fingerprint": stage_fingerprint,
@@ -129,7 +124,7 @@ class VideoWork:
 
     def record_error(self, stage: str, message: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json(self.root / ERROR_FILE, {"stage": stage, "error": message})
+        write_json_atomically(self.root / ERROR_FILE, {"stage": stage, "error": message})
 
     def clear_error(self) -> None:
         (self.root / ERROR_FILE).unlink(missing_ok=True)
