@@ -122,7 +122,7 @@ def load_model(folder: Path) -> tuple[KeyframeAR, str]:
 @torch.no_grad()
 def heldout_nll(model: KeyframeAR, cache_folder: Path, max_movies: int) -> tuple[float, int]:
     """Mean NLL/d of held-out tokens (teacher forcing, windows of 128 frames), and windows used."""
-    from core.ar.token_cache import TokenCache
+    from train.common.token_cache import TokenCache
 
     cache = TokenCache(cache_folder)
     values = []

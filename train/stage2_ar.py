@@ -1,7 +1,7 @@
 """Training stage 2: the autoregressive keyframe-token model (paper 3.3).
 
 The frozen stage-1 tokenizer, the description encoder and the face embedder encode every
-training movie once into a token cache (core.ar.token_cache); the AR model then learns to
+training movie once into a token cache (train.common.token_cache); the AR model then learns to
 predict each keyframe's visual tokens from the multimodal script and all earlier frames with
 the GMM loss (eq. 8). The paper's anti-overfitting set is applied per sample:
 
@@ -35,7 +35,6 @@ to OUT/model (KeyframeAR.save_pretrained) whenever the run stops.
 from __future__ import annotations
 
 import logging
-import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -47,7 +46,6 @@ from accelerate.utils import DistributedType, set_seed
 from torch import nn
 
 from core.ar import ARConfig, FrameSequence, KeyframeAR, build_batch
-from core.ar.token_cache import INDEX_FILE, CachedMovie, TokenCache, build_token_cache
 from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT
 from core.script.inputs import IDENTIFIER_VOCABULARY, KeyframeInputs, keyframe_inputs
 from train.common.cli import stage_parser, stop_step
@@ -58,8 +56,10 @@ from train.common.lora import (
     merge_lora,
     save_adapter,
 )
+from train.common.phases import Phase, PhaseSchedule
 from train.common.presets import require, resolve_preset
 from train.common.run import TrainingRun
+from train.common.token_cache import INDEX_FILE, CachedMovie, TokenCache, build_token_cache
 
 logger = logging.getLogger(__name__)
 
@@ -348,14 +348,6 @@ def prepare_memory_savers(model: KeyframeAR, config: Mapping[str, Any]) -> Keyfr
     return model
 
 
-def _learning_rate_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -393,8 +385,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
         weight_decay=float(config["weight_decay"]),
     )
     total = int(config["steps"])
+    peak = float(config["learning_rate"])
+    # the schedule every stage uses: linear warm-up, then cosine decay to 10% of the peak
+    schedule = PhaseSchedule([Phase("train", max(total, 1), peak, int(config["warmup_steps"]))])
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _learning_rate_factor(step, int(config["warmup_steps"]), total)
+        optimizer, lambda step: schedule.lr(step) / peak if step < schedule.total_steps else 0.1
     )
     step_module, optimizer, scheduler = run.accelerator.prepare(step_module, optimizer, scheduler)
     run.resume(args.resume)

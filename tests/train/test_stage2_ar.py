@@ -43,6 +43,8 @@ def test_two_steps_with_checkpoint_and_resume_continue_the_step_count(tmp_path, 
     assert [r["step"] for r in records if r["phase"] == "train"] == [1, 2]
     assert [r["step"] for r in records if r["phase"] == "eval"] == [1, 2]
     assert all(np.isfinite(r["loss"]) and {"nll_per_dim", "l1", "l2", "lr"} <= set(r) for r in records)
+    # the schedule of every stage (PhaseSchedule): cosine from 1e-3 to 10% over the 2 steps
+    assert [r["lr"] for r in records if r["phase"] == "train"] == pytest.approx([5.5e-4, 1e-4])
     checkpoints = sorted(p.name for p in (tmp_path / "split" / "checkpoints").iterdir())
     assert checkpoints == ["step_00000001", "step_00000002"]
 

@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 
 from core.ar import ARConfig, FrameSequence, KeyframeAR
-from core.ar.token_cache import build_token_cache
 from core.script import (
     MAX_CHARACTERS_PER_SHOT,
     MAX_DESCRIPTIONS_PER_SHOT,
@@ -26,6 +25,7 @@ from core.script import (
     TimeOfDay,
 )
 from core.script.inputs import IDENTIFIER_VOCABULARY, KeyframeInputs, keyframe_inputs
+from train.common.token_cache import build_token_cache
 
 NAMES = ("Mara", "Tom", "Ines", "Olu")
 ACTIONS = ("walks", "sits", "points", "talks", "waves")

@@ -12,7 +12,7 @@ videos' rows into its shard, and `merge` joins the shards:
 Workers share nothing but the input list: worker i of n takes every n-th video (in video-id
 order), so shards never overlap and can be computed on different machines.
 
-The token cache is `core.ar.token_cache`'s, computed exactly as `train.stage2_ar` computes it
+The token cache is `train.common.token_cache`'s, computed exactly as `train.stage2_ar` computes it
 for a toy-cinema dataset: keyframes through the frozen stage-1 tokenizer (and mirrored for
 the flip augmentation), description sentences through the bundle's sentence encoder, and
 each character's face bank through the bundle's face encoder (the bank crops play the part
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.ar.token_cache import CACHE_FORMAT, INDEX_FILE, TokenCache, build_token_cache
 from core.files import atomic_output, write_json_atomically
 from core.script import Script
+from train.common.token_cache import CACHE_FORMAT, INDEX_FILE, TokenCache, build_token_cache
 from train.data.movies.characters import Casting
 from train.data.movies.keyframes import KeyframeSet
 from train.data.movies.people import PeopleSet
@@ -174,7 +174,7 @@ def write_parquet(paths: Sequence[Path], target: Path, cache: Path) -> int:
 
 @dataclass(frozen=True)
 class WorkedMovie:
-    """A finished video as `core.ar.token_cache` reads a movie (its MovieSource protocol)."""
+    """A finished video as `train.common.token_cache` reads a movie (its MovieSource protocol)."""
 
     movie_id: str
     script: Script

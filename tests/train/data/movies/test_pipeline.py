@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.ar.token_cache import TokenCache
 from core.script import script_from_json
+from train.common.token_cache import TokenCache
 from train.data.movies import pipeline as movies
 from train.data.movies.keyframes import KeyframeConfig
 from train.data.movies.output import TokenCacheConfig

@@ -134,7 +134,7 @@ class TokenCache:
         if not index_path.is_file():
             raise FileNotFoundError(
                 f"{self.root} holds no token cache ({INDEX_FILE} is missing); build one with "
-                "core.ar.token_cache.build_token_cache or `python -m train.stage2_ar --build-cache`."
+                "train.common.token_cache.build_token_cache or `python -m train.stage2_ar --build-cache`."
             )
         index = json.loads(index_path.read_text())
         if index.get("format") != CACHE_FORMAT:

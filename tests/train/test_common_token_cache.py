@@ -6,10 +6,10 @@ import torch
 from PIL import Image, ImageOps
 
 from core.ar import ARConfig
-from core.ar.token_cache import TokenCache
 from core.script import MAX_CHARACTERS_PER_SHOT, MAX_DESCRIPTIONS_PER_SHOT
 from core.script.inputs import keyframe_inputs
 from tests.core.ar.synthetic import TinyEncoders, write_movie
+from train.common.token_cache import TokenCache
 
 CONFIG = ARConfig.tiny()
 
