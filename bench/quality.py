@@ -195,16 +195,17 @@ def decode_directly(
         tokens = pipeline.bundle.tokenizer.encode(
             [task.record.load_frame(t) for t in task.shots]
         )  # (T, L, d)
-    return [
-        pipeline.render(
-            None if tokens is None else tokens[i],
-            sentences[i],
-            faces[i],
-            seed=seeds[t],
+    images: list[Image.Image] = []
+    for start in range(0, len(task.shots), pipeline.render_batch):
+        part = slice(start, start + pipeline.render_batch)
+        images += pipeline.render_many(
+            None if tokens is None else tokens[part],
+            sentences[part],
+            faces[part],
+            seeds=[seeds[t] for t in task.shots[part]],
             settings=settings,
         )
-        for i, t in enumerate(task.shots)
-    ]
+    return images
 
 
 def vae_round_trip(

@@ -41,12 +41,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# Keyframes the decoder renders together. Each keys its noise on its own seed, so a keyframe
+# is the same picture in any batch; measured on 2 cores with the default bundle (20 steps,
+# guidance 3): 1.30 s per keyframe alone, 0.74 s in fours, 0.65 s in eights. Four keeps the
+# first preview quick.
+RENDER_BATCH = 4
+
+
 class StoryboardPipeline:
     """Generates and regenerates the keyframes of a script with one model bundle."""
 
-    def __init__(self, bundle: ModelBundle):
+    def __init__(self, bundle: ModelBundle, *, render_batch: int = RENDER_BATCH):
+        if render_batch < 1:
+            raise ValueError(f"render_batch is {render_batch}; render at least one keyframe at a time.")
         self.bundle = bundle
         self.sampler = KeyframeSampler(bundle.ar, bundle.manifest.sampler)
+        self.render_batch = render_batch
 
     @classmethod
     def from_bundle(cls, folder: str | Path, device: str | torch.device = "cpu") -> StoryboardPipeline:
@@ -192,6 +202,7 @@ class StoryboardPipeline:
         report(Progress(0, len(targets), "Preparing the script"))
         params = {**settings.to_dict(), "bundle": self.bundle_id}
         done = 0
+        pending: list[tuple[int, torch.Tensor]] = []  # drawn, waiting to be rendered together
         for t, tokens in self._draw_tokens(
             frames, sentence_embeddings, face_embeddings, reference_tokens, known, draw, seeds, settings
         ):
@@ -199,25 +210,33 @@ class StoryboardPipeline:
                 continue
             if cancelled():
                 raise Cancelled(f"Generation was cancelled after {done} of {len(targets)} keyframes.")
-            image = self.render(
-                tokens,
-                decoder_sentences[t],
-                face_embeddings[t],
-                seed=seeds[t],
+            pending.append((t, tokens))
+            if len(pending) < self.render_batch and t != targets[-1]:
+                continue
+            chosen = [i for i, _ in pending]
+            images = self.render_many(
+                torch.stack([drawn for _, drawn in pending]),
+                decoder_sentences[chosen],
+                face_embeddings[chosen],
+                seeds=[seeds[i] for i in chosen],
                 settings=settings,
             )
-            done += 1
-            scene_index, shot_index = _position(script, t)
-            yield KeyframeResult(
-                frame_index=t,
-                scene_index=scene_index,
-                shot_index=shot_index,
-                image=image,
-                tokens=tokens.detach().float().cpu().numpy(),
-                seed=seeds[t],
-                params=params,
-            )
-            report(Progress(done, len(targets), f"Keyframe {done} of {len(targets)} done"))
+            for (i, drawn), image in zip(pending, images, strict=True):
+                if cancelled():
+                    raise Cancelled(f"Generation was cancelled after {done} of {len(targets)} keyframes.")
+                done += 1
+                scene_index, shot_index = _position(script, i)
+                yield KeyframeResult(
+                    frame_index=i,
+                    scene_index=scene_index,
+                    shot_index=shot_index,
+                    image=image,
+                    tokens=drawn.detach().float().cpu().numpy(),
+                    seed=seeds[i],
+                    params=params,
+                )
+                report(Progress(done, len(targets), f"Keyframe {done} of {len(targets)} done"))
+            pending = []
 
     def _draw_tokens(
         self,
@@ -272,22 +291,43 @@ class StoryboardPipeline:
         settings: GenerationSettings,
     ) -> Image.Image:
         """One keyframe image from its tokens (L, d) (None: text and faces only), (S, e) and (C, f)."""
+        (image,) = self.render_many(
+            None if tokens is None else tokens[None],
+            sentence_embeddings[None],
+            face_embeddings[None],
+            seeds=[seed],
+            settings=settings,
+        )
+        return image
+
+    @torch.no_grad()
+    def render_many(
+        self,
+        tokens: torch.Tensor | None,
+        sentence_embeddings: torch.Tensor,
+        face_embeddings: torch.Tensor,
+        *,
+        seeds: Sequence[int],
+        settings: GenerationSettings,
+    ) -> list[Image.Image]:
+        """Keyframes rendered together from (B, L, d) tokens (None: text and faces only), (B, S, e)
+        and (B, C, f); keyframe i's noise comes from seeds[i] alone, so it is the picture
+        `render` makes of it on its own (up to float rounding)."""
         decoder = self.bundle.decoder
-        generator = torch.Generator().manual_seed(seed)
+        if len(seeds) != sentence_embeddings.shape[0]:
+            raise ValueError(f"{len(seeds)} seeds were given for {sentence_embeddings.shape[0]} keyframes.")
         out = decoder(
-            tokens=None if tokens is None else tokens[None].to(decoder.device, decoder.dtype),
-            text_embeds=sentence_embeddings[None].to(decoder.device, decoder.dtype),
-            face_embeds=face_embeddings[None].to(decoder.device, decoder.dtype)
-            if settings.use_faces
-            else None,
+            tokens=None if tokens is None else tokens.to(decoder.device, decoder.dtype),
+            text_embeds=sentence_embeddings.to(decoder.device, decoder.dtype),
+            face_embeds=face_embeddings.to(decoder.device, decoder.dtype) if settings.use_faces else None,
             num_inference_steps=settings.num_inference_steps,
             guidance_scale=settings.guidance_scale,
             face_guidance_scale=settings.face_guidance_scale,
-            generator=generator,
+            generator=[torch.Generator().manual_seed(int(seed)) for seed in seeds],
             output_type="pil",
-            batch_size=1,
+            batch_size=len(seeds),
         )
-        return out.images[0]
+        return list(out.images)
 
 
 def _position(script: Script, frame_index: int) -> tuple[int, int]:

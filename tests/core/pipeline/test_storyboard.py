@@ -197,18 +197,39 @@ def test_a_decoder_trained_with_the_shot_sentence_gets_it_and_the_ar_model_does_
     assert not np.array_equal(framed.numpy(), plain.numpy())
 
     rendered, drawn = [], []
-    render, stream = pipeline.render, pipeline.sampler.stream
+    render, stream = pipeline.render_many, pipeline.sampler.stream
 
     def spy_render(tokens, sentence_embeddings, *args, **kwargs):
-        rendered.append(sentence_embeddings.clone())
+        rendered.extend(sentence_embeddings.clone())
         return render(tokens, sentence_embeddings, *args, **kwargs)
 
     def spy_stream(frames_, sentence_embeddings, *args, **kwargs):
         drawn.append(sentence_embeddings.clone())
         return stream(frames_, sentence_embeddings, *args, **kwargs)
 
-    pipeline.render, pipeline.sampler.stream = spy_render, spy_stream
+    pipeline.render_many, pipeline.sampler.stream = spy_render, spy_stream
     list(pipeline.generate(script, cast_photos=photos, targets=[0, 1], settings=FAST))
     assert np.array_equal(drawn[0].numpy(), plain.numpy())  # the AR model reads its own sentences
+    assert len(rendered) == 2
     for got, t in zip(rendered, [0, 1], strict=True):
         assert np.array_equal(got.numpy(), framed[t].numpy())  # the decoder reads the shot sentence
+
+
+def test_keyframes_rendered_together_are_the_pictures_rendered_alone(tiny_bundle, sample):
+    from core.pipeline import StoryboardPipeline
+    from core.pipeline.bundle import load_bundle
+
+    script, photos = sample
+    bundle = load_bundle(tiny_bundle)
+    alone = StoryboardPipeline(bundle, render_batch=1)
+    together = StoryboardPipeline(bundle, render_batch=4)
+    seeds = {t: 40 + t for t in range(6)}
+    one = list(alone.generate(script, cast_photos=photos, targets=range(6), seeds=seeds, settings=FAST))
+    four = list(together.generate(script, cast_photos=photos, targets=range(6), seeds=seeds, settings=FAST))
+    assert [r.frame_index for r in four] == list(range(6))  # a batch of 4, then the last 2
+    for a, b in zip(one, four, strict=True):
+        assert np.array_equal(a.tokens, b.tokens) and a.seed == b.seed
+        difference = np.abs(_pixels(a).astype(int) - _pixels(b).astype(int))
+        assert difference.max() <= 2, "a keyframe changed with the batch it was rendered in"
+    with pytest.raises(ValueError, match="at least one keyframe"):
+        StoryboardPipeline(bundle, render_batch=0)
