@@ -18,6 +18,8 @@ studio uses. Writes bench/results/decoder.json with
                                     render: the bundle's default guidance or --guidance, default size) after a
                                     warm-up, at --steps (default: the bundle's) steps on --threads threads;
   seconds_per_keyframe_no_guidance  the same with guidance off (one UNet pass per step);
+  seconds_per_keyframe_in_batches   median wall seconds per keyframe when `render_batch` keyframes
+                                    are rendered together, as the storyboard renders them;
   clip_cosine_tokens / _id          mean CLIP image cosine, input vs reconstruction, with the
                                     bundle tokenizer's CLIP tower;
   face_similarity_tokens / _id      mean cosine between the bundle face encoder's embeddings
@@ -282,6 +284,20 @@ def main(argv: list[str] | None = None) -> dict:
         timed(storyboard.render, tokens[i], f.sentences, f.faces, seed=args.seed + i, settings=no_guidance)[1]
         for i, f in enumerate(frames[: min(len(frames), 4 if args.quick else 8)])
     ]
+    # As the storyboard renders: `render_batch` keyframes at a time (StoryboardPipeline.render_many).
+    batch = storyboard.render_batch
+    batched_seconds = []
+    for start in range(0, len(frames), batch):
+        part = frames[start : start + batch]
+        seconds = timed(
+            storyboard.render_many,
+            tokens[start : start + batch],
+            torch.stack([f.sentences for f in part]),
+            torch.stack([f.faces for f in part]),
+            seeds=[args.seed + start + k for k in range(len(part))],
+            settings=settings,
+        )[1]
+        batched_seconds.append(seconds / len(part))
 
     clip = bundle.tokenizer.clip
     inputs = [f.image for f in frames]
@@ -295,6 +311,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "seconds_per_keyframe": round(seconds_per_keyframe, 4),
         "seconds_per_keyframe_no_guidance": round(statistics.median(unguided_seconds), 4),
+        "seconds_per_keyframe_in_batches": round(statistics.median(batched_seconds), 4),
+        "render_batch": batch,
         "seconds_per_keyframe_tokens_only": round(statistics.median(tokens_seconds), 4),
         "seconds_tokenize_per_keyframe": round(tokenize_seconds / len(frames), 4),
         "clip_cosine_tokens": _mean(clip_tokens),

@@ -48,8 +48,10 @@ def test_runs_end_to_end_and_writes_json_and_side_by_side(tiny_bundle, tiny_data
         "seconds_per_keyframe_no_guidance",
         "seconds_per_keyframe_tokens_only",
         "seconds_tokenize_per_keyframe",
+        "seconds_per_keyframe_in_batches",
     ):
         assert 0 < result[key] < 60, key
+    assert result["render_batch"] == 4  # the storyboard's batch (3 frames: one batch of 3)
     for key in ("clip_cosine_tokens", "clip_cosine_id", "face_similarity_tokens", "face_similarity_id"):
         assert -1.0 <= result[key] <= 1.0, key
     assert set(result["targets_met"]) == {
