@@ -90,16 +90,23 @@ class StoryboardPipeline:
         was trained with it); otherwise those of the AR model.
         """
         with_shot = for_decoder and self.decoder_reads_shot_sentence
-        per_frame = [frame.sentences_for_decoder(with_shot) for frame in frames]
+        (out,) = self._encode_sentence_lists([[frame.sentences_for_decoder(with_shot) for frame in frames]])
+        return out
+
+    def _encode_sentence_lists(self, lists: Sequence[Sequence[Sequence[str]]]) -> list[torch.Tensor]:
+        """One (T, S, e) tensor per list of per-frame sentences; the union is encoded once."""
         width = self.bundle.descriptions.embedding_dim
-        unique = list(dict.fromkeys(s for sentences in per_frame for s in sentences))
+        unique = list(dict.fromkeys(s for frames in lists for sentences in frames for s in sentences))
         table = self.bundle.descriptions.encode(unique) if unique else torch.zeros(0, width)
         row = {sentence: i for i, sentence in enumerate(unique)}
-        out = torch.zeros(len(frames), MAX_DESCRIPTIONS_PER_SHOT, width)
-        for t, sentences in enumerate(per_frame):
-            for i, sentence in enumerate(sentences):
-                out[t, i] = table[row[sentence]]
-        return out
+        tensors = []
+        for frames in lists:
+            out = torch.zeros(len(frames), MAX_DESCRIPTIONS_PER_SHOT, width)
+            for t, sentences in enumerate(frames):
+                for i, sentence in enumerate(sentences):
+                    out[t, i] = table[row[sentence]]
+            tensors.append(out)
+        return tensors
 
     def encode_cast(self, cast_photos: Mapping[str, Sequence[str | Path]]) -> dict[str, torch.Tensor]:
         """One face embedding (f,) per character: the normalised mean over its photos.
@@ -176,11 +183,11 @@ class StoryboardPipeline:
                 raise ValueError(f"Shot {t + 1} does not exist; the script has {total} shots.")
         seeds = {t: int((seeds or {}).get(t, t)) for t in targets}
 
-        sentence_embeddings = self.encode_sentences(frames)  # (T, S, e) for the AR model
-        decoder_sentences = (
-            self.encode_sentences(frames, for_decoder=True)
-            if self.decoder_reads_shot_sentence
-            else sentence_embeddings
+        # (T, S, e) each: the AR model's sentences and the decoder's (with the shot sentence when
+        # it reads it), the sentences they share encoded once
+        with_shot = self.decoder_reads_shot_sentence
+        sentence_embeddings, decoder_sentences = self._encode_sentence_lists(
+            [[f.sentences for f in frames], [f.sentences_for_decoder(with_shot) for f in frames]]
         )
         faces = self.encode_cast(cast_photos or {}) if settings.use_faces else {}
         face_embeddings = self.face_slots(frames, faces)  # (T, C, f)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
-from core.files import IMAGE_FORMATS
+from core.files import open_rgb
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".gif")
 
@@ -33,8 +33,7 @@ def load_still(path: str | Path) -> np.ndarray:
             f"The keyframe {str(path)!r} does not exist; render the shot again or pick another image."
         )
     try:
-        with Image.open(path, formats=IMAGE_FORMATS) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return np.asarray(open_rgb(path), dtype=np.uint8)
     except UnidentifiedImageError as error:
         raise ValueError(
             f"The keyframe {str(path)!r} is not a PNG, JPEG or WEBP image; save it in one of those formats."
