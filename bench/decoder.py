@@ -147,9 +147,9 @@ def prepare_frames(storyboard, movies, count: int, min_face: int, seed: int) -> 
     for movie, t in select_frames(movies, count, min_face, seed):
         inputs = keyframe_inputs(movie.script)[t]
         if movie.movie_id not in cast_cache:
-            cast_cache[movie.movie_id] = storyboard.encode_cast(movie.cast_photos)
+            cast_cache[movie.movie_id] = storyboard.encode_cast(movie.cast_photos, for_decoder=True)
         sentences = storyboard.encode_sentences([inputs], for_decoder=True)[0]  # (S, e)
-        faces = storyboard.face_slots([inputs], cast_cache[movie.movie_id])[0]  # (C, f)
+        faces = storyboard.face_slots([inputs], cast_cache[movie.movie_id], for_decoder=True)[0]  # (C, f)
         frames.append(
             HeldOutFrame(
                 movie_id=movie.movie_id,

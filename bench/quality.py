@@ -189,7 +189,7 @@ def decode_directly(
     frames = keyframe_inputs(task.script)
     chosen = [frames[t] for t in task.shots]
     sentences = pipeline.encode_sentences(chosen, for_decoder=True)  # (T, S, e)
-    faces = pipeline.face_slots(chosen, pipeline.encode_cast(task.record.cast_photos))  # (T, C, f)
+    faces = pipeline.decoder_face_slots(chosen, task.record.cast_photos)  # (T, C, f)
     tokens = None
     if from_ground_truth:
         tokens = pipeline.bundle.tokenizer.encode(

@@ -49,7 +49,7 @@ def sweep(
     pipeline = KeyframeDecoderPipeline.from_pretrained(run / "decoder")
     tokenizer = KeyframeTokenizer.from_pretrained(run / "tokenizer")
     clip = tokenizer.clip
-    sentences, faces, _, _ = build_encoders(cfg, clip)
+    sentences, faces, _, _ = build_encoders(cfg, clip, pipeline.vae)
     ccfg = pipeline.conditioner.config
     sentence_cache = EmbeddingCache(sentences.encode, ccfg.description_dim)
     face_cache = EmbeddingCache(lambda refs: faces.embed_crops([r.open() for r in refs]), ccfg.face_dim)

@@ -83,6 +83,8 @@ PRESETS: dict[str, dict] = {
         "context_dim": 16,
         "description_encoder": "clip",
         "face_embedder": "clip",
+        "face_size": 64,
+        "fresh_face_mlp": False,
         "max_frames": None,
         "shard_size": 3,
         "encode_batch": 2,
@@ -133,6 +135,8 @@ PRESETS: dict[str, dict] = {
         "context_dim": 256,
         "description_encoder": "minilm",
         "face_embedder": "clip",
+        "face_size": 64,
+        "fresh_face_mlp": False,
         "max_frames": 3000,
         "shard_size": 500,
         "encode_batch": 32,
@@ -214,14 +218,27 @@ def load_frozen(
     return clip, vae, compressor
 
 
-def build_encoders(cfg: dict, clip: OpenClipEncoder):
-    """(sentence encoder, face encoder, their fingerprint) of the preset's kinds."""
-    from core.encoders.face_clip import ClipFaceEmbedder
+def build_encoders(cfg: dict, clip: OpenClipEncoder, vae: AutoencoderKL):
+    """(sentence encoder, face encoder, their fingerprints) of the preset's kinds.
 
-    if cfg["face_embedder"] != "clip":
-        raise ValueError("This stage embeds faces with the CLIP tower ('clip'); insightface needs stage 3.")
-    faces = ClipFaceEmbedder(clip)
+    face_embedder "clip": the CLIP tower on the cast photo (the AR model's face space);
+    "vae": the VAE's latent of the photo (`core.encoders.face_latent`), the decoder's own space.
+    """
+    from core.encoders.face_clip import ClipFaceEmbedder
+    from core.encoders.face_latent import VaeFaceEmbedder
+
     clip_print = module_fingerprint(clip.model)
+    if cfg["face_embedder"] == "clip":
+        faces, face_print = ClipFaceEmbedder(clip), combine_fingerprints("clip-face", clip_print)
+    elif cfg["face_embedder"] == "vae":
+        faces = VaeFaceEmbedder(vae, size=cfg.get("face_size", 64))
+        face_print = combine_fingerprints(
+            f"vae-face-{faces.size}", module_fingerprint(vae, ("encoder.", "quant_conv."))
+        )
+    else:
+        raise ValueError(
+            f"face_embedder={cfg['face_embedder']!r}; use 'clip' or 'vae' (insightface needs stage 3)."
+        )
     if cfg["description_encoder"] == "minilm":
         from core.encoders.descriptions import MiniLMDescriptionEncoder
 
@@ -234,7 +251,7 @@ def build_encoders(cfg: dict, clip: OpenClipEncoder):
         sentence_print = combine_fingerprints("clip-text", clip_print)
     else:
         raise ValueError(f"description_encoder={cfg['description_encoder']!r}; use 'minilm' or 'clip'.")
-    return sentences, faces, sentence_print, combine_fingerprints("clip-face", clip_print)
+    return sentences, faces, sentence_print, face_print
 
 
 @torch.no_grad()
@@ -348,6 +365,8 @@ def build_model(
         drop_tokens_prob=cfg["drop_tokens_prob"],
         input_norm=True,
         reads_shot_sentence=bool(cfg.get("shot_sentence", False)),
+        face_source="vae" if cfg["face_embedder"] == "vae" else "face_encoder",
+        face_size=cfg.get("face_size", 64),
     )
     scheduler = default_scheduler("v_zero_snr")
     return DiffusionAutoencoder(
@@ -361,11 +380,13 @@ def build_model(
     )
 
 
-def start_from_decoder(model: DiffusionAutoencoder, folder: Path) -> None:
+def start_from_decoder(model: DiffusionAutoencoder, folder: Path, *, fresh_faces: bool = False) -> None:
     """Start the UNet and conditioner from a saved decoder pipeline (e.g. an earlier run's decoder/).
 
     The architectures must match the preset's; a run resumed from its own checkpoint then
-    overwrites these weights with the checkpoint's.
+    overwrites these weights with the checkpoint's. `fresh_faces` keeps this run's newly
+    initialised face MLP and face norm (for a run that changes the face embedder: the saved
+    ones read another embedding space, possibly of another width).
     """
     from diffusers import UNet2DConditionModel
 
@@ -375,8 +396,12 @@ def start_from_decoder(model: DiffusionAutoencoder, folder: Path) -> None:
                 f"{folder / name} does not exist; give a decoder folder with unet/ and conditioner/."
             )
         saved = cls.from_pretrained(folder / name)
+        state = saved.state_dict()
+        if name == "conditioner" and fresh_faces:
+            own = model.conditioner.state_dict()
+            state = {k: own[k] if k.startswith(("face_mlp.", "face_norm.")) else v for k, v in state.items()}
         try:
-            getattr(model, name).load_state_dict(saved.state_dict())
+            getattr(model, name).load_state_dict(state)
         except RuntimeError as error:
             raise ValueError(
                 f"The {name} in {folder} does not fit this run's {name} (another preset or width): {error}"
@@ -574,10 +599,10 @@ def main(argv: list[str] | None = None) -> int:
     clip, vae, frozen_compressor = load_frozen(cfg, init)
     clip.to(run.device)
     vae.to(run.device)
-    sentences, faces, sentence_print, face_print = build_encoders(cfg, clip)
+    sentences, faces, sentence_print, face_print = build_encoders(cfg, clip, vae)
     model = build_model(cfg, clip, vae, faces.embedding_dim, sentences.embedding_dim, frozen_compressor)
     if cfg["init_decoder"]:
-        start_from_decoder(model, Path(cfg["init_decoder"]))
+        start_from_decoder(model, Path(cfg["init_decoder"]), fresh_faces=bool(cfg.get("fresh_face_mlp")))
     ccfg = model.conditioner.config
     encoders = {
         "description_encoder": cfg["description_encoder"],

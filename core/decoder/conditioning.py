@@ -28,6 +28,11 @@ ignore the description and face slots.
 `reads_shot_sentence` records how the weights were trained: True when the description slots
 held `KeyframeInputs.decoder_sentences` (the script sentences plus the shot's framing and
 time, `core.script.inputs.shot_sentence`), so generation gives it those sentences too.
+
+`face_source` records which face embeddings the face slots were trained on: "face_encoder"
+(the bundle's face encoder, shared with the AR model: CLIP tower or ArcFace) or "vae" (the
+decoder's own VAE latent of the cast photo at `face_size` x `face_size`,
+`core.encoders.face_latent`). `core.pipeline` embeds the cast photos accordingly.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+
+# Where the face slots' embeddings come from (see the module docstring).
+FACE_SOURCES = ("face_encoder", "vae")
 
 
 @dataclass
@@ -71,8 +79,12 @@ class DecoderConditioner(ModelMixin, ConfigMixin):
         drop_tokens_prob: float = 0.0,
         input_norm: bool = False,
         reads_shot_sentence: bool = False,
+        face_source: str = "face_encoder",
+        face_size: int = 64,
     ):
         super().__init__()
+        if face_source not in FACE_SOURCES:
+            raise ValueError(f"face_source is {face_source!r} but must be one of {', '.join(FACE_SOURCES)}.")
         for name, p in (
             ("mask_prob", mask_prob),
             ("drop_all_prob", drop_all_prob),

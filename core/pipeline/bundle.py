@@ -185,10 +185,18 @@ class ModelBundle:
     ar: Any  # core.ar.KeyframeAR
     descriptions: Any  # core.encoders.descriptions.DescriptionEncoder
     faces: Any  # core.encoders.faces.FaceEncoder
+    # The decoder's own face embedder when its face slots read something else than `faces`
+    # (conditioner face_source "vae": core.encoders.face_latent.VaeFaceEmbedder), else None.
+    decoder_faces: Any = None
 
     @property
     def bundle_id(self) -> str:
         return f"{self.manifest.name}@{self.folder.resolve()}"
+
+    @property
+    def decoder_face_embedder(self) -> Any:
+        """What embeds cast photos for the decoder's face slots (anything with `embed_crops`)."""
+        return self.decoder_faces if self.decoder_faces is not None else self.faces
 
 
 def load_bundle(
@@ -254,12 +262,24 @@ def load_bundle(
         raise BundleError(
             f"The face encoder of the model bundle {folder} could not be loaded: {error}"
         ) from error
-    _check_widths(folder, ar, tokenizer, decoder, descriptions, faces)
+    decoder_faces = decoder_face_embedder(decoder)
+    _check_widths(folder, ar, tokenizer, decoder, descriptions, faces, decoder_faces or faces)
     logger.info("Loaded model bundle %s from %s", manifest.name, folder)
-    return ModelBundle(folder, manifest, tokenizer, decoder, ar, descriptions, faces)
+    return ModelBundle(folder, manifest, tokenizer, decoder, ar, descriptions, faces, decoder_faces)
 
 
-def _check_widths(folder: Path, ar, tokenizer, decoder, descriptions, faces) -> None:
+def decoder_face_embedder(decoder) -> Any:
+    """The decoder's own face embedder when its conditioner reads VAE latents of the cast photos
+    (face_source "vae"); None when it reads the bundle's face encoder."""
+    config = decoder.conditioner.config
+    if getattr(config, "face_source", "face_encoder") != "vae":
+        return None
+    from core.encoders.face_latent import VaeFaceEmbedder
+
+    return VaeFaceEmbedder(decoder.vae, size=getattr(config, "face_size", 64))
+
+
+def _check_widths(folder: Path, ar, tokenizer, decoder, descriptions, faces, decoder_faces) -> None:
     """The components must agree on every width they exchange; say which pair does not."""
     conditioner = decoder.conditioner.config
     checks = [
@@ -288,7 +308,13 @@ def _check_widths(folder: Path, ar, tokenizer, decoder, descriptions, faces) -> 
             descriptions.embedding_dim,
         ),
         ("face width", "AR model", ar.config.face_dim, "face encoder", faces.embedding_dim),
-        ("face width", "decoder", conditioner.face_dim, "face encoder", faces.embedding_dim),
+        (
+            "face width",
+            "decoder",
+            conditioner.face_dim,
+            "decoder's face embedder",
+            decoder_faces.embedding_dim,
+        ),
     ]
     for what, a, a_value, b, b_value in checks:
         if a_value != b_value:

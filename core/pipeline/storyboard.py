@@ -108,32 +108,56 @@ class StoryboardPipeline:
             tensors.append(out)
         return tensors
 
-    def encode_cast(self, cast_photos: Mapping[str, Sequence[str | Path]]) -> dict[str, torch.Tensor]:
-        """One face embedding (f,) per character: the normalised mean over its photos.
+    def encode_cast(
+        self, cast_photos: Mapping[str, Sequence[str | Path]], *, for_decoder: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """One face embedding (f,) per character, for the AR model or (for_decoder) the decoder.
 
+        The bundle's face encoder (CLIP tower, ArcFace): the normalised mean over the photos.
+        A decoder that reads VAE latents of the photos (`ModelBundle.decoder_faces`) was trained
+        on one photo at a time, not on blends: it gets the photo nearest to their mean.
         Photos are face crops (the studio crops uploads at upload time; toy-cinema photos are
         crops already), embedded as they are, the way the training cache embeds them.
         """
+        own = for_decoder and self.bundle.decoder_faces is not None
+        embedder = self.bundle.decoder_face_embedder if for_decoder else self.bundle.faces
         faces = {}
         for name, photos in cast_photos.items():
             if not photos:
                 continue
             crops = [open_rgb(p) for p in photos]
-            embeddings = self.bundle.faces.embed_crops(crops).float()  # (P, f)
+            embeddings = embedder.embed_crops(crops).float()  # (P, f)
             mean = embeddings.mean(0)
-            faces[name.casefold()] = mean / mean.norm().clamp_min(1e-6)
+            if own:
+                faces[name.casefold()] = embeddings[(embeddings - mean).norm(dim=1).argmin()]
+            else:
+                faces[name.casefold()] = mean / mean.norm().clamp_min(1e-6)
         return faces
 
-    def face_slots(self, frames: Sequence[KeyframeInputs], faces: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """(T, C, f): the face of the character in each slot, zero where none is known."""
-        width = self.bundle.faces.embedding_dim
-        out = torch.zeros(len(frames), MAX_CHARACTERS_PER_SHOT, width)
+    def face_slots(
+        self,
+        frames: Sequence[KeyframeInputs],
+        faces: Mapping[str, torch.Tensor],
+        *,
+        for_decoder: bool = False,
+    ) -> torch.Tensor:
+        """(T, C, f): the face of the character in each slot, zero where none is known.
+
+        `faces` from `encode_cast` with the same `for_decoder`."""
+        embedder = self.bundle.decoder_face_embedder if for_decoder else self.bundle.faces
+        out = torch.zeros(len(frames), MAX_CHARACTERS_PER_SHOT, embedder.embedding_dim)
         for t, frame in enumerate(frames):
             for slot in frame.characters:
                 face = faces.get(slot.name.casefold())
                 if face is not None:
                     out[t, slot.slot] = face
         return out
+
+    def decoder_face_slots(
+        self, frames: Sequence[KeyframeInputs], cast_photos: Mapping[str, Sequence[str | Path]]
+    ) -> torch.Tensor:
+        """(T, C, f) for the decoder: its face embeddings of each frame's characters."""
+        return self.face_slots(frames, self.encode_cast(cast_photos, for_decoder=True), for_decoder=True)
 
     def encode_keyframe(self, image: Image.Image) -> np.ndarray:
         """(L, d) visual tokens of a keyframe the user drew or photographed, as the AR model
@@ -190,7 +214,11 @@ class StoryboardPipeline:
             [[f.sentences for f in frames], [f.sentences_for_decoder(with_shot) for f in frames]]
         )
         faces = self.encode_cast(cast_photos or {}) if settings.use_faces else {}
-        face_embeddings = self.face_slots(frames, faces)  # (T, C, f)
+        face_embeddings = self.face_slots(frames, faces)  # (T, C, f) for the AR model
+        if self.bundle.decoder_faces is None:
+            decoder_faces = face_embeddings
+        else:  # the decoder reads its own embeddings of the photos
+            decoder_faces = self.decoder_face_slots(frames, (cast_photos or {}) if settings.use_faces else {})
         reference_tokens = self.encode_references(references)
 
         ar = self.bundle.ar
@@ -224,7 +252,7 @@ class StoryboardPipeline:
             images = self.render_many(
                 torch.stack([drawn for _, drawn in pending]),
                 decoder_sentences[chosen],
-                face_embeddings[chosen],
+                decoder_faces[chosen],
                 seeds=[seeds[i] for i in chosen],
                 settings=settings,
             )

@@ -16,8 +16,12 @@ from core.pipeline.bundle import BundleManifest, Components, FolderComponent
 from core.pipeline.types import GenerationSettings
 
 
-def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
-    """Write a complete bundle of tiny, randomly initialised components into `folder`."""
+def build_tiny_bundle(folder: str | Path, seed: int = 0, *, face_source: str = "face_encoder") -> Path:
+    """Write a complete bundle of tiny, randomly initialised components into `folder`.
+
+    face_source "vae": the decoder's face slots read its VAE's latents of 16 x 16 cast photos
+    (`core.encoders.face_latent`), of another width than the AR model's CLIP face embeddings.
+    """
     from core.ar.model import ARConfig, KeyframeAR
     from core.decoder.architectures import build_unet, build_vae, default_scheduler
     from core.decoder.conditioning import DecoderConditioner
@@ -39,13 +43,19 @@ def build_tiny_bundle(folder: str | Path, seed: int = 0) -> Path:
         tokenizer.save_pretrained(folder / "tokenizer")
 
         vae = build_vae("tiny")
-        latent = (vae.config.sample_size // 4, (vae.config.sample_size * 7 // 4) // 4)
+        scale = 2 ** (len(vae.config.block_out_channels) - 1)
+        latent = (vae.config.sample_size // scale, (vae.config.sample_size * 7 // 4) // scale)
+        face_size = 16
         conditioner = DecoderConditioner(
             token_dim=8,
             num_tokens=2,
             context_dim=32,
             description_dim=description_dim,
-            face_dim=clip.embed_dim,
+            face_dim=clip.embed_dim
+            if face_source == "face_encoder"
+            else vae.config.latent_channels * (face_size // scale) ** 2,
+            face_source=face_source,
+            face_size=face_size,
         )
         unet = build_unet("tiny", cross_attention_dim=32, sample_size=latent)
         decoder = KeyframeDecoderPipeline(

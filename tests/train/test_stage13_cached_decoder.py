@@ -129,8 +129,8 @@ def test_a_kept_tokenizer_stays_frozen_and_a_decoder_run_can_start_from_another(
     started = {}
     original = stage13.start_from_decoder
 
-    def spy(model, folder):
-        original(model, folder)
+    def spy(model, folder, **kwargs):
+        original(model, folder, **kwargs)
         started["unet"] = {k: v.clone() for k, v in model.unet.state_dict().items()}
 
     stage13.start_from_decoder = spy
@@ -205,3 +205,49 @@ def test_a_run_with_the_shot_sentence_trains_and_exports_a_decoder_that_reads_it
         KeyframeDecoderPipeline.from_pretrained(plain / "decoder").conditioner.config.reads_shot_sentence
         is False
     )
+
+
+def test_a_run_with_vae_faces_starts_from_another_decoder_with_a_fresh_face_mlp(setup):
+    """face_embedder=vae: the face slots read the VAE's latent of the cast photo; the earlier
+    decoder's face MLP read CLIP embeddings, so fresh_face_mlp keeps a new one."""
+    from safetensors import safe_open
+
+    from core.pipeline.bundle import decoder_face_embedder
+
+    tmp = setup
+    base = ["--preset", "tiny", "--data", str(tmp / "data"), "--init", str(tmp / "stage0")]
+    assert stage13.main(base + ["--out", str(tmp / "clip-faces"), "--max-steps", "1"]) == 0
+    earlier = KeyframeDecoderPipeline.from_pretrained(tmp / "clip-faces" / "decoder")
+    vae_faces = ["--set", "face_embedder=vae", "--set", "face_size=16"]
+    with pytest.raises(ValueError, match="does not fit"):  # widths differ: the CLIP face MLP cannot load
+        stage13.main(
+            base
+            + vae_faces
+            + ["--out", str(tmp / "refused"), "--set", f"init_decoder={tmp / 'clip-faces' / 'decoder'}"]
+        )
+    out = tmp / "vae-faces"
+    started = {}
+    original = stage13.start_from_decoder
+
+    def spy(model, folder, **kwargs):
+        original(model, folder, **kwargs)
+        started.update({k: v.clone() for k, v in model.conditioner.state_dict().items()})
+
+    stage13.start_from_decoder = spy
+    try:
+        run = base + vae_faces + ["--set", f"init_decoder={tmp / 'clip-faces' / 'decoder'}"]
+        assert stage13.main(run + ["--out", str(out), "--set", "fresh_face_mlp=true", "--max-steps", "2"]) == 0
+    finally:
+        stage13.start_from_decoder = original
+    for name, value in earlier.conditioner.state_dict().items():
+        if name.startswith(("face_mlp.", "face_norm.")):
+            assert started[name].shape[-1] != value.shape[-1] or not torch.equal(started[name], value), name
+        else:
+            assert torch.equal(started[name], value), name  # everything else continues
+    decoder = KeyframeDecoderPipeline.from_pretrained(out / "decoder")
+    config = decoder.conditioner.config
+    assert (config.face_source, config.face_size, config.face_dim) == ("vae", 16, 8 * 4 * 4)
+    assert decoder_face_embedder(decoder).embedding_dim == config.face_dim
+    assert json.loads((out / "encoders.json").read_text())["face_embedder"] == "vae"
+    with safe_open(out / "features" / "faces.safetensors", "pt") as f:
+        assert f.get_tensor("rows").shape[1] == 8 * 4 * 4
