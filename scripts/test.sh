@@ -14,6 +14,16 @@ if ! command -v strace >/dev/null && command -v apt-get >/dev/null && [ "$(id -u
   echo "Installing strace for the outbound-traffic test ..."
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
 fi
+# The database tests also run on a real PostgreSQL server that the test run starts itself
+# (tests/postgres_server.py); STUDIO_TEST_POSTGRES=required makes its absence a failure.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null \
+  && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "Installing Debian's postgresql for the database tests ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then
+  export STUDIO_TEST_POSTGRES="${STUDIO_TEST_POSTGRES:-required}"
+fi
 VENV="${VENV:-.venv}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false
 # pytest exits 5 when it collected no test; like every non-zero code that fails this script.

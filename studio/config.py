@@ -49,10 +49,17 @@ class StudioSettings:
     )
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    # A PostgreSQL server's URL for a shared studio server; None: the SQLite file in data_dir.
+    database_url: str | None = None
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / DATABASE_FILE
+
+    @property
+    def database(self) -> str | Path:
+        """What `studio.db.make_engine` opens: the server URL if one is set, else the file."""
+        return self.database_url or self.database_path
 
     @property
     def media_root(self) -> Path:
@@ -118,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder for the database and media (env STUDIO_DATA_DIR, default ./studio_data; "
         "/data/studio_data on a Hugging Face Space with persistent storage)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server for a studio shared by several people, "
+        "postgresql://user:password@host:5432/dbname (env STUDIO_DATABASE_URL; default: "
+        "a SQLite file in the data folder). Media files stay in the data folder either way.",
     )
     parser.add_argument(
         "--auth", default=None, help="require a login, user:password[,user2:password2] (env STUDIO_AUTH)"
@@ -205,8 +219,15 @@ def settings_from_namespace(
     except ValueError as error:
         raise StudioError(f"STUDIO_PORT is {port_text!r}, not a port number; set it to e.g. 7860.") from error
 
+    database_url = args.database_url or env.get("STUDIO_DATABASE_URL") or None
+    if database_url:
+        from studio.db.engine import postgres_url
+
+        postgres_url(database_url)  # a sentence now rather than a stack trace at the first query
+
     return StudioSettings(
         data_dir=data_dir,
+        database_url=database_url,
         auth=auth,
         max_upload_bytes=int(max_mb * 1024 * 1024),
         bundle_path=bundle,

@@ -79,7 +79,7 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
     # Before any model (and so onnxruntime) is loaded; app.py has done it already.
     stay_offline()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_path)
+    engine = make_engine(settings.database)
     upgrade_database(engine, backup_dir=settings.data_dir / BACKUP_DIR)
     media = MediaStore(settings.media_root, settings.upload_limits)
     with new_session(engine) as session:

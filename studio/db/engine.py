@@ -1,4 +1,8 @@
-"""The SQLite engine: made by a function (never at import), with the PRAGMAs the studio needs.
+"""The database engine: made by a function (never at import). SQLite (a file in the data
+folder) is the default; a PostgreSQL server is the database of a shared studio server
+(`STUDIO_DATABASE_URL=postgresql://user:password@host/dbname`).
+
+SQLite, with the PRAGMAs the studio needs:
 
 * `journal_mode=WAL` lets the UI read while a job writes.
 * `foreign_keys=ON` makes the ON DELETE CASCADE clauses of the tables work (SQLite leaves
@@ -20,6 +24,15 @@
   passed; only then does the use case fail, with a sentence and nothing written. Nothing of a
   transaction has happened before its BEGIN, so repeating it is safe; with the write lock
   taken at BEGIN, COMMIT never waits in WAL mode.
+
+PostgreSQL keeps the same contract: every transaction first takes one transaction-level
+advisory lock (`pg_advisory_xact_lock`), so the studio's transactions run one at a time as they
+do under SQLite's BEGIN IMMEDIATE, and read-modify-write use cases stay serializable without
+retrying them. PostgreSQL queues lock waiters in order, so one wait of up to
+`WRITE_WAIT_SECONDS` (`lock_timeout`) replaces SQLite's retries; past it the use case fails
+with the same sentence and nothing written. The lock is released by COMMIT or ROLLBACK, also
+when a process dies (the server ends its session). Foreign keys and ON DELETE CASCADE are
+always on. The driver is psycopg 3 (`postgresql://` URLs are read as `postgresql+psycopg://`).
 """
 
 from __future__ import annotations
@@ -31,7 +44,8 @@ import time
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -47,6 +61,13 @@ RETRY_PAUSE_SECONDS = (0.005, 0.05)
 IN_MEMORY = ":memory:"
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
+# The advisory lock every studio transaction holds on PostgreSQL ("MDST" in ASCII).
+POSTGRES_LOCK_KEY = 0x4D445354
+POSTGRES_LOCK_NOT_AVAILABLE = "55P03"
+
+
+class DatabaseUrlError(StudioError):
+    """STUDIO_DATABASE_URL (or --database-url) names no database the studio can use."""
 
 
 class DatabaseBusyError(StudioError):
@@ -111,12 +132,76 @@ def _begin_immediate(connection) -> None:
     begin_immediate(connection.connection.driver_connection)
 
 
+def is_database_url(target: str | Path | None) -> bool:
+    """Whether `target` is a database URL (postgresql://...) rather than a SQLite file path."""
+    return isinstance(target, str) and "://" in target
+
+
+def postgres_url(url: str):
+    """The SQLAlchemy URL of a PostgreSQL server URL, on the psycopg 3 driver; a sentence if
+    the URL is not one."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise DatabaseUrlError(
+            f"The database URL {url!r} is not a URL; write it as postgresql://user:password@host:5432/dbname."
+        ) from None
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUrlError(
+            f"The database URL names a {parsed.get_backend_name()} database, but the studio runs on "
+            "SQLite (leave STUDIO_DATABASE_URL unset: the file in the data folder) or on PostgreSQL "
+            "(postgresql://user:password@host:5432/dbname)."
+        )
+    if parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_driver_name() != "psycopg":
+        raise DatabaseUrlError(
+            f"The database URL asks for the {parsed.get_driver_name()} driver; the studio talks to "
+            "PostgreSQL through psycopg 3: write the URL as postgresql://..."
+        )
+    return parsed
+
+
+def postgres_lock(dbapi_connection, *, wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+    """Take the studio's transaction lock on a psycopg connection (module docstring)."""
+    import psycopg
+
+    started = time.monotonic()
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(wait_seconds * 1000)}")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (POSTGRES_LOCK_KEY,))
+    except psycopg.errors.LockNotAvailable as error:
+        dbapi_connection.rollback()
+        waited = time.monotonic() - started
+        logger.error("no transaction lock after %.1f s", waited)
+        raise DatabaseBusyError(waited) from error
+    waited = time.monotonic() - started
+    if waited > 1.0:
+        logger.info("transaction lock taken after %.1f s", waited)
+
+
+def _postgres_lock(connection) -> None:
+    postgres_lock(connection.connection.driver_connection)
+
+
+def _postgres_engine(url: str, *, echo: bool) -> Engine:
+    # pre_ping: a pooled connection the server closed (restart, idle timeout) is replaced
+    # instead of failing the next use case.
+    engine = create_engine(postgres_url(url), pool_pre_ping=True, echo=echo)
+    event.listen(engine, "begin", _postgres_lock)
+    return engine
+
+
 def make_engine(db_path: str | Path | None = IN_MEMORY, *, echo: bool = False) -> Engine:
-    """An engine on the SQLite file `db_path` (created with its folder if missing).
+    """An engine on the SQLite file `db_path` (created with its folder if missing), or on the
+    PostgreSQL server of a `postgresql://` URL.
 
     `None` or ":memory:" gives one in-memory database shared by every session of this engine
     (a StaticPool keeps the single connection alive), which is what tests use.
     """
+    if is_database_url(db_path):
+        return _postgres_engine(str(db_path), echo=echo)
     if db_path is None or str(db_path) == IN_MEMORY:
         engine = create_engine(
             "sqlite://",

@@ -10,6 +10,12 @@
 * a database at a revision this studio does not know (made by a newer version) is refused
   with a sentence and left untouched.
 
+On PostgreSQL the backup is `pg_dump --format=custom` of the database into `backups/` (restore
+it with `pg_restore --clean -d URL FILE`); the upgrade runs in one transaction holding the
+studio's lock (`studio.db.engine`), and PostgreSQL's DDL is transactional, so a failed upgrade
+leaves the database as it was. Without pg_dump on the PATH the upgrade says so in the log and
+goes on without a copy.
+
 On SQLite the migration runs on its own connection with foreign keys off: Alembic changes a
 column by copying the table, and with foreign keys on, dropping the old copy would delete
 every row that references it (ON DELETE CASCADE). SQLite's manual asks for exactly this
@@ -20,7 +26,9 @@ every row that references it (ON DELETE CASCADE). SQLite's manual asks for exact
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,12 +135,43 @@ def backup_sqlite(database: Path, folder: Path, revision: str | None) -> Path:
     return target
 
 
+def backup_postgres(engine: Engine, folder: Path, revision: str | None) -> Path | None:
+    """A pg_dump (custom format) of the database of `engine` in `folder`; None without pg_dump."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        logger.warning(
+            "pg_dump is not installed, so the studio database %s is upgraded without a backup copy; "
+            "install PostgreSQL's client programs to have one made.",
+            engine.url,
+        )
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{engine.url.database}-{revision or 'unversioned'}-{stamp}.pgdump"
+    partial = target.with_name(target.name + ".tmp")
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    done = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={partial}", f"--dbname={url}"],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if done.returncode:
+        partial.unlink(missing_ok=True)
+        raise StudioError(
+            f"The studio database {engine.url} could not be backed up before its upgrade, so it was not "
+            f"upgraded: pg_dump said {done.stderr.strip()[-500:]!r}."
+        )
+    partial.rename(target)
+    return target
+
+
 def upgrade_database(engine: Engine, *, backup_dir: Path | None = None) -> Path | None:
     """Bring the database of `engine` to the newest schema (module docstring).
 
     Returns the backup copy made before changing an existing database, or None when nothing
     was backed up (an empty database, or one already at head). `backup_dir` defaults to
-    `backups/` beside a database file.
+    `backups/` beside a database file; a PostgreSQL database needs it to be backed up.
     """
     head = head_revision()
     scripts = ScriptDirectory.from_config(alembic_config())
@@ -155,6 +194,10 @@ def upgrade_database(engine: Engine, *, backup_dir: Path | None = None) -> Path 
             if has_tables and database is not None:
                 backup = backup_sqlite(database, backup_dir or database.parent / BACKUP_DIR, revision)
                 logger.info("copied the studio database to %s before upgrading it", backup)
+            elif has_tables and connection.dialect.name == "postgresql" and backup_dir is not None:
+                backup = backup_postgres(engine, backup_dir, revision)
+                if backup is not None:
+                    logger.info("dumped the studio database to %s before upgrading it", backup)
             config = alembic_config(connection)
             if has_tables and revision is None:
                 command.stamp(config, BASELINE)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import String, cast
 from sqlmodel import Session, col, select
 
 from studio.db import FacePhoto, KeyframeVersion, Project, ReferenceFrame, Render
@@ -65,10 +66,10 @@ def _project_settings_paths(session: Session) -> set[str]:
 def is_referenced(session: Session, path: str) -> bool:
     if any(session.exec(select(column).where(column == path).limit(1)).first() for column in _MEDIA_COLUMNS):
         return True
-    # Paths are content hashes, so a substring match on the JSON list is exact enough to
-    # narrow down; the list itself decides.
+    # Paths are content hashes, so a substring match on the JSON list's text is exact enough
+    # to narrow down; the list itself decides. (The cast: PostgreSQL has no LIKE on json.)
     candidates = session.exec(
-        select(Deletion.media_paths).where(col(Deletion.media_paths).contains(path))
+        select(Deletion.media_paths).where(cast(Deletion.media_paths, String).contains(path))
     ).all()
     return any(path in (kept or ()) for kept in candidates) or path in _project_settings_paths(session)
 

@@ -1,6 +1,6 @@
 """One of several processes writing to the same project at once, for test_concurrent_writers.py.
 
-    python -m tests.studio.concurrent_writer_worker DATA_DIR PROJECT_ID SCENE_ID WORKER ROUNDS START_AT BUSY_MS
+    python -m tests.studio.concurrent_writer_worker DATA_DIR PROJECT_ID SCENE_ID WORKER ROUNDS START_AT BUSY_MS [DATABASE_URL]
 
 BUSY_MS replaces SQLite's busy timeout (studio.db.engine.BUSY_TIMEOUT_MS), so that a test can
 make writers run out of it quickly instead of after 10 s on a machine that happens to be idle.
@@ -61,7 +61,8 @@ def main(argv: list[str]) -> None:
     data_dir, project_id, scene_id = Path(argv[0]), int(argv[1]), int(argv[2])
     worker, rounds, start_at = int(argv[3]), int(argv[4]), float(argv[5])
     engine_module.BUSY_TIMEOUT_MS = int(argv[6])
-    studio = open_studio(StudioSettings(data_dir=data_dir))
+    database_url = argv[7] if len(argv) > 7 else None  # a PostgreSQL server instead of the file
+    studio = open_studio(StudioSettings(data_dir=data_dir, database_url=database_url))
     time.sleep(max(0.0, start_at - time.time()))
     try:
         report = write_rounds(studio, project_id, scene_id, worker, rounds)

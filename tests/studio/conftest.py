@@ -1,5 +1,6 @@
-"""Fixtures of the studio tests: an in-memory database (sqlite:// + StaticPool, through the
-same `make_engine` the studio uses), a media store in a temp folder, image files made on the
+"""Fixtures of the studio tests: a database through the same `make_engine` the studio uses,
+once in memory (sqlite:// + StaticPool) and once on a real PostgreSQL server the test run
+starts (tests/postgres_server.py), a media store in a temp folder, image files made on the
 fly, and a small script with photos on disk."""
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from studio.services import new_project_from_script
 from tests.studio.factories import OWNER, image_bytes, sample_script_data
 
 
-@pytest.fixture
-def engine():
-    engine = make_engine(":memory:")
-    init_db(engine)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request):
+    """Every test that uses the database runs on SQLite and on PostgreSQL."""
+    if request.param == "postgresql":
+        engine = make_engine(request.getfixturevalue("postgres_database"))
+    else:
+        engine = make_engine(":memory:")
+        init_db(engine)
     yield engine
     engine.dispose()
 

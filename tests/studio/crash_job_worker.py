@@ -24,7 +24,7 @@ from tests.studio.factories import OWNER
 def main(argv: list[str]) -> None:
     data_dir, project_id, mode = Path(argv[0]), int(argv[1]), argv[2]
     settings = StudioSettings(data_dir=data_dir)
-    engine = make_engine(settings.database_path)
+    engine = make_engine(settings.database)
     media = MediaStore(settings.media_root)
     runner = JobRunner(engine, heartbeat_seconds=0.1)
 

@@ -4,7 +4,8 @@
 the services: add a shot, add a character, rename the project, create a project. SQLite's busy
 timeout is cut to 200 ms in the writers so that lock waits run out of it on any machine; the
 engine must still get every write in (it retries BEGIN IMMEDIATE), and every row a call
-acknowledged must be in the database afterwards.
+acknowledged must be in the database afterwards. The processes test runs again on a real
+PostgreSQL server (the studio's advisory lock takes BEGIN IMMEDIATE's place there).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ WRITERS = 8
 BUSY_MS = 200
 
 
-def _shared_project(data_dir: Path) -> tuple[int, int]:
-    studio = open_studio(StudioSettings(data_dir=data_dir))
+def _shared_project(data_dir: Path, database_url: str | None = None) -> tuple[int, int]:
+    studio = open_studio(StudioSettings(data_dir=data_dir, database_url=database_url))
     try:
         project = studio.call(create_project, owner=OWNER, name="Shared")
         scene = studio.call(add_scene, owner=OWNER, project_id=project.id, heading="INT. HALL - DAY").value
@@ -45,7 +46,7 @@ def _shared_project(data_dir: Path) -> tuple[int, int]:
 
 
 def _check_every_acknowledged_write(
-    data_dir: Path, project_id: int, reports: list[dict], rounds: int
+    data_dir: Path, project_id: int, reports: list[dict], rounds: int, database_url: str | None = None
 ) -> None:
     errors = [error for report in reports for error in report["errors"]]
     assert errors == []
@@ -56,7 +57,7 @@ def _check_every_acknowledged_write(
     assert {key: len(items) for key, items in acknowledged.items()} == {
         key: WRITERS * rounds for key in acknowledged
     }
-    studio = open_studio(StudioSettings(data_dir=data_dir))
+    studio = open_studio(StudioSettings(data_dir=data_dir, database_url=database_url))
     try:
         with studio.session() as session:
             shots = {shot.id: shot for shot in session.exec(select(Shot)).all()}
@@ -75,10 +76,12 @@ def _check_every_acknowledged_write(
 
 
 @pytest.mark.slow
-def test_eight_writer_processes_lose_nothing(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_eight_writer_processes_lose_nothing(tmp_path, database, request):
     rounds = 40
     data_dir = tmp_path / "data"
-    project_id, scene_id = _shared_project(data_dir)
+    url = request.getfixturevalue("postgres").create_database() if database == "postgresql" else None
+    project_id, scene_id = _shared_project(data_dir, url)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     # Every process has imported the studio by then, so they start writing together.
     start_at = time.time() + 20
@@ -95,6 +98,7 @@ def test_eight_writer_processes_lose_nothing(tmp_path):
                 str(rounds),
                 str(start_at),
                 str(BUSY_MS),
+                *([url] if url else []),
             ],
             cwd=REPO,
             env=env,
@@ -109,7 +113,7 @@ def test_eight_writer_processes_lose_nothing(tmp_path):
         out, err = process.communicate(timeout=600)
         assert process.returncode == 0, err[-3000:]
         reports.append(json.loads(out.strip().splitlines()[-1]))
-    _check_every_acknowledged_write(data_dir, project_id, reports, rounds)
+    _check_every_acknowledged_write(data_dir, project_id, reports, rounds, url)
 
 
 @pytest.mark.slow

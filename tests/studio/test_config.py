@@ -102,3 +102,25 @@ def test_an_explicit_data_folder_wins_on_a_space(monkeypatch, tmp_path):
     assert on_space.data_dir == tmp_path / "studio_data"
     chosen = load_settings([], environ={"SPACE_ID": "team/studio", "STUDIO_DATA_DIR": "/srv/studio"})
     assert chosen.data_dir == Path("/srv/studio")
+
+
+def test_a_database_server_from_flag_or_environment():
+    url = "postgresql://studio:secret@dbhost:5432/studio"
+    settings = load_settings([], environ={"STUDIO_DATABASE_URL": url})
+    assert settings.database_url == url and settings.database == url
+    other = "postgresql://studio@otherhost/studio"
+    assert load_settings(["--database-url", other], environ={"STUDIO_DATABASE_URL": url}).database == other
+    assert load_settings([], environ={}).database == DEFAULT_DATA_DIR / "studio.sqlite3"  # SQLite by default
+
+
+@pytest.mark.parametrize(
+    ("value", "sentence"),
+    [
+        ("mysql://u:p@host/db", "runs on SQLite"),
+        ("postgresql+asyncpg://u@host/db", "through psycopg 3"),
+        ("postgresql://u@host:notaport/db", "not a URL"),
+    ],
+)
+def test_a_database_url_the_studio_cannot_use_is_a_sentence(value, sentence):
+    with pytest.raises(StudioError, match=sentence):
+        load_settings(["--database-url", value], environ={})

@@ -236,7 +236,9 @@ def test_a_run_with_vae_faces_starts_from_another_decoder_with_a_fresh_face_mlp(
     stage13.start_from_decoder = spy
     try:
         run = base + vae_faces + ["--set", f"init_decoder={tmp / 'clip-faces' / 'decoder'}"]
-        assert stage13.main(run + ["--out", str(out), "--set", "fresh_face_mlp=true", "--max-steps", "2"]) == 0
+        assert (
+            stage13.main(run + ["--out", str(out), "--set", "fresh_face_mlp=true", "--max-steps", "2"]) == 0
+        )
     finally:
         stage13.start_from_decoder = original
     for name, value in earlier.conditioner.state_dict().items():

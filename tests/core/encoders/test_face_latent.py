@@ -31,7 +31,9 @@ def test_a_row_is_the_flattened_scaled_latent_of_the_resized_crop(embedder):
         latent = vae.encode(pixels).latent_dist.mode() * vae.config.scaling_factor
     assert torch.allclose(rows[0], latent.flatten(), atol=1e-5)
     assert not torch.allclose(rows[0], rows[1], atol=1e-3)  # the colours reach the embedding
-    assert torch.allclose(embedder.embed_crops([_photo((255, 0, 0))])[0], rows[0], atol=1e-5)  # alone = in a batch
+    assert torch.allclose(
+        embedder.embed_crops([_photo((255, 0, 0))])[0], rows[0], atol=1e-5
+    )  # alone = in a batch
     assert embedder.embed_crops([]).shape == (0, embedder.embedding_dim)
 
 

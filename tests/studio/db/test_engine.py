@@ -41,9 +41,11 @@ def test_file_engine_pragmas(tmp_path):
     assert (tmp_path / "data" / "studio.sqlite3").is_file()
 
 
-def test_memory_engine_has_foreign_keys(engine):
+def test_memory_engine_has_foreign_keys():
+    engine = make_engine(":memory:")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
 
 
 def test_deleting_a_project_cascades_in_the_database(engine):
