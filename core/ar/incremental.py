@@ -11,6 +11,12 @@ same layers (the backbone's own modules and weights, the same arithmetic) with:
 
 * one key/value buffer per layer, (g, capacity, D), that grows by doubling and is written in
   place; `truncate` forgets positions (a new context window, or all but the reference block);
+  `evict` forgets a span in the middle (the oldest frame of a rolling window): the later keys
+  move up and are rotated back by the span's length, so every cached key sits at the position
+  it would have in a window that never held the span (RoPE is a rotation by position, and
+  R(p - k) = R(-k) R(p)). The first layer's keys and values depend only on their own
+  positions, so for it this is exact; deeper layers keep what their positions once read from
+  the evicted span (measured by bench.long, not exact);
 * the rotary table computed once by the backbone's own `rotary_emb` (same values per position),
   and transformers' `rotate_half(x) * sin` written as `x.roll(D/2) * (sign * sin)`: bit for bit
   the same numbers in 2 kernels instead of 5 (a sign flip is exact);
@@ -82,6 +88,27 @@ class IncrementalLlama:
     def truncate(self, length: int) -> int:
         """Forget every position from `length` on; returns the positions still cached."""
         self.length = min(self.length, max(length, 0))
+        return self.length
+
+    def evict(self, start: int, count: int) -> int:
+        """Forget positions start .. start + count - 1 and move the later ones up (module
+        docstring); returns the positions still cached."""
+        end = start + count
+        if count <= 0:
+            return self.length
+        if start < 0 or end > self.length:
+            raise ValueError(f"Cannot evict positions {start}..{end - 1}: the cache holds {self.length}.")
+        tail = self.length - end
+        if tail:
+            self._reserve(self.length)
+            cos, signed_sin = self.cos[count], self.signed_sin[count]  # rotation by +count, (D,)
+            keys = self.keys[:, :, end : self.length]  # (N, g, tail, D)
+            # R(-count) x = x cos - rotate_half(x) sin; new tensors, so the overlapping write is safe
+            self.keys[:, :, start : start + tail] = (
+                keys * cos - keys.roll(self.head_dim // 2, dims=-1) * signed_sin
+            )
+            self.values[:, :, start : start + tail] = self.values[:, :, end : self.length].clone()
+        self.length -= count
         return self.length
 
     def _reserve(self, end: int) -> None:

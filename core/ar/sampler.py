@@ -22,6 +22,14 @@ frames actually generated before, which keeps it coherent across windows. The pr
 price of that exactness: every `context_frames - keep_frames` frames, one forward pass over
 `keep_frames` frames.
 
+Rolling window (`rolling=True`, issue 21): when the window is full, the oldest frame is evicted
+from the KV cache instead (`IncrementalLlama.evict`: the later keys move up and are re-rotated
+for RoPE), so every frame sees all `context_frames - 1` frames before it and nothing is
+re-encoded. The layout is again the trained one (reference block, then the window from the
+next position); what is not exact is that deeper layers of the kept frames once attended to the
+evicted ones (for a one-layer backbone it is exact, which the tests check). Backbones that
+`IncrementalLlama` does not run slide by re-prefill.
+
 Regenerating one shot: the model is causal, so shot j is conditioned on the frames before it
 (as many as the window allows) and the frames after it are kept exactly as they are. Feeding
 the later frames too would need a model trained to fill gaps, which the paper's is not.
@@ -66,6 +74,9 @@ class SamplerConfig:
     # 1.54x, bench/results/ar.json of session 2), at the price of a shorter history right after
     # each slide (32 frames, growing back to 127).
     keep_frames: int = 32
+    # Slide by evicting the oldest frame from the KV cache instead of re-prefilling keep_frames
+    # (module docstring); keep_frames is then unused.
+    rolling: bool = False
     use_cache: bool = True  # False recomputes the whole window per token (for checks and benchmarks)
 
     @classmethod
@@ -311,8 +322,16 @@ class KeyframeSampler:
             script = _ScriptParts(model, movie, last, block=config.context_frames)
             visual = self._projected(tokens, context)  # frame -> its L tokens projected, (L, H)
             pending: list[Tensor] | None = None  # embeddings (n, H) the model has not seen yet
+            rolling = config.rolling and isinstance(window, IncrementalLlama)
+            spans: dict[int, int] = {}  # frame -> its positions in the cache (rolling)
             for t in range(first, last + 1):
-                if pending is None or len(context) + 1 > config.context_frames:
+                if rolling and pending is not None and len(context) + 1 > config.context_frames:
+                    # The oldest frame is wholly in the cache (only frame t-1's tail is pending).
+                    oldest = context.pop(0)
+                    window.evict(preamble.shape[0], spans.pop(oldest))
+                    script.forget_before(oldest + 1)
+                    visual.pop(oldest, None)
+                elif pending is None or len(context) + 1 > config.context_frames:
                     if pending is not None:
                         context = context[len(context) - config.keep_frames :] if config.keep_frames else []
                         logger.debug(
@@ -329,7 +348,9 @@ class KeyframeSampler:
                     for i in context:
                         before, after = script.parts(i)
                         pending += [before, visual[i], after]
+                        spans[i] = before.shape[0] + visual[i].shape[0] + after.shape[0]
                 before, after = script.parts(t)
+                spans[t] = before.shape[0] + L + after.shape[0]
                 pending.append(before)
                 if t in draw:
                     generator = generator_for(t)

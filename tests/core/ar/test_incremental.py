@@ -61,3 +61,42 @@ def test_a_backbone_it_does_not_cover_is_named_with_the_reason():
     with pytest.raises(ValueError, match="cannot run this backbone"):
         IncrementalLlama(backbone)
     assert unsupported_reason(tiny_model().backbone) is None
+
+
+def test_evicting_a_span_in_one_layer_equals_a_cache_that_never_held_it():
+    # A first layer's keys and values depend only on their own positions: after the eviction
+    # (later keys moved up and rotated back) the cache is exactly one fed without the span.
+    backbone = tiny_model(num_layers=1).backbone.eval()
+    incremental = IncrementalLlama(backbone)
+    g = torch.Generator().manual_seed(2)
+    prefix, old, kept, new = (
+        torch.randn(n, backbone.config.hidden_size, generator=g) for n in (5, 23, 40, 7)
+    )
+    with torch.no_grad():
+        incremental.feed(torch.cat([prefix, old]))
+        incremental.feed(kept)
+        assert incremental.evict(5, 23) == 45
+        torch.testing.assert_close(
+            incremental.feed(new), _full(backbone, [prefix, kept, new]), atol=2e-5, rtol=1e-5
+        )
+    assert incremental.length == 52
+
+
+def test_evicting_in_deeper_layers_keeps_the_layout_but_not_every_number():
+    backbone = tiny_model(num_layers=2).backbone.eval()
+    g = torch.Generator().manual_seed(3)
+    prefix, old, kept, new = (
+        torch.randn(n, backbone.config.hidden_size, generator=g) for n in (5, 23, 40, 7)
+    )
+    with torch.no_grad():
+        rolled = IncrementalLlama(backbone)
+        rolled.feed(torch.cat([prefix, old, kept]))
+        rolled.evict(5, 23)
+        out = rolled.feed(new)
+        exact = _full(backbone, [prefix, kept, new])
+        # the second layer of `kept` once attended to `old`: close, not equal
+        difference = float((out - exact).abs().max())
+        assert 1e-6 < difference < 0.05
+        with pytest.raises(ValueError, match="cache holds 52"):
+            rolled.evict(40, 20)
+        assert rolled.evict(3, 0) == 52

@@ -351,3 +351,42 @@ def test_regenerating_the_last_frame_of_a_full_window_reads_the_whole_window_and
     changed = tokens.clone()
     changed[0] += 1.0
     assert not torch.allclose(draw([7], changed)[7], first[7])
+
+
+def test_a_rolling_window_in_one_layer_equals_re_prefilling_all_but_one_frame():
+    # Rolling: each frame past the window evicts the oldest one, so frame t sees the 7 before it,
+    # as a re-prefill keeping 7 of 8 does; for a one-layer backbone the two are the same numbers.
+    model = tiny_model(seed=5, num_layers=1)
+    sample = _sample(model, frames=21, references=2)
+    rolling = KeyframeSampler(model, SamplerConfig.tiny(rolling=True))
+    tokens = rolling(
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        reference_tokens=sample.reference_tokens,
+        **GREEDY,
+    )
+    reprefilled = _run(model, sample, keep_frames=7, **GREEDY)
+    torch.testing.assert_close(tokens, reprefilled, atol=1e-4, rtol=1e-4)
+    # ...without re-encoding: every position went through the layers once
+    reprefill = KeyframeSampler(model, SamplerConfig.tiny(keep_frames=7))
+    reprefill(
+        sample.frames,
+        sample.sentence_embeddings,
+        sample.face_embeddings,
+        reference_tokens=sample.reference_tokens,
+        **GREEDY,
+    )
+    assert rolling.forward_positions < reprefill.forward_positions / 3
+
+
+def test_a_rolling_window_in_deeper_backbones_draws_every_frame_and_stays_close():
+    model = tiny_model(seed=6)
+    sample = _sample(model, frames=30, references=1)
+    rolling = _run(model, sample, rolling=True, **GREEDY)
+    reprefilled = _run(model, sample, keep_frames=7, **GREEDY)
+    assert rolling.shape == reprefilled.shape and torch.isfinite(rolling).all()
+    torch.testing.assert_close(rolling[:8], reprefilled[:8])  # the first window is the same
+    # a transformers forward (no IncrementalLlama) slides by re-prefill whatever the setting
+    recomputed = _run(model, sample, rolling=True, use_cache=False, keep_frames=7, **GREEDY)
+    torch.testing.assert_close(recomputed, reprefilled, atol=1e-5, rtol=1e-5)
