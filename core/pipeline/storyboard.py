@@ -109,7 +109,11 @@ class StoryboardPipeline:
         return tensors
 
     def encode_cast(
-        self, cast_photos: Mapping[str, Sequence[str | Path]], *, for_decoder: bool = False
+        self,
+        cast_photos: Mapping[str, Sequence[str | Path]],
+        *,
+        for_decoder: bool = False,
+        known: Mapping[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """One face embedding (f,) per character, for the AR model or (for_decoder) the decoder.
 
@@ -118,15 +122,30 @@ class StoryboardPipeline:
         on one photo at a time, not on blends: it gets the photo nearest to their mean.
         Photos are face crops (the studio crops uploads at upload time; toy-cinema photos are
         crops already), embedded as they are, the way the training cache embeds them.
+        `known`: embeddings of some photos (by path) by the embedder asked for, used instead of
+        embedding those photos again.
         """
         own = for_decoder and self.bundle.decoder_faces is not None
         embedder = self.bundle.decoder_face_embedder if for_decoder else self.bundle.faces
+        known = {str(path): row for path, row in (known or {}).items()}
         faces = {}
         for name, photos in cast_photos.items():
             if not photos:
                 continue
-            crops = [open_rgb(p) for p in photos]
-            embeddings = embedder.embed_crops(crops).float()  # (P, f)
+            rows: dict[int, torch.Tensor] = {
+                i: known[str(p)].float().reshape(-1) for i, p in enumerate(photos) if str(p) in known
+            }
+            for row in rows.values():
+                if row.numel() != embedder.embedding_dim:
+                    raise ValueError(
+                        f"A stored face embedding of {name} has {row.numel()} numbers but this bundle's face "
+                        f"encoder makes {embedder.embedding_dim}; analyse the photo again with this bundle."
+                    )
+            missing = [i for i in range(len(photos)) if i not in rows]
+            if missing:
+                fresh = embedder.embed_crops([open_rgb(photos[i]) for i in missing]).float()  # (m, f)
+                rows.update(zip(missing, fresh, strict=True))
+            embeddings = torch.stack([rows[i] for i in range(len(photos))])  # (P, f)
             mean = embeddings.mean(0)
             if own:
                 faces[name.casefold()] = embeddings[(embeddings - mean).norm(dim=1).argmin()]
@@ -184,9 +203,13 @@ class StoryboardPipeline:
         settings: GenerationSettings | None = None,
         should_cancel: CancelCheck | None = None,
         on_progress: ProgressCallback | None = None,
+        known_faces: Mapping[str, torch.Tensor] | None = None,
     ) -> Iterator[KeyframeResult]:
         """Stream the keyframes of `targets` (all shots by default), in story order.
 
+        known_faces: embeddings (f,) by the bundle's face encoder of cast photos already
+        embedded (by photo path, as in `cast_photos`), e.g. the studio's stored ones; those photos
+        are not embedded again.
         context: tokens (L, d) of shots kept as they are (locked, or not being regenerated);
         the AR model reads them as history. A shot before the last target that is neither a
         target nor in `context` has its tokens drawn (not rendered), so the history never has
@@ -213,7 +236,7 @@ class StoryboardPipeline:
         sentence_embeddings, decoder_sentences = self._encode_sentence_lists(
             [[f.sentences for f in frames], [f.sentences_for_decoder(with_shot) for f in frames]]
         )
-        faces = self.encode_cast(cast_photos or {}) if settings.use_faces else {}
+        faces = self.encode_cast(cast_photos or {}, known=known_faces) if settings.use_faces else {}
         face_embeddings = self.face_slots(frames, faces)  # (T, C, f) for the AR model
         if self.bundle.decoder_faces is None:
             decoder_faces = face_embeddings

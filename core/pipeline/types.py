@@ -98,6 +98,10 @@ class StoryboardGenerator(Protocol):
         settings: GenerationSettings | None = None,
         should_cancel: CancelCheck | None = None,
         on_progress: ProgressCallback | None = None,
+        known_faces: Mapping[str, Any] | None = None,
     ) -> Iterator[KeyframeResult]:
-        """Stream the keyframes of `targets` (all shots by default) in story order."""
+        """Stream the keyframes of `targets` (all shots by default) in story order.
+
+        known_faces: face embeddings (torch tensors, (f,)) of cast photos already embedded by
+        this bundle's face encoder, by photo path; those photos are not embedded again."""
         ...

@@ -46,6 +46,9 @@ class FacePhoto(FacePhotoBase, table=True):
     crop_path: str | None = None
     embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
     embedding_dim: int | None = None
+    # Which bundle's face encoder made `embedding` (its bundle_id): generation reuses the stored
+    # embedding only with that bundle and embeds the photo again with any other.
+    embedding_model: str | None = None
     detector: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -64,6 +67,7 @@ class FacePhotoPublic(FacePhotoBase):
     content_hash: str
     crop_path: str | None
     embedding_dim: int | None
+    embedding_model: str | None
     detector: str | None
     created_at: datetime
 

@@ -33,6 +33,7 @@ class LibraryPhoto(SQLModel, table=True):
     crop_path: str | None = None
     embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
     embedding_dim: int | None = None
+    embedding_model: str | None = None  # the bundle whose face encoder made `embedding`
     detector: str | None = None
     original_name: str = ""
     width: int = 0

@@ -95,6 +95,7 @@ def write_backup(archive: zipfile.ZipFile, *, session: Session, media: MediaStor
                     "crop": crop,
                     "embedding": embedding,
                     "detector": photo.detector,
+                    "embedding_model": photo.embedding_model,
                 }
             )
         cast.append({"name": character.name, "photos": photos})
@@ -346,6 +347,7 @@ def _restore_faces(session, media, archive, project, manifest, written) -> list[
                     written.append(stored.path)
                     photo.crop_path, photo.embedding = stored.path, vector.tobytes()
                     photo.embedding_dim, photo.detector = int(vector.size), saved.get("detector")
+                    photo.embedding_model = saved.get("embedding_model")
             session.add(photo)
     return notes
 

@@ -213,8 +213,10 @@ def set_face_analysis(
     crop: Image.Image,
     embedding: Sequence[float] | np.ndarray,
     detector: str,
+    embedding_model: str | None = None,
 ) -> FacePhotoPublic:
-    """Keep what the face step found in a photo: the face crop, its embedding and the detector."""
+    """Keep what the face step found in a photo: the face crop, its embedding, the detector and
+    the bundle whose face encoder made the embedding (`embedding_model`, its bundle_id)."""
     photo, _, project = require_face_photo(session, photo_id, owner)
     vector = np.asarray(embedding, dtype="<f4").reshape(-1)  # (D,)
     if vector.size == 0 or not np.all(np.isfinite(vector)):
@@ -228,6 +230,7 @@ def set_face_analysis(
         photo.crop_path = stored.path
         photo.embedding = vector.tobytes()
         photo.embedding_dim = int(vector.size)
+        photo.embedding_model = embedding_model
         photo.detector = detector
         session.add(photo)
     if old_crop and old_crop != photo.crop_path:

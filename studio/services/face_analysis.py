@@ -102,5 +102,6 @@ def analyse_face_photo(
             crop=crop,
             embedding=embedding,
             detector=detector,
+            embedding_model=pipeline.bundle_id,
         )
     return FaceAnalysis(photo=updated, notes=tuple(notes))

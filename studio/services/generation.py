@@ -30,7 +30,7 @@ import json
 import logging
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -48,6 +48,7 @@ from studio.errors import JobCancelledError, MediaError, StudioError
 from studio.jobs import JobContext, JobFunction, JobUpdate
 from studio.media import MediaStore
 from studio.ownership import require_project, require_scene, require_shot
+from studio.services.cast import face_embedding
 from studio.services.keyframes import MAX_SEED, add_keyframe_version, choose_seed, load_keyframe_tokens
 from studio.services.model_cache import ModelCache
 from studio.services.script_export import project_to_script
@@ -102,6 +103,9 @@ class GenerationPlan:
     # The project's settings that override the bundle's defaults (steps, guidance, face guidance).
     setting_overrides: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    # Embeddings stored at upload, by photo path (as in cast_photos): (bundle_id that made it,
+    # vector). The job hands those of its own bundle to the pipeline instead of re-embedding.
+    stored_faces: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -278,11 +282,15 @@ def plan_generation(
     # The pipeline embeds cast photos as face crops; a photo the face step never saw (no bundle
     # at upload time) goes in whole.
     cast_photos: dict[str, list[Path]] = {}
+    stored_faces: dict[str, tuple[str, np.ndarray]] = {}
     for character in cast_db.list_characters(session=session, project_id=project.id):
-        photos = [
-            media.resolve(p.crop_path or p.media_path)
-            for p in cast_db.list_face_photos(session=session, character_id=character.id)
-        ]
+        photos = []
+        for p in cast_db.list_face_photos(session=session, character_id=character.id):
+            path = media.resolve(p.crop_path or p.media_path)
+            photos.append(path)
+            vector = face_embedding(p)
+            if p.crop_path and vector is not None and p.embedding_model:
+                stored_faces[str(path)] = (p.embedding_model, vector)  # the crop's embedding
         if photos:
             cast_photos[character.name] = photos
     known = {name.casefold() for name in cast_photos}
@@ -314,6 +322,7 @@ def plan_generation(
         references=references,
         setting_overrides=setting_overrides(settings),
         warnings=tuple(warnings),
+        stored_faces=stored_faces,
     )
 
 
@@ -357,9 +366,17 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
             )
         by_frame = {target.frame_index: target for target in plan.targets}
         yield JobUpdate(progress=0.0, message=f"Generating {total} keyframe{'s' if total != 1 else ''}.")
+        import torch
+
+        known_faces = {
+            path: torch.from_numpy(vector)
+            for path, (model, vector) in plan.stored_faces.items()
+            if bundle_id is not None and model == bundle_id
+        }
         stream = pipeline.generate(
             plan.script,
             cast_photos=plan.cast_photos,
+            known_faces=known_faces,
             references=list(plan.references),
             targets=[t.frame_index for t in plan.targets],
             context=context,

@@ -324,6 +324,7 @@ def duplicate_project(
                         content_hash=photo.content_hash,
                         embedding=photo.embedding,
                         embedding_dim=photo.embedding_dim,
+                        embedding_model=photo.embedding_model,
                         detector=photo.detector,
                         original_name=photo.original_name,
                         width=photo.width,

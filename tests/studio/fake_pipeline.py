@@ -41,6 +41,7 @@ class GenerateCall:
     cast_photos: dict[str, list[Path]]
     references: list[Path]
     settings: GenerationSettings
+    known_faces: dict[str, Any] = field(default_factory=dict)  # stored embeddings by photo path
 
 
 @dataclass
@@ -73,6 +74,7 @@ class FakePipeline:
         settings=None,
         should_cancel=None,
         on_progress=None,
+        known_faces=None,
     ):
         cast_photos = cast_photos or {}
         context = dict(context or {})
@@ -85,6 +87,7 @@ class FakePipeline:
                 cast_photos={k: list(v) for k, v in cast_photos.items()},
                 references=list(references),
                 settings=settings or self.defaults,
+                known_faces=dict(known_faces or {}),
             )
         )
         shots = script.shots()

@@ -125,3 +125,54 @@ def test_without_a_bundle_the_photo_is_kept_with_a_note(setup, tmp_path):
     studio.models = ModelCache(default_bundle=tmp_path / "nowhere")
     result = analyse(studio, photo)
     assert result.photo is None and "no model bundle could be loaded" in result.notes[0]
+
+
+def test_generation_reuses_the_stored_embedding_of_the_bundle_that_made_it(setup):
+    from studio.services import generation_job
+
+    studio, pipeline, project, photo = setup
+    pipeline.face_encoder = FakeFaceEncoder([FaceBox(30, 20, 50, 40)])
+    analysed = analyse(studio, photo).photo
+    assert analysed.embedding_model == pipeline.bundle_id  # keyed by the bundle that made it
+    scene = studio.call(add_scene, owner=OWNER, project_id=project.id, heading="INT. ROOM - DAY").value
+    assert studio.call(add_shot, owner=OWNER, scene_id=scene.id, plot="Mara waits.", characters=["Mara"]).ok
+    plan = studio.call(plan_generation, owner=OWNER, project_id=project.id)
+    [crop] = plan.cast_photos["Mara"]
+    assert set(plan.stored_faces) == {str(crop)}
+
+    def run_job():
+        work = generation_job(plan, media=studio.media, models=studio.models)
+        with studio.session() as session:
+            events = studio.runner.start(
+                session=session, owner=OWNER, project_id=plan.project_id, kind=plan.kind,
+                model=plan.model_key, work=work,
+            )  # fmt: skip
+        assert list(events)[-1].status == "done"
+        return pipeline.calls[-1].known_faces
+
+    known = run_job()  # same bundle: the pipeline gets the stored vector and embeds nothing again
+    assert list(known) == [str(crop)]
+    np.testing.assert_allclose(known[str(crop)].numpy(), [0.6, 0.8, 0.0])
+    pipeline.bundle_id = "another-bundle"  # another bundle's encoder: it embeds the photo itself
+    assert run_job() == {}
+
+
+def test_the_pipeline_embeds_only_the_photos_it_is_not_given(tmp_path):
+    from core.pipeline import build_tiny_bundle, load_pipeline
+
+    pipeline = load_pipeline(build_tiny_bundle(tmp_path / "bundle"))
+    photos = []
+    for i, colour in enumerate([(200, 40, 40), (40, 200, 40)]):
+        path = tmp_path / f"mara_{i}.png"
+        Image.new("RGB", (32, 32), colour).save(path)
+        photos.append(path)
+    fresh = pipeline.encode_cast({"Mara": photos})["mara"]
+    embedded = []
+    original = pipeline.bundle.faces.embed_crops
+    pipeline.bundle.faces.embed_crops = lambda crops: embedded.append(len(crops)) or original(crops)
+    stored = original([Image.open(photos[0]).convert("RGB")])[0]
+    again = pipeline.encode_cast({"Mara": photos}, known={str(photos[0]): stored})["mara"]
+    assert embedded == [1]  # only the photo without a stored embedding
+    torch.testing.assert_close(again, fresh, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="analyse the photo again"):
+        pipeline.encode_cast({"Mara": photos}, known={str(photos[0]): torch.ones(3)})
