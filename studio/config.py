@@ -51,6 +51,8 @@ class StudioSettings:
     port: int = DEFAULT_PORT
     # A PostgreSQL server's URL for a shared studio server; None: the SQLite file in data_dir.
     database_url: str | None = None
+    # A task queue whose worker processes run the jobs (studio.workers); None: in-process threads.
+    queue_url: str | None = None
 
     @property
     def database_path(self) -> Path:
@@ -132,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a PostgreSQL server for a studio shared by several people, "
         "postgresql://user:password@host:5432/dbname (env STUDIO_DATABASE_URL; default: "
         "a SQLite file in the data folder). Media files stay in the data folder either way.",
+    )
+    parser.add_argument(
+        "--queue-url",
+        default=None,
+        help="run generation and rendering jobs in worker processes (python -m studio.worker) through this "
+        "queue: sqlite:///path/queue.sqlite3 (one machine) or redis://host:6379/0 (several) "
+        "(env STUDIO_QUEUE_URL; default: in the studio process)",
     )
     parser.add_argument(
         "--auth", default=None, help="require a login, user:password[,user2:password2] (env STUDIO_AUTH)"
@@ -225,9 +234,16 @@ def settings_from_namespace(
 
         postgres_url(database_url)  # a sentence now rather than a stack trace at the first query
 
+    queue_url = args.queue_url or env.get("STUDIO_QUEUE_URL") or None
+    if queue_url:
+        from studio.workers import make_queue
+
+        make_queue(queue_url)  # a sentence now for a URL no broker answers to
+
     return StudioSettings(
         data_dir=data_dir,
         database_url=database_url,
+        queue_url=queue_url,
         auth=auth,
         max_upload_bytes=int(max_mb * 1024 * 1024),
         bundle_path=bundle,

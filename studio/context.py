@@ -74,6 +74,15 @@ class StudioContext:
         self.engine.dispose()
 
 
+def _runner(engine: Engine, settings: StudioSettings, max_queued: int) -> JobRunner:
+    """Jobs on threads of this process, or (with a queue) in worker processes."""
+    if settings.queue_url:
+        from studio.workers import QueueJobRunner
+
+        return QueueJobRunner(engine, settings.queue_url, max_queued=max_queued)
+    return JobRunner(engine, max_queued=max_queued)
+
+
 def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioContext:
     """Create or open the data folder of `settings` and get it ready (see module docstring)."""
     # Before any model (and so onnxruntime) is loaded; app.py has done it already.
@@ -83,7 +92,12 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
     upgrade_database(engine, backup_dir=settings.data_dir / BACKUP_DIR)
     media = MediaStore(settings.media_root, settings.upload_limits)
     with new_session(engine) as session:
-        failed = recover_stale_jobs(session)
+        if settings.queue_url:
+            from studio.workers import recover_stale_worker_jobs
+
+            failed = recover_stale_worker_jobs(session)  # queued rows wait in the broker
+        else:
+            failed = recover_stale_jobs(session)
         removed = sweep_orphan_media(session, media)
     logger.info(
         "studio data in %s: %d orphaned job(s) marked failed, %d unreferenced file(s) removed",
@@ -95,6 +109,6 @@ def open_studio(settings: StudioSettings, *, max_queued: int = 4) -> StudioConte
         settings=settings,
         engine=engine,
         media=media,
-        runner=JobRunner(engine, max_queued=max_queued),
+        runner=_runner(engine, settings, max_queued),
         models=ModelCache(default_bundle=settings.bundle_path, bundle_roots=settings.bundle_roots),
     )

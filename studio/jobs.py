@@ -85,6 +85,16 @@ class JobEvent:
 JobFunction = Callable[["JobContext"], Generator[JobUpdate, None, dict[str, Any] | None]]
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What a worker process needs to rebuild a job function (studio.workers): the kind of job
+    (a key of `studio.workers.job_kinds()`) and its plan (picklable). Job builders attach it to
+    the function they return as `work.spec`."""
+
+    kind: str
+    plan: Any
+
+
 class JobContext:
     """Handed to a job function: its ids, a session factory and the cancellation check."""
 
@@ -581,6 +591,7 @@ __all__ = [
     "JobEvent",
     "JobFunction",
     "JobRunner",
+    "JobSpec",
     "JobUpdate",
     "get_job",
     "list_project_jobs",

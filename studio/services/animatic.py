@@ -27,7 +27,7 @@ from studio.db import project as project_db
 from studio.db import render as render_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import JobCancelledError, StudioError
-from studio.jobs import JobContext, JobFunction, JobUpdate
+from studio.jobs import JobContext, JobFunction, JobSpec, JobUpdate
 from studio.media import MediaStore
 from studio.ownership import require_project
 from studio.services.media_files import media_transaction
@@ -269,6 +269,7 @@ def animatic_job(plan: AnimaticPlan, *, media: MediaStore) -> JobFunction:
             "warnings": list(plan.warnings),
         }
 
+    work.spec = JobSpec("animatic", plan)  # what a worker process rebuilds it from (studio.workers)
     return work
 
 

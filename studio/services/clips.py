@@ -29,7 +29,7 @@ from studio.db import KeyframeVersion, RenderKind, RenderPublic
 from studio.db import render as render_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import JobCancelledError, StudioError
-from studio.jobs import JobContext, JobFunction, JobUpdate
+from studio.jobs import JobContext, JobFunction, JobSpec, JobUpdate
 from studio.media import MediaStore
 from studio.ownership import require_project
 from studio.services.generation import SeedMode, check_seed, seed_for
@@ -308,6 +308,7 @@ def clip_job(plan: ClipPlan, *, media: MediaStore, models: ModelCache) -> JobFun
             )
         return {"clips": made}
 
+    work.spec = JobSpec("clips", plan)  # what a worker process rebuilds it from (studio.workers)
     return work
 
 

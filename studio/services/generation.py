@@ -45,7 +45,7 @@ from studio.db import keyframe as keyframe_db
 from studio.db import reference as reference_db
 from studio.db import storyboard as storyboard_db
 from studio.errors import JobCancelledError, MediaError, StudioError
-from studio.jobs import JobContext, JobFunction, JobUpdate
+from studio.jobs import JobContext, JobFunction, JobSpec, JobUpdate
 from studio.media import MediaStore
 from studio.ownership import require_project, require_scene, require_shot
 from studio.services.cast import face_embedding
@@ -456,4 +456,5 @@ def generation_job(plan: GenerationPlan, *, media: MediaStore, models: ModelCach
                 close()
         return {"keyframes": made, "warnings": warnings, "skipped": skipped}
 
+    work.spec = JobSpec("generation", plan)  # what a worker process rebuilds it from (studio.workers)
     return work
