@@ -37,6 +37,7 @@ COMMANDS = {
     "moviedreamer-studio": "studio.cli:main",
     "moviedreamer-generate": "core.generate:main",
     "moviedreamer-train": "train.cli:main",
+    "moviedreamer-worker": "studio.worker:main",
 }
 
 
