@@ -182,3 +182,12 @@ def test_a_job_cancelled_before_a_worker_takes_it_ends_at_once(tmp_path, bundle)
         assert not WorkerRunner(studio.engine).take(first.job_id)
     finally:
         studio.close()
+
+
+def test_a_worker_without_a_queue_says_so(tmp_path, capsys):
+    from studio.worker import main
+
+    assert main(["--data-dir", str(tmp_path / "data")]) == 2
+    assert "needs the studio's queue" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path / "data"), "--queue-url", "amqp://broker/"]) == 2
+    assert "sqlite:///file" in capsys.readouterr().err
