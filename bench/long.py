@@ -153,8 +153,11 @@ def run_mode(
     total = len(frames)
     first = np.array([position[t] for t in range(min(end, total))])
     last = np.array([position[t] for t in range(max(0, total - end), total)])
-    features = judge.read(images).features
-    by_frame = {t: features[position[t]] for t in chosen}
+    # judge_frames read every image already; only the solo shots' features are needed here
+    solo = sorted({t for pair in solos.values() for t in pair})
+    by_frame = (
+        dict(zip(solo, judge.read([images[position[t]] for t in solo]).features, strict=True)) if solo else {}
+    )
 
     def value(metric, index):
         got = scores.value(metric, index)

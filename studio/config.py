@@ -236,9 +236,9 @@ def settings_from_namespace(
 
     queue_url = args.queue_url or env.get("STUDIO_QUEUE_URL") or None
     if queue_url:
-        from studio.workers import make_queue
+        from studio.workers import queue_backend
 
-        make_queue(queue_url)  # a sentence now for a URL no broker answers to
+        queue_backend(queue_url)  # a sentence now for a URL the workers cannot use
 
     return StudioSettings(
         data_dir=data_dir,

@@ -224,10 +224,14 @@ class JobRunner:
         except BaseException:
             slot.leave(ticket)
             raise
-        with self._lock:
-            self._tickets[job.id] = (slot, ticket)
-            self._cancel_events[job.id] = threading.Event()
+        self._track(job.id, slot, ticket)
         return JobPublic.model_validate(job)
+
+    def _track(self, job_id: int, slot: _ModelSlot, ticket: object) -> None:
+        """What `run` finds of a job: its place in the model's queue and its cancel event."""
+        with self._lock:
+            self._tickets[job_id] = (slot, ticket)
+            self._cancel_events[job_id] = threading.Event()
 
     def cancel(self, *, session: Session, owner: str, job_id: int) -> JobPublic:
         """Ask a job to stop. A job queued here is cancelled at once; a running one at its next step."""

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -80,10 +79,8 @@ def job_kinds() -> dict[str, Callable[..., JobFunction]]:
     }
 
 
-def make_queue(url: str):
-    """The Huey instance of a queue URL (sqlite:///file or redis://host:port/db)."""
-    from huey import RedisHuey, SqliteHuey
-
+def queue_backend(url: str) -> tuple[str, Any]:
+    """("sqlite" | "redis", the parsed URL) of a queue URL, or a sentence; creates nothing."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -91,17 +88,26 @@ def make_queue(url: str):
             f"The queue URL {url!r} is not a URL; write sqlite:///path/queue.sqlite3 or redis://host:6379/0."
         ) from None
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        if not parsed.database:
-            raise QueueUrlError("The SQLite queue URL names no file; write sqlite:///path/queue.sqlite3.")
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(QUEUE_NAME, filename=str(Path(parsed.database).expanduser()), results=False)
+    if backend == "sqlite" and not parsed.database:
+        raise QueueUrlError("The SQLite queue URL names no file; write sqlite:///path/queue.sqlite3.")
+    if backend not in ("sqlite", "redis"):
+        raise QueueUrlError(
+            f"The queue URL names a {backend} broker; the studio's workers take sqlite:///file (one machine) "
+            "or redis://host:6379/0 (several machines)."
+        )
+    return backend, parsed
+
+
+def make_queue(url: str):
+    """The Huey instance of a queue URL (sqlite:///file, created if missing, or redis://host:port/db)."""
+    from huey import RedisHuey, SqliteHuey
+
+    backend, parsed = queue_backend(url)
     if backend == "redis":
         return RedisHuey(QUEUE_NAME, url=url, results=False)
-    raise QueueUrlError(
-        f"The queue URL names a {backend} broker; the studio's workers take sqlite:///file (one machine) "
-        "or redis://host:6379/0 (several machines)."
-    )
+    path = Path(parsed.database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(QUEUE_NAME, filename=str(path), results=False)
 
 
 def register_task(huey, handler: Callable[[int, str, Any], None]):
@@ -163,7 +169,7 @@ class QueueJobRunner(JobRunner):
         model: str = DEFAULT_MODEL,
     ) -> Iterator[JobEvent]:
         """Queue the job for a worker and follow its row (what a streaming UI callback uses)."""
-        job = self._enqueue(
+        job = self.start_in_background(
             session=session, owner=owner, project_id=project_id, kind=kind, work=work, model=model
         )
         return self.follow(job.id)
@@ -179,13 +185,6 @@ class QueueJobRunner(JobRunner):
         model: str = DEFAULT_MODEL,
     ) -> JobPublic:
         """Queue the job for a worker; poll the row for progress."""
-        return self._enqueue(
-            session=session, owner=owner, project_id=project_id, kind=kind, work=work, model=model
-        )
-
-    def _enqueue(
-        self, *, session: Session, owner: str, project_id: int, kind: str, work: JobFunction, model: str
-    ) -> JobPublic:
         spec: JobSpec | None = getattr(work, "spec", None)
         if spec is None or spec.kind not in job_kinds():
             raise StudioError(
@@ -212,13 +211,7 @@ class QueueJobRunner(JobRunner):
 
     def _finish_if_untaken(self, job_id: int) -> None:
         with new_session(self.engine) as session:
-            job = session.get(Job, job_id)
-            if job is not None and job.status == JobStatus.QUEUED and job.cancel_requested:
-                job.status = JobStatus.CANCELLED
-                job.finished_at = utcnow()
-                job.message = "Cancelled before it started."
-                session.add(job)
-                session.commit()
+            _cancel_if_untaken(session, session.get(Job, job_id))
 
     def _stale(self, job: Job) -> bool:
         beat = job.heartbeat_at or job.started_at
@@ -267,12 +260,7 @@ class WorkerRunner(JobRunner):
         by the studio, or taken)."""
         with new_session(self.engine) as session:
             job = session.get(Job, job_id)
-            if job is None or job.status != JobStatus.QUEUED or job.cancel_requested:
-                if job is not None and job.status == JobStatus.QUEUED:
-                    job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
-                    job.message = "Cancelled before it started."
-                    session.add(job)
-                    session.commit()
+            if job is None or job.status != JobStatus.QUEUED or _cancel_if_untaken(session, job):
                 return False
             job.pid = os.getpid()
             job.message = "Starting on a worker."
@@ -281,11 +269,18 @@ class WorkerRunner(JobRunner):
             model = job.model
         # The in-process bookkeeping `run` expects, for a row this process did not submit.
         slot = self._slot(model)
-        ticket = slot.reserve(model)
-        with self._lock:
-            self._tickets[job_id] = (slot, ticket)
-            self._cancel_events[job_id] = threading.Event()
+        self._track(job_id, slot, slot.reserve(model))
         return True
+
+
+def _cancel_if_untaken(session: Session, job: Job | None) -> bool:
+    """Finish a queued job whose cancel was asked before any worker took it; whether it was."""
+    if job is None or job.status != JobStatus.QUEUED or not job.cancel_requested:
+        return False
+    job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), "Cancelled before it started."
+    session.add(job)
+    session.commit()
+    return True
 
 
 def worker_handler(runner: WorkerRunner, media, models) -> Callable[[int, str, Any], None]:

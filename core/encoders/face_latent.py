@@ -30,8 +30,12 @@ class VaeFaceEmbedder:
         scale = 2 ** (len(vae.config.block_out_channels) - 1)
         if size % scale:
             raise ValueError(f"The face size {size} must be a multiple of the VAE's downsampling {scale}.")
+        from diffusers.image_processor import VaeImageProcessor
+
         self.vae = vae.eval().requires_grad_(False)
         self.size = size
+        # diffusers' resize (PIL bicubic) and scaling to [-1, 1], as the decoder's own images
+        self._processor = VaeImageProcessor(vae_scale_factor=scale, resample="bicubic")
         self.margin = margin
         self.batch_size = batch_size
         self._cells = (size // scale) ** 2
@@ -43,19 +47,25 @@ class VaeFaceEmbedder:
     def embed_faces(self, image: Image.Image, boxes: Sequence[FaceBox]) -> torch.Tensor:
         return self.embed_crops([square_crop(image, box, self.margin) for box in boxes])
 
-    def _pixels(self, crop: Image.Image) -> torch.Tensor:
+    def _square(self, crop: Image.Image) -> Image.Image:
         crop = crop.convert("RGB")
         w, h = crop.size
-        if w != h:
-            # Pad, never stretch: a stretched face changes the shape the decoder should copy.
-            side = max(w, h)
-            edge = tuple(int(v) for v in np.asarray(crop)[[0, -1]].reshape(-1, 3).mean(0))
-            square = Image.new("RGB", (side, side), edge)
-            square.paste(crop, ((side - w) // 2, (side - h) // 2))
-            crop = square
-        crop = crop.resize((self.size, self.size), Image.BICUBIC)
-        array = np.asarray(crop, dtype=np.float32) / 127.5 - 1.0  # (H, W, 3) in [-1, 1]
-        return torch.from_numpy(array).permute(2, 0, 1)
+        if w == h:
+            return crop
+        # Pad, never stretch: a stretched face changes the shape the decoder should copy.
+        side = max(w, h)
+        edge = tuple(int(v) for v in np.asarray(crop)[[0, -1]].reshape(-1, 3).mean(0))
+        square = Image.new("RGB", (side, side), edge)
+        square.paste(crop, ((side - w) // 2, (side - h) // 2))
+        return square
+
+    def _pixels_of(self, crops: Sequence[Image.Image]) -> torch.Tensor:
+        """(F, 3, size, size) in [-1, 1]."""
+        squares = [self._square(crop) for crop in crops]
+        return self._processor.preprocess(squares, height=self.size, width=self.size)
+
+    def _pixels(self, crop: Image.Image) -> torch.Tensor:
+        return self._pixels_of([crop])[0]
 
     @torch.no_grad()
     def embed_crops(self, crops: Sequence[Image.Image]) -> torch.Tensor:
@@ -66,7 +76,7 @@ class VaeFaceEmbedder:
         param = next(self.vae.parameters())
         rows = []
         for i in range(0, len(crops), self.batch_size):
-            pixels = torch.stack([self._pixels(c) for c in crops[i : i + self.batch_size]])
+            pixels = self._pixels_of(crops[i : i + self.batch_size])
             mean = self.vae.encode(pixels.to(param.device, param.dtype)).latent_dist.mode()
             rows.append(((mean.float() - shift) * cfg.scaling_factor).flatten(1).cpu())
         return torch.cat(rows)  # (F, E)

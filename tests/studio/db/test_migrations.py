@@ -46,6 +46,16 @@ MODELS = [
 ]
 
 
+def schema_differences(engine) -> list:
+    """What the database of `engine` (at head) lacks or has beyond the table models."""
+    import_tables()
+    with engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+        return compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
+        )
+
+
 def _old_database(path: Path) -> Path:
     connection = sqlite3.connect(path)
     connection.executescript(BEFORE_MIGRATIONS.read_text())
@@ -147,15 +157,9 @@ def test_a_new_database_gets_the_schema_of_the_table_models(tmp_path):
     engine = make_engine(tmp_path / "new.sqlite3")
     assert upgrade_database(engine) is None  # nothing to back up
     assert not (tmp_path / "backups").exists()
-    import_tables()
-    with engine.connect() as connection:
-        assert current_revision(connection) == head_revision()
-        # The migrations build exactly what the models declare: a model change without a
-        # migration fails here.
-        differences = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
-        )
-    assert differences == []
+    # The migrations build exactly what the models declare: a model change without a
+    # migration fails here.
+    assert schema_differences(engine) == []
     engine.dispose()
 
 

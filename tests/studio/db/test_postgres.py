@@ -8,19 +8,17 @@ import threading
 import time
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from studio.config import StudioSettings
 from studio.context import open_studio
 from studio.db import Job, KeyframeVersion, Project, Shot, new_session
-from studio.db.engine import DatabaseBusyError, import_tables, make_engine, postgres_lock
+from studio.db.engine import DatabaseBusyError, make_engine, postgres_lock
 from studio.db.migrate import current_revision, head_revision, upgrade_database
 from studio.db.transfer import TransferError, main, transfer
 from studio.services import create_project
-from tests.studio.db.test_migrations import MODELS, _old_database
+from tests.studio.db.test_migrations import MODELS, _old_database, schema_differences
 from tests.studio.factories import OWNER
 
 pytestmark = pytest.mark.postgres
@@ -29,13 +27,7 @@ pytestmark = pytest.mark.postgres
 def test_a_new_server_database_gets_the_schema_of_the_table_models(postgres, tmp_path):
     engine = make_engine(postgres.create_database())
     assert upgrade_database(engine, backup_dir=tmp_path / "backups") is None  # nothing to back up
-    import_tables()
-    with engine.connect() as connection:
-        assert current_revision(connection) == head_revision()
-        differences = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
-        )
-    assert differences == []
+    assert schema_differences(engine) == []
     engine.dispose()
 
 
